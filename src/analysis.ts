@@ -1,0 +1,242 @@
+// The pure core: both membership views and this host's facts in, findings out. No I/O, no clock, so that
+// every rule can be tested on plain data and the result is the same wherever it runs.
+import {
+  objectNameFor,
+  type EtcdMember,
+  type EtcdMemberObject,
+  type EtcdSnapshot,
+  type HostFacts,
+  type KubernetesSnapshot,
+} from './model.js';
+
+export const OBJECT_PROBLEMS = [
+  'duplicate',
+  'hostname_drift',
+  'orphaned',
+  'peer_address_mismatch',
+  'leave_pending',
+  'reconcile_failed',
+  'no_status',
+  'invalid_member_id',
+] as const;
+export type ObjectProblem = (typeof OBJECT_PROBLEMS)[number];
+
+export const MEMBER_PROBLEMS = ['unregistered', 'learner', 'unstarted'] as const;
+export type MemberProblem = (typeof MEMBER_PROBLEMS)[number];
+
+export interface ObjectFinding {
+  readonly name: string;
+  /** Normalised member ID, or the raw invalid value, or "" when the object has none. */
+  readonly memberId: string;
+  readonly problem: ObjectProblem;
+}
+
+export interface MemberFinding {
+  readonly name: string;
+  readonly memberId: string;
+  readonly problem: MemberProblem;
+}
+
+export interface MemberInfo {
+  readonly name: string;
+  readonly memberId: string;
+  readonly peerAddress: string;
+}
+
+export interface LocalFacts {
+  readonly memberName: string;
+  readonly memberId: string;
+  readonly registrationName: string;
+  /** True when k0s's next start on this host will register a name that is not its member's: a duplicate in waiting. */
+  readonly nameDrift: boolean;
+}
+
+/**
+ * Every figure is undefined when a source it needs is unavailable (or, for Kubernetes, when the CRD is absent):
+ * the exporter then omits it instead of showing a stale or made-up number.
+ */
+export interface Report {
+  readonly etcdMembers: number | undefined;
+  readonly learners: number | undefined;
+  readonly unstartedMembers: number | undefined;
+  readonly kubernetesMembers: number | undefined;
+  readonly crdPresent: boolean | undefined;
+  readonly duplicates: number | undefined;
+  readonly hostnameDrift: number | undefined;
+  readonly orphanedObjects: number | undefined;
+  readonly unregisteredMembers: number | undefined;
+  readonly peerAddressMismatches: number | undefined;
+  readonly objectFindings: readonly ObjectFinding[];
+  readonly memberFindings: readonly MemberFinding[];
+  readonly etcdMemberInfo: readonly MemberInfo[];
+  readonly objectInfo: readonly MemberInfo[];
+  readonly local: LocalFacts | undefined;
+}
+
+/**
+ * @param etcd etcd's view, or undefined when etcd could not be read
+ * @param kubernetes the EtcdMember objects, or undefined when the API could not be read
+ */
+export function analyse(
+  etcd: EtcdSnapshot | undefined,
+  kubernetes: KubernetesSnapshot | undefined,
+  host: HostFacts,
+): Report {
+  const objects = kubernetes?.crdPresent ? kubernetes.objects : undefined;
+  const membersById = new Map<string, EtcdMember>();
+  for (const m of etcd?.members ?? []) membersById.set(m.id, m);
+  const both = etcd !== undefined && objects !== undefined;
+
+  const objectFindings: ObjectFinding[] = [];
+  const memberFindings: MemberFinding[] = [];
+  const flag = (o: EtcdMemberObject, problem: ObjectProblem): void => {
+    objectFindings.push({ name: o.name, memberId: o.memberId ?? o.invalidMemberId ?? '', problem });
+  };
+
+  let duplicates: number | undefined;
+  let hostnameDrift: number | undefined;
+  let orphanedObjects: number | undefined;
+  let peerAddressMismatches: number | undefined;
+  let unregisteredMembers: number | undefined;
+
+  if (objects !== undefined) {
+    duplicates = 0;
+    for (const group of groupByMemberId(objects).values()) {
+      if (group.length < 2) continue;
+      duplicates += group.length - 1;
+      for (const o of staleInGroup(group, etcd === undefined ? undefined : membersById)) flag(o, 'duplicate');
+    }
+    for (const o of objects) {
+      if (o.invalidMemberId !== undefined) flag(o, 'invalid_member_id');
+      else if (o.memberId === undefined) flag(o, 'no_status');
+      if (o.reconcileStatus === 'Failed') flag(o, 'reconcile_failed');
+    }
+  }
+
+  if (both) {
+    hostnameDrift = 0;
+    orphanedObjects = 0;
+    peerAddressMismatches = 0;
+    unregisteredMembers = 0;
+    for (const o of objects) {
+      if (o.memberId === undefined) continue;
+      const member = membersById.get(o.memberId);
+      if (member === undefined) {
+        orphanedObjects++;
+        flag(o, 'orphaned');
+        continue;
+      }
+      // An unstarted member has no name yet, so there is nothing to drift from.
+      if (member.name !== '' && o.name !== objectNameFor(member.name)) {
+        hostnameDrift++;
+        flag(o, 'hostname_drift');
+      }
+      const etcdPeerHost = member.peerURLs[0] === undefined ? undefined : hostOfURL(member.peerURLs[0]);
+      if (etcdPeerHost !== undefined && normaliseHost(o.peerAddress ?? '') !== etcdPeerHost) {
+        peerAddressMismatches++;
+        flag(o, 'peer_address_mismatch');
+      }
+      if (o.leave) flag(o, 'leave_pending');
+    }
+    const claimed = new Set(objects.map((o) => o.memberId));
+    for (const m of etcd.members) {
+      if (m.name !== '' && !claimed.has(m.id)) {
+        unregisteredMembers++;
+        memberFindings.push({ name: m.name, memberId: m.id, problem: 'unregistered' });
+      }
+    }
+  }
+
+  for (const m of etcd?.members ?? []) {
+    if (m.isLearner) memberFindings.push({ name: m.name, memberId: m.id, problem: 'learner' });
+    if (m.name === '') memberFindings.push({ name: m.name, memberId: m.id, problem: 'unstarted' });
+  }
+
+  let local: LocalFacts | undefined;
+  const localMember = etcd?.localMemberId === undefined ? undefined : membersById.get(etcd.localMemberId);
+  if (localMember !== undefined) {
+    local = {
+      memberName: localMember.name,
+      memberId: localMember.id,
+      registrationName: host.registrationName,
+      nameDrift: localMember.name !== '' && objectNameFor(localMember.name) !== host.registrationName,
+    };
+  }
+
+  return {
+    etcdMembers: etcd?.members.length,
+    learners: etcd === undefined ? undefined : etcd.members.filter((m) => m.isLearner).length,
+    unstartedMembers: etcd === undefined ? undefined : etcd.members.filter((m) => m.name === '').length,
+    kubernetesMembers: objects?.length,
+    crdPresent: kubernetes?.crdPresent,
+    duplicates,
+    hostnameDrift,
+    orphanedObjects,
+    unregisteredMembers,
+    peerAddressMismatches,
+    objectFindings: objectFindings.sort(byNameThen),
+    memberFindings: memberFindings.sort(byNameThen),
+    etcdMemberInfo: (etcd?.members ?? [])
+      .map((m) => ({ name: m.name, memberId: m.id, peerAddress: hostOfURL(m.peerURLs[0] ?? '') ?? '' }))
+      .sort(byNameThen),
+    objectInfo: (objects ?? [])
+      .map((o) => ({ name: o.name, memberId: o.memberId ?? o.invalidMemberId ?? '', peerAddress: o.peerAddress ?? '' }))
+      .sort(byNameThen),
+    local,
+  };
+}
+
+function groupByMemberId(objects: readonly EtcdMemberObject[]): Map<string, EtcdMemberObject[]> {
+  const groups = new Map<string, EtcdMemberObject[]>();
+  for (const o of objects) {
+    if (o.memberId === undefined) continue;
+    const group = groups.get(o.memberId);
+    if (group) group.push(o);
+    else groups.set(o.memberId, [o]);
+  }
+  return groups;
+}
+
+/**
+ * The objects of one duplicate group that should be deleted: those not named after the etcd member they
+ * point at. When that cannot be told (etcd unavailable, member unknown or unstarted, or no object carries the
+ * member's name) every object of the group is returned, so an operator looks before deleting anything.
+ */
+function staleInGroup(
+  group: readonly EtcdMemberObject[],
+  membersById: ReadonlyMap<string, EtcdMember> | undefined,
+): readonly EtcdMemberObject[] {
+  const member = group[0]?.memberId === undefined ? undefined : membersById?.get(group[0].memberId);
+  if (member === undefined || member.name === '') return group;
+  const expected = objectNameFor(member.name);
+  if (!group.some((o) => o.name === expected)) return group;
+  return group.filter((o) => o.name !== expected);
+}
+
+/** Host part of a peer URL, brackets of an IPv6 literal removed; undefined when the URL does not parse. */
+function hostOfURL(url: string): string | undefined {
+  try {
+    return normaliseHost(new URL(url).hostname);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Lowercase, IPv6 brackets stripped and the literal put in canonical form, so "FD00:0::1" equals "[fd00::1]". */
+export function normaliseHost(host: string): string {
+  const bare = host.trim().replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (bare.includes(':')) {
+    try {
+      return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+    } catch {
+      return bare;
+    }
+  }
+  return bare;
+}
+
+function byNameThen<T extends { name: string; memberId: string; problem?: string }>(a: T, b: T): number {
+  return (
+    a.name.localeCompare(b.name) || a.memberId.localeCompare(b.memberId) || (a.problem ?? '').localeCompare(b.problem ?? '')
+  );
+}

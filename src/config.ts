@@ -1,0 +1,188 @@
+// Command line and environment, validated at the boundary: every bad value is reported with what would be
+// right, and the caller exits 2.
+import { existsSync, readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
+
+export const ENV_PREFIX = 'K0S_ETCDMEMBER_EXPORTER_';
+export const DEFAULT_PORT = 9979;
+
+/** Where k0s keeps the etcd client credentials on a controller; used when they exist and no flag says otherwise. */
+export const K0S_PKI = {
+  caFile: '/var/lib/k0s/pki/etcd/ca.crt',
+  certFile: '/var/lib/k0s/pki/apiserver-etcd-client.crt',
+  keyFile: '/var/lib/k0s/pki/apiserver-etcd-client.key',
+} as const;
+
+export interface Config {
+  readonly etcdEndpoints: readonly string[];
+  readonly etcdCaFile: string | undefined;
+  readonly etcdCertFile: string | undefined;
+  readonly etcdKeyFile: string | undefined;
+  readonly etcdTimeoutMs: number;
+  readonly kubeconfig: string | undefined;
+  readonly kubernetesTimeoutMs: number;
+  readonly intervalMs: number;
+  readonly nodeMemberName: string | undefined;
+  readonly listenHost: string | undefined;
+  readonly listenPort: number;
+  readonly telemetryPath: string;
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+}
+
+export class UsageError extends Error {}
+
+/** Parses Prometheus-style durations ("15s", "1m30s", "500ms"); rejects anything else, including 0. */
+export function parseDuration(text: string): number {
+  const m = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(text);
+  if (!m || text === '') throw new InvalidArgumentError(`want a duration such as 15s, 1m or 500ms`);
+  const [, h = '0', min = '0', s = '0', ms = '0'] = m;
+  const total = ((Number(h) * 60 + Number(min)) * 60 + Number(s)) * 1000 + Number(ms);
+  if (total <= 0) throw new InvalidArgumentError('want a duration greater than zero');
+  return total;
+}
+
+function parseEndpoints(text: string): string[] {
+  const endpoints = text.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  if (endpoints.length === 0) throw new InvalidArgumentError('want one or more comma-separated URLs such as https://127.0.0.1:2379');
+  for (const e of endpoints) {
+    let url: URL;
+    try {
+      url = new URL(e);
+    } catch {
+      throw new InvalidArgumentError(`"${e}" is not a URL; want e.g. https://127.0.0.1:2379`);
+    }
+    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.port === '' || url.pathname !== '/') {
+      throw new InvalidArgumentError(`"${e}" is not an etcd client URL; want scheme://host:port, e.g. https://127.0.0.1:2379`);
+    }
+  }
+  return endpoints;
+}
+
+function parseListenAddress(text: string): { host: string | undefined; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new InvalidArgumentError('want host:port, :port or [ipv6]:port, e.g. :9979');
+  const host = m[1] ?? m[2];
+  return { host: host === '' ? undefined : host, port };
+}
+
+function parseChoice<T extends string>(choices: readonly T[]) {
+  return (text: string): T => {
+    if (!(choices as readonly string[]).includes(text)) throw new InvalidArgumentError(`want one of ${choices.join(', ')}`);
+    return text as T;
+  };
+}
+
+function parseName(text: string): string {
+  const name = text.trim().toLowerCase();
+  if (name === '') throw new InvalidArgumentError('want a non-empty etcd member name');
+  return name;
+}
+
+function parsePath(text: string): string {
+  if (!text.startsWith('/')) throw new InvalidArgumentError('want a path starting with /, e.g. /metrics');
+  return text;
+}
+
+function readableFile(text: string): string {
+  try {
+    readFileSync(text, { flag: 'r' }).subarray(0, 0);
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot read ${text}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return text;
+}
+
+/** The environment variable that sets a flag: --etcd.ca-file -> K0S_ETCDMEMBER_EXPORTER_ETCD_CA_FILE. */
+export function envName(flag: string): string {
+  return ENV_PREFIX + flag.replace(/^--/, '').replace(/[.-]/g, '_').toUpperCase();
+}
+
+function option(flags: string, description: string): Option {
+  const long = flags.split(' ')[0]!;
+  return new Option(flags, description).env(envName(long));
+}
+
+export function buildCommand(version: string): Command {
+  return new Command('k0s-etcdmember-exporter')
+    .description('Prometheus exporter for etcd membership drift between etcd and EtcdMember objects in k0s clusters')
+    .version(version, '--version', 'print the version and exit')
+    .helpOption('-h, --help', 'show this help and exit')
+    .addOption(option('--etcd.endpoints <urls>', 'etcd client URLs, comma-separated; the first must be this controller\'s own member').default('https://127.0.0.1:2379').argParser(parseEndpoints))
+    .addOption(option('--etcd.ca-file <path>', `CA bundle for etcd (default ${K0S_PKI.caFile} when present)`).argParser(readableFile))
+    .addOption(option('--etcd.cert-file <path>', `client certificate for etcd (default ${K0S_PKI.certFile} when present)`).argParser(readableFile))
+    .addOption(option('--etcd.key-file <path>', `client key for etcd (default ${K0S_PKI.keyFile} when present)`).argParser(readableFile))
+    .addOption(option('--etcd.timeout <duration>', 'deadline of one etcd read').default(5000, '5s').argParser(parseDuration))
+    .addOption(option('--kubeconfig <path>', 'kubeconfig file (else $KUBECONFIG, else in-cluster service account, else ~/.kube/config)').argParser(readableFile))
+    .addOption(option('--kubernetes.timeout <duration>', 'deadline of one Kubernetes API request').default(10000, '10s').argParser(parseDuration))
+    .addOption(option('--interval <duration>', 'how often to read etcd and re-analyse').default(15000, '15s').argParser(parseDuration))
+    .addOption(option('--node.member-name <name>', 'the etcd member name k0s registers on this host (set when spec.storage.etcd.extraArgs.name is used; default: the kernel hostname)').argParser(parseName))
+    .addOption(option('--web.listen-address <address>', 'address to serve on').default(`:${DEFAULT_PORT}`))
+    .addOption(option('--web.telemetry-path <path>', 'path of the metrics endpoint').default('/metrics').argParser(parsePath))
+    .addOption(option('--log.level <level>', `one of ${LOG_LEVELS.join(', ')}`).default('info').argParser(parseChoice(LOG_LEVELS)))
+    .addOption(option('--log.format <format>', `one of ${LOG_FORMATS.join(', ')}`).default('logfmt').argParser(parseChoice(LOG_FORMATS)))
+    .allowExcessArguments(false);
+}
+
+/** Parses argv (without node and script). Throws UsageError with one line; help/version throw {exitCode: 0}. */
+export function parseConfig(argv: readonly string[], version: string, out: (s: string) => void = (s) => process.stdout.write(s)): Config {
+  const cmd = buildCommand(version);
+  let errorLine = '';
+  cmd.exitOverride();
+  cmd.configureOutput({ writeOut: out, writeErr: (s) => (errorLine += s), outputError: (s) => (errorLine += s) });
+  try {
+    cmd.parse([...argv], { from: 'user' });
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number; message?: string };
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') throw new ExitRequest(0);
+    throw new UsageError((errorLine || e.message || String(err)).trim().replace(/^error: /, '').replace(/\s+/g, ' '));
+  }
+  const o = cmd.opts<Record<string, unknown>>();
+  const listen = parseListenAddressOrThrow(o['web.listenAddress'] as string);
+  const pick = (flag: keyof typeof K0S_PKI, key: string): string | undefined =>
+    (o[key] as string | undefined) ?? (existsSync(K0S_PKI[flag]) ? K0S_PKI[flag] : undefined);
+  const cfg: Config = {
+    etcdEndpoints: normaliseEndpoints(o['etcd.endpoints']),
+    etcdCaFile: pick('caFile', 'etcd.caFile'),
+    etcdCertFile: pick('certFile', 'etcd.certFile'),
+    etcdKeyFile: pick('keyFile', 'etcd.keyFile'),
+    etcdTimeoutMs: o['etcd.timeout'] as number,
+    kubeconfig: o['kubeconfig'] as string | undefined,
+    kubernetesTimeoutMs: o['kubernetes.timeout'] as number,
+    intervalMs: o['interval'] as number,
+    nodeMemberName: o['node.memberName'] as string | undefined,
+    listenHost: listen.host,
+    listenPort: listen.port,
+    telemetryPath: o['web.telemetryPath'] as string,
+    logLevel: o['log.level'] as LogLevel,
+    logFormat: o['log.format'] as LogFormat,
+  };
+  if ((cfg.etcdCertFile === undefined) !== (cfg.etcdKeyFile === undefined)) {
+    throw new UsageError('--etcd.cert-file and --etcd.key-file go together: give both or neither');
+  }
+  if (cfg.etcdEndpoints.some((e) => e.startsWith('https:')) && cfg.etcdCaFile === undefined) {
+    throw new UsageError(`https etcd endpoints need --etcd.ca-file (${K0S_PKI.caFile} was not found)`);
+  }
+  return cfg;
+}
+
+function normaliseEndpoints(v: unknown): string[] {
+  // The default is a string that commander does not pass through the parser.
+  return Array.isArray(v) ? (v as string[]) : parseEndpoints(String(v));
+}
+
+function parseListenAddressOrThrow(text: string): { host: string | undefined; port: number } {
+  try {
+    return parseListenAddress(text);
+  } catch (err) {
+    throw new UsageError(`option '--web.listen-address <address>' argument '${text}' is invalid. ${(err as Error).message}`);
+  }
+}
+
+export class ExitRequest extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}

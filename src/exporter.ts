@@ -1,0 +1,111 @@
+// Keeps the latest report: etcd is polled every interval, the Kubernetes view is pushed by its watch, and
+// either change re-runs the (cheap, pure) analysis. /metrics only ever reads the stored report.
+import { analyse, type Report } from './analysis.js';
+import type { Logger } from './log.js';
+import type { EtcdSnapshot, HostFacts, KubernetesSnapshot } from './model.js';
+import type { EtcdReader } from './sources/etcd.js';
+import { SourceError, errorMessage, type ErrorReason, type SourceHealth, type SourceName } from './sources/source.js';
+
+/** The Kubernetes side as the exporter sees it: a view kept current elsewhere. */
+export interface KubernetesView {
+  start(): void;
+  stop(): Promise<void>;
+  snapshot(): KubernetesSnapshot | undefined;
+  health(): SourceHealth;
+  settled(): boolean;
+}
+
+export interface ExporterOptions {
+  readonly etcd: EtcdReader;
+  readonly kubernetes: KubernetesView;
+  readonly host: HostFacts;
+  readonly intervalMs: number;
+  readonly logger: Logger;
+  readonly countError: (source: SourceName, reason: ErrorReason) => void;
+}
+
+export class Exporter {
+  private etcdSnapshot: EtcdSnapshot | undefined;
+  private etcdHealth: SourceHealth = { up: false, lastSuccessMs: undefined, lastDurationSeconds: undefined };
+  private etcdAttempted = false;
+  private current: Report;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  private analysisQueued = false;
+  private stopped = false;
+
+  constructor(private readonly opts: ExporterOptions) {
+    this.current = analyse(undefined, undefined, opts.host);
+  }
+
+  report(): Report {
+    return this.current;
+  }
+
+  health(source: SourceName): SourceHealth {
+    return source === 'etcd' ? this.etcdHealth : this.opts.kubernetes.health();
+  }
+
+  /** Ready once both sources have been tried once, so the first scrape does not see a made-up empty view. */
+  ready(): boolean {
+    return this.etcdAttempted && this.opts.kubernetes.settled();
+  }
+
+  start(): void {
+    this.opts.kubernetes.start();
+    this.tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await Promise.all([this.opts.kubernetes.stop(), this.inFlight]);
+  }
+
+  /** Called by the Kubernetes view on every change; analyses once per burst of events. */
+  kubernetesChanged(): void {
+    if (this.analysisQueued) return;
+    this.analysisQueued = true;
+    setImmediate(() => {
+      this.analysisQueued = false;
+      this.analyseNow();
+    });
+  }
+
+  private tick(): void {
+    // The next read is scheduled after this one ends, so a slow etcd never piles up reads.
+    this.inFlight = this.readEtcd().finally(() => {
+      this.inFlight = undefined;
+      if (!this.stopped) this.timer = setTimeout(() => this.tick(), this.opts.intervalMs);
+    });
+  }
+
+  private async readEtcd(): Promise<void> {
+    const started = performance.now();
+    try {
+      this.etcdSnapshot = await this.opts.etcd.read();
+      if (!this.etcdHealth.up) {
+        this.opts.logger.info('etcd source up', { members: this.etcdSnapshot.members.length, local_member_id: this.etcdSnapshot.localMemberId });
+      }
+      this.etcdHealth = { up: true, lastSuccessMs: Date.now(), lastDurationSeconds: (performance.now() - started) / 1000 };
+    } catch (err) {
+      const e = err instanceof SourceError ? err : new SourceError('other', errorMessage(err));
+      this.etcdSnapshot = undefined;
+      this.etcdHealth = { ...this.etcdHealth, up: false, lastDurationSeconds: (performance.now() - started) / 1000 };
+      this.opts.countError('etcd', e.reason);
+      this.opts.logger.error('etcd source failed', { reason: e.reason, err: e.message });
+    }
+    this.etcdAttempted = true;
+    this.analyseNow();
+  }
+
+  private analyseNow(): void {
+    const kubernetes = this.opts.kubernetes.snapshot();
+    this.current = analyse(this.etcdSnapshot, kubernetes, this.opts.host);
+    this.opts.logger.debug('analysed', {
+      etcd_members: this.current.etcdMembers,
+      objects: this.current.kubernetesMembers,
+      findings: this.current.objectFindings.length + this.current.memberFindings.length,
+    });
+  }
+}

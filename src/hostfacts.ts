@@ -1,0 +1,11 @@
+// The one fact about this host the analysis needs: the name k0s will register for it.
+import { hostname } from 'node:os';
+import { objectNameFor, type HostFacts } from './model.js';
+
+/**
+ * k0s names the etcd member after spec.storage.etcd.extraArgs.name, else the kernel hostname (plain
+ * `hostname`, not `hostname -f`), and the EtcdMember object after that name, trimmed and lowercased.
+ */
+export function readHostFacts(memberNameOverride: string | undefined): HostFacts {
+  return { registrationName: objectNameFor(memberNameOverride ?? hostname()) };
+}

@@ -1,0 +1,40 @@
+// Finds the Kubernetes client configuration in the order users expect from kubectl-like tools.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { UsageError } from './config.js';
+
+const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/** --kubeconfig, else $KUBECONFIG, else the in-cluster service account, else ~/.kube/config. */
+export function loadKubeConfig(flag: string | undefined): { kubeConfig: KubeConfig; from: string } {
+  const kubeConfig = new KubeConfig();
+  let from: string;
+  try {
+    if (flag !== undefined) {
+      kubeConfig.loadFromFile(flag);
+      from = flag;
+    } else if (process.env['KUBECONFIG']) {
+      kubeConfig.loadFromDefault();
+      from = '$KUBECONFIG';
+    } else if (process.env['KUBERNETES_SERVICE_HOST'] && existsSync(IN_CLUSTER_TOKEN)) {
+      kubeConfig.loadFromCluster();
+      from = 'in-cluster service account';
+    } else if (existsSync(join(homedir(), '.kube', 'config'))) {
+      kubeConfig.loadFromFile(join(homedir(), '.kube', 'config'));
+      from = '~/.kube/config';
+    } else {
+      throw new UsageError('no Kubernetes configuration: give --kubeconfig, set KUBECONFIG, run in a pod, or create ~/.kube/config');
+    }
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`cannot load kubeconfig ${flag ?? process.env['KUBECONFIG'] ?? ''}: ${(err as Error).message}`);
+  }
+  const server = kubeConfig.getCurrentCluster()?.server;
+  if (!server || !/^https?:\/\//.test(server)) {
+    throw new UsageError(`kubeconfig from ${from} has no current cluster with an http(s) server URL (got ${JSON.stringify(server ?? null)})`);
+  }
+  return { kubeConfig, from };
+}
+

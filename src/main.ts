@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// Wiring only: configuration in, sources and server up, clean exit on SIGTERM.
+import type { Server } from 'node:http';
+import { ExitRequest, UsageError, parseConfig, type Config } from './config.js';
+import { Exporter } from './exporter.js';
+import { loadKubeConfig } from './kubeconfig.js';
+import { readHostFacts } from './hostfacts.js';
+import { createLogger, type Logger } from './log.js';
+import { createMetrics } from './metrics.js';
+import { createApp } from './server.js';
+import { EtcdSource } from './sources/etcd.js';
+import { KubernetesSource } from './sources/kubernetes.js';
+import { buildRevision, packageVersion } from './version.js';
+
+const SHUTDOWN_GRACE_MS = 4000;
+
+async function main(argv: readonly string[]): Promise<void> {
+  const version = packageVersion();
+  let cfg: Config;
+  let kube: ReturnType<typeof loadKubeConfig>;
+  try {
+    cfg = parseConfig(argv, version);
+    kube = loadKubeConfig(cfg.kubeconfig);
+  } catch (err) {
+    if (err instanceof ExitRequest) process.exit(err.exitCode);
+    process.stderr.write(`k0s-etcdmember-exporter: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(cfg.logLevel, cfg.logFormat);
+  const host = readHostFacts(cfg.nodeMemberName);
+  logger.info('starting k0s-etcdmember-exporter', {
+    version,
+    etcd_endpoints: cfg.etcdEndpoints.join(','),
+    kubeconfig: kube.from,
+    api_server: kube.kubeConfig.getCurrentCluster()?.server,
+    registration_name: host.registrationName,
+    interval_seconds: cfg.intervalMs / 1000,
+  });
+
+  // The exporter and the metrics refer to each other (errors are counted, the report is rendered); this late
+  // binding keeps both constructors simple.
+  let exporter: Exporter | undefined;
+  const metrics = createMetrics(
+    { report: () => exporter!.report(), health: (s) => exporter!.health(s) },
+    { version, revision: buildRevision(), nodejsVersion: process.version },
+  );
+  const kubernetes = new KubernetesSource({
+    kubeConfig: kube.kubeConfig,
+    requestTimeoutMs: cfg.kubernetesTimeoutMs,
+    crdRecheckMs: cfg.intervalMs,
+    // Like client-go's reflector: a random 5 to 10 minutes, so many exporters do not reconnect in step.
+    watchTimeoutSeconds: 300 + Math.floor(Math.random() * 300),
+    maxBackoffMs: Math.min(30_000, Math.max(1000, cfg.intervalMs)),
+    logger,
+    onChange: () => exporter?.kubernetesChanged(),
+    onError: (reason) => metrics.countError('kubernetes', reason),
+  });
+  exporter = new Exporter({
+    etcd: new EtcdSource({
+      endpoints: cfg.etcdEndpoints,
+      caFile: cfg.etcdCaFile,
+      certFile: cfg.etcdCertFile,
+      keyFile: cfg.etcdKeyFile,
+      timeoutMs: cfg.etcdTimeoutMs,
+    }),
+    kubernetes,
+    host,
+    intervalMs: cfg.intervalMs,
+    logger,
+    countError: metrics.countError,
+  });
+
+  const app = createApp({ registry: metrics.registry, telemetryPath: cfg.telemetryPath, ready: () => exporter.ready(), version });
+  const server = await listen(app, cfg, logger);
+  exporter.start();
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    // Exit even if a source is stuck: SIGTERM must end the process within a few seconds.
+    setTimeout(() => {
+      logger.warn('shutdown took too long, exiting', { grace_seconds: SHUTDOWN_GRACE_MS / 1000 });
+      process.exit(0);
+    }, SHUTDOWN_GRACE_MS).unref();
+    server.close();
+    server.closeAllConnections();
+    void exporter.stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+function listen(app: ReturnType<typeof createApp>, cfg: Config, logger: Logger): Promise<Server> {
+  return new Promise((resolve) => {
+    const onListening = (): void => {
+      logger.info('listening', { address: `${cfg.listenHost ?? ''}:${cfg.listenPort}`, telemetry_path: cfg.telemetryPath });
+      resolve(server);
+    };
+    // Without a host Node listens on every address, IPv6 and IPv4 alike.
+    const server = cfg.listenHost === undefined ? app.listen(cfg.listenPort, onListening) : app.listen(cfg.listenPort, cfg.listenHost, onListening);
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      logger.error('cannot listen', { address: `${cfg.listenHost ?? ''}:${cfg.listenPort}`, err: err.message });
+      process.exit(1);
+    });
+  });
+}
+
+await main(process.argv.slice(2));

@@ -1,0 +1,61 @@
+// The data the analysis works on. Sources validate what they read at the boundary and hand over these
+// shapes only, so the analysis never sees raw API objects.
+
+/** One member from etcd's member list. */
+export interface EtcdMember {
+  /** Lowercase hex, no padding: the form EtcdMember status.memberID uses. */
+  readonly id: string;
+  /** As etcd has it; "" for a member that was added but never started. */
+  readonly name: string;
+  readonly peerURLs: readonly string[];
+  readonly clientURLs: readonly string[];
+  readonly isLearner: boolean;
+}
+
+export interface EtcdSnapshot {
+  readonly members: readonly EtcdMember[];
+  /** ID of the member behind the first endpoint (this controller's own member), if it answered. */
+  readonly localMemberId: string | undefined;
+}
+
+/** One EtcdMember custom resource, reduced to what the analysis needs. */
+export interface EtcdMemberObject {
+  readonly name: string;
+  /**
+   * status.memberID normalised to lowercase hex without leading zeros; undefined when absent.
+   * When status.memberID is present but not hex, this is undefined and invalidMemberId holds the raw value.
+   */
+  readonly memberId: string | undefined;
+  readonly invalidMemberId: string | undefined;
+  readonly peerAddress: string | undefined;
+  readonly leave: boolean;
+  readonly reconcileStatus: string | undefined;
+}
+
+export type KubernetesSnapshot =
+  | { readonly crdPresent: true; readonly objects: readonly EtcdMemberObject[] }
+  | { readonly crdPresent: false };
+
+export interface HostFacts {
+  /** The name k0s on this host will register at its next start, trimmed and lowercased. */
+  readonly registrationName: string;
+}
+
+/** Normalises an etcd member ID given as a decimal uint64 string (etcd3's form) to EtcdMember's hex form. */
+export function memberIdFromDecimal(decimal: string): string {
+  if (!/^[0-9]+$/.test(decimal)) throw new Error(`etcd member ID "${decimal}" is not a decimal uint64`);
+  const id = BigInt(decimal);
+  if (id >= 1n << 64n) throw new Error(`etcd member ID "${decimal}" does not fit in uint64`);
+  return id.toString(16);
+}
+
+/** Normalises status.memberID (hex, any case, maybe zero-padded); undefined when it is not hex. */
+export function normaliseHexMemberId(hex: string): string | undefined {
+  if (!/^[0-9a-fA-F]{1,16}$/.test(hex)) return undefined;
+  return BigInt(`0x${hex}`).toString(16);
+}
+
+/** The name k0s gives an EtcdMember object for an etcd member name (k0s >= 1.34.1). */
+export function objectNameFor(memberName: string): string {
+  return memberName.trim().toLowerCase();
+}
