@@ -95,7 +95,10 @@ async function main(argv: readonly string[]): Promise<void> {
 function listen(app: ReturnType<typeof createApp>, cfg: Config, logger: Logger): Promise<Server> {
   return new Promise((resolve) => {
     const onListening = (): void => {
-      logger.info('listening', { address: `${cfg.listenHost ?? ''}:${cfg.listenPort}`, telemetry_path: cfg.telemetryPath });
+      // Report the bound port, which differs from the configured one when that was 0.
+      const bound = server.address();
+      const port = typeof bound === 'object' && bound !== null ? bound.port : cfg.listenPort;
+      logger.info('listening', { address: `${cfg.listenHost ?? ''}:${port}`, telemetry_path: cfg.telemetryPath });
       resolve(server);
     };
     // Without a host Node listens on every address, IPv6 and IPv4 alike.
