@@ -1,0 +1,706 @@
+// Generates the Grafana dashboard (grafana/k0s-etcdmember.json) and the sidecar ConfigMap that embeds it
+// (deploy/kubernetes/grafana-dashboard-configmap.yaml). Both files are committed; test/dashboard.test.ts fails when
+// they differ from what this script produces, so edit this file and rerun:
+//   npm run build && node dist/scripts/gen-dashboard.js [--out grafana/k0s-etcdmember.json] [--configmap-out PATH]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const DASHBOARD_UID = 'k0s-etcdmember';
+export const DASHBOARD_TITLE = 'k0s etcd membership';
+export const CONFIGMAP_NAME = 'k0s-etcdmember-dashboard';
+export const CONFIGMAP_KEY = 'k0s-etcdmember.json';
+
+/** Every panel and target points at the dashboard's datasource variable, never at a fixed uid. */
+export const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const;
+type DatasourceRef = typeof DATASOURCE;
+
+export interface Target {
+  datasource: DatasourceRef;
+  refId: string;
+  expr: string;
+  legendFormat: string;
+  editorMode: 'code';
+  format: 'time_series' | 'table';
+  instant: boolean;
+  range: boolean;
+}
+
+interface ThresholdStep {
+  color: string;
+  value: number | null;
+}
+
+type ValueMapping =
+  | { type: 'value'; options: Record<string, { text: string; color?: string; index: number }> }
+  | { type: 'special'; options: { match: 'null' | 'empty' | 'null+nan'; result: { text: string; color?: string; index: number } } };
+
+interface FieldConfig {
+  defaults: {
+    unit: string;
+    decimals?: number;
+    noValue?: string;
+    min?: number;
+    color?: { mode: string; fixedColor?: string };
+    thresholds?: { mode: 'absolute'; steps: ThresholdStep[] };
+    mappings?: ValueMapping[];
+    custom?: Record<string, unknown>;
+  };
+  overrides: { matcher: { id: string; options: string }; properties: { id: string; value: unknown }[] }[];
+}
+
+interface Transformation {
+  id: string;
+  options: Record<string, unknown>;
+}
+
+export interface Panel {
+  id: number;
+  type: 'stat' | 'timeseries' | 'table';
+  title: string;
+  description: string;
+  datasource: DatasourceRef;
+  gridPos: { x: number; y: number; w: number; h: number };
+  fieldConfig: FieldConfig;
+  options: Record<string, unknown>;
+  targets: Target[];
+  transformations?: Transformation[];
+}
+
+interface Variable {
+  name: string;
+  label: string;
+  type: 'datasource' | 'query';
+  description: string;
+  hide: 0 | 1 | 2;
+  query: string;
+  current: Record<string, never>;
+  options: never[];
+  regex: string;
+  datasource?: DatasourceRef;
+  definition?: string;
+  refresh?: 1 | 2;
+  includeAll?: boolean;
+  allValue?: string;
+  multi?: boolean;
+  sort?: number;
+}
+
+export interface Dashboard {
+  __requires: { type: string; id: string; name: string; version: string }[];
+  annotations: { list: never[] };
+  description: string;
+  editable: boolean;
+  fiscalYearStartMonth: number;
+  graphTooltip: number;
+  id: null;
+  links: never[];
+  panels: Panel[];
+  refresh: string;
+  schemaVersion: number;
+  tags: string[];
+  templating: { list: Variable[] };
+  time: { from: string; to: string };
+  timepicker: Record<string, never>;
+  timezone: string;
+  title: string;
+  uid: string;
+  version: number;
+  weekStart: string;
+}
+
+// `=~` rather than `=`: with All selected the variables expand to `.*`, which also matches series that have no
+// cluster label at all (Prometheus without a cluster target label, the common single-cluster case).
+const SCOPE = 'cluster=~"$cluster", instance=~"$instance"';
+const sel = (metric: string, matchers = ''): string => `${metric}{${matchers === '' ? '' : `${matchers}, `}${SCOPE}}`;
+/**
+ * Every controller's exporter reports the same cluster-wide view, so cluster-wide figures take the max over
+ * instances: a lagging exporter cannot lower a count, and 3 or 5 copies never add up.
+ */
+const clusterMax = (metric: string, matchers = '', by = ''): string => `max by (cluster${by === '' ? '' : `, ${by}`}) (${sel(metric, matchers)})`;
+/** Copies label `from` to `to`; the caller's `max by` then drops `from`, as PromQL cannot rename in place. */
+const renamed = (expr: string, renames: [from: string, to: string][]): string =>
+  renames.reduce((e, [from, to]) => `label_replace(${e}, "${to}", "$1", "${from}", "(.*)")`, expr);
+
+const NO_DATA_FIGURE = 'No data: source down or CRD absent';
+const OK_GREEN_ABOVE_ZERO_RED: ThresholdStep[] = [
+  { color: 'green', value: null },
+  { color: 'red', value: 1 },
+];
+const OK_GREEN_ABOVE_ZERO_YELLOW: ThresholdStep[] = [
+  { color: 'green', value: null },
+  { color: 'yellow', value: 1 },
+];
+
+let nextRefId = 0;
+function target(expr: string, legendFormat: string, kind: 'instant' | 'range' | 'table'): Target {
+  return {
+    datasource: DATASOURCE,
+    refId: String.fromCharCode(65 + nextRefId++),
+    expr,
+    legendFormat,
+    editorMode: 'code',
+    format: kind === 'table' ? 'table' : 'time_series',
+    // Stats read the current value: a figure whose source is down has no series now, and a range query with
+    // "last not null" would keep showing the value from before the outage.
+    instant: kind !== 'range',
+    range: kind === 'range',
+  };
+}
+
+interface PanelSpec {
+  title: string;
+  description: string;
+  gridPos: Panel['gridPos'];
+  unit: string;
+  targets: (() => Target)[];
+}
+
+let nextPanelId = 1;
+function panel(type: Panel['type'], spec: PanelSpec, fieldConfig: Omit<FieldConfig['defaults'], 'unit'>, options: Record<string, unknown>, extra: Partial<Pick<Panel, 'transformations'>> & { overrides?: FieldConfig['overrides'] } = {}): Panel {
+  nextRefId = 0;
+  const p: Panel = {
+    id: nextPanelId++,
+    type,
+    title: spec.title,
+    description: spec.description,
+    datasource: DATASOURCE,
+    gridPos: spec.gridPos,
+    fieldConfig: { defaults: { unit: spec.unit, ...fieldConfig }, overrides: extra.overrides ?? [] },
+    options,
+    targets: spec.targets.map((t) => t()),
+  };
+  if (extra.transformations) p.transformations = extra.transformations;
+  return p;
+}
+
+const statOptions = (colorMode: 'background' | 'value' | 'none', textMode = 'auto'): Record<string, unknown> => ({
+  reduceOptions: { values: false, calcs: ['lastNotNull'], fields: '' },
+  orientation: 'auto',
+  textMode,
+  colorMode,
+  graphMode: 'none',
+  justifyMode: 'auto',
+});
+
+function findingStat(title: string, metric: string, description: string, x: number, y: number, steps = OK_GREEN_ABOVE_ZERO_RED): Panel {
+  return panel(
+    'stat',
+    {
+      title,
+      description: `${description} Max over this cluster's exporters (they all report the same cluster-wide view). "No data" means a source this figure needs is down, or the EtcdMember CRD is absent (kine or external etcd), so the figure cannot be computed.`,
+      gridPos: { x, y, w: 4, h: 5 },
+      unit: 'none',
+      targets: [() => target(clusterMax(metric), '{{cluster}}', 'instant')],
+    },
+    { decimals: 0, noValue: NO_DATA_FIGURE, color: { mode: 'thresholds' }, thresholds: { mode: 'absolute', steps } },
+    statOptions('background'),
+  );
+}
+
+const timeseriesOptions = {
+  legend: { displayMode: 'list', placement: 'bottom', showLegend: true },
+  tooltip: { mode: 'multi', sort: 'none' },
+};
+const timeseriesCustom = { drawStyle: 'line', lineWidth: 1, fillOpacity: 0, showPoints: 'never', spanNulls: false, lineInterpolation: 'stepAfter' };
+const tableOptions = (sortBy: string): Record<string, unknown> => ({
+  showHeader: true,
+  cellHeight: 'sm',
+  footer: { show: false, reducer: ['sum'], countRows: false, fields: '' },
+  sortBy: [{ displayName: sortBy, desc: false }],
+});
+const tableCustom = { align: 'auto', cellOptions: { type: 'auto' }, inspect: false };
+const organize = (excludeByName: string[], order: string[], renameByName: Record<string, string>): Transformation => ({
+  id: 'organize',
+  options: {
+    excludeByName: Object.fromEntries(excludeByName.map((n) => [n, true])),
+    indexByName: Object.fromEntries(order.map((n, i) => [n, i])),
+    renameByName,
+  },
+});
+
+const OBJECT_PROBLEMS = ['duplicate', 'hostname_drift', 'orphaned', 'peer_address_mismatch', 'leave_pending', 'reconcile_failed', 'no_status', 'invalid_member_id'];
+const MEMBER_PROBLEMS = ['unregistered', 'learner', 'unstarted'];
+
+/**
+ * One row per EtcdMember object and problem, with the etcd member that has the object's member ID beside it; then
+ * one row per etcd member problem (unregistered, learner, unstarted); then etcd members nothing else listed. The
+ * join is done in PromQL because Grafana's field joins collapse rows that share a key, and k0s#5369 is exactly two
+ * objects sharing one member ID.
+ */
+export function membershipTableExpr(): string {
+  const objects = `max by (cluster, member_id, object_name, object_peer_address) (${renamed(sel('k0s_etcdmember_member_info', 'source="kubernetes"'), [['name', 'object_name'], ['peer_address', 'object_peer_address']])})`;
+  const members = `max by (cluster, member_id, etcd_name, etcd_peer_address) (${renamed(sel('k0s_etcdmember_member_info', 'source="etcd"'), [['name', 'etcd_name'], ['peer_address', 'etcd_peer_address']])})`;
+  const objectProblems = `max by (cluster, member_id, object_name, problem) (${renamed(sel('k0s_etcdmember_object_problem'), [['name', 'object_name']])})`;
+  const memberProblems = `max by (cluster, member_id, etcd_name, problem) (${renamed(sel('k0s_etcdmember_member_problem'), [['name', 'etcd_name']])})`;
+  // Objects with their etcd member where etcd knows the ID, and the orphans without.
+  const objectsBeside = `((${objects} * on (cluster, member_id) group_left (etcd_name, etcd_peer_address) ${members}) or on (cluster, member_id, object_name) ${objects})`;
+  return [
+    `(${objectProblems} * on (cluster, member_id, object_name) group_left (object_peer_address, etcd_name, etcd_peer_address) ${objectsBeside})`,
+    `or on (cluster, member_id, object_name) ${objectProblems}`,
+    `or on (cluster, member_id, object_name) ${objectsBeside}`,
+    `or (${memberProblems} * on (cluster, member_id) group_left (etcd_peer_address) ${members})`,
+    `or on (cluster, member_id) ${members}`,
+  ].join('\n');
+}
+
+export function localDriftTableExpr(): string {
+  return [
+    `max by (cluster, instance) (${sel('k0s_etcdmember_local_name_drift')})`,
+    `* on (cluster, instance) group_left (member_name, member_id, registration_name)`,
+    `max by (cluster, instance, member_name, member_id, registration_name) (${sel('k0s_etcdmember_local_member_info')})`,
+  ].join('\n');
+}
+
+export const ALERTS_EXPR = 'ALERTS{alertname=~"K0sEtcdMember.*", alertstate="firing", cluster=~"$cluster"}';
+
+function panels(): Panel[] {
+  nextPanelId = 1;
+  const out: Panel[] = [];
+
+  // Row 1: current figures.
+  out.push(
+    panel(
+      'stat',
+      {
+        title: 'Members per source',
+        description:
+          "Members in etcd's member list (etcd) and EtcdMember objects (kubernetes), max over this cluster's exporters. The two should be equal; more objects than members usually means a duplicate or an orphaned object. \"No data\" for kubernetes means the API is down or the EtcdMember CRD is absent.",
+        gridPos: { x: 0, y: 0, w: 4, h: 5 },
+        unit: 'none',
+        targets: [() => target(clusterMax('k0s_etcdmember_members', '', 'source'), '{{cluster}} {{source}}', 'instant')],
+      },
+      { decimals: 0, noValue: 'No data: exporter not scraped or sources down', color: { mode: 'fixed', fixedColor: 'blue' }, thresholds: { mode: 'absolute', steps: [{ color: 'blue', value: null }] } },
+      statOptions('value', 'value_and_name'),
+    ),
+  );
+  out.push(findingStat('Duplicates', 'k0s_etcdmember_duplicates', 'Surplus EtcdMember objects: per shared member ID, objects minus one (k0s#5369). Fix: after checking `k0s etcd member-list`, `kubectl delete etcdmember <stale-name>`; never set spec.leave on a duplicate, it carries the live member\'s ID.', 4, 0));
+  out.push(findingStat('Hostname drift', 'k0s_etcdmember_hostname_drift', "EtcdMember objects whose name differs from their etcd member's lowercased name.", 8, 0));
+  out.push(findingStat('Orphaned objects', 'k0s_etcdmember_orphaned_objects', 'EtcdMember objects whose member ID etcd does not know.', 12, 0));
+  out.push(findingStat('Unregistered members', 'k0s_etcdmember_unregistered_members', 'Started etcd members that no EtcdMember object claims.', 16, 0));
+  out.push(findingStat('Peer address mismatches', 'k0s_etcdmember_peer_address_mismatches', "EtcdMember objects whose status.peerAddress differs from the host of their etcd member's first peer URL.", 20, 0));
+
+  // Row 2: quieter figures.
+  out.push(findingStat('Learners', 'k0s_etcdmember_learners', "Learners in etcd's member list; expected briefly while a controller joins, a problem when it stays.", 0, 5, OK_GREEN_ABOVE_ZERO_YELLOW));
+  out.push(findingStat('Unstarted members', 'k0s_etcdmember_unstarted_members', "Members added to etcd's list that never started; expected briefly while a controller joins.", 4, 5, OK_GREEN_ABOVE_ZERO_YELLOW));
+  out.push(
+    panel(
+      'stat',
+      {
+        title: 'EtcdMember CRD',
+        description:
+          'Whether the EtcdMember CRD is installed (max over this cluster\'s exporters). Absent with kine or external etcd: then the figures that need the objects (duplicates, drift, orphaned, unregistered) have no data by design.',
+        gridPos: { x: 8, y: 5, w: 4, h: 5 },
+        unit: 'none',
+        targets: [() => target(clusterMax('k0s_etcdmember_crd_present'), '{{cluster}}', 'instant')],
+      },
+      {
+        noValue: 'No data: Kubernetes API down',
+        color: { mode: 'thresholds' },
+        thresholds: { mode: 'absolute', steps: [{ color: 'yellow', value: null }, { color: 'green', value: 1 }] },
+        mappings: [{ type: 'value', options: { '0': { text: 'absent', color: 'yellow', index: 0 }, '1': { text: 'installed', color: 'green', index: 1 } } }],
+      },
+      statOptions('background'),
+    ),
+  );
+  out.push(
+    panel(
+      'stat',
+      {
+        title: 'Controllers with local name drift',
+        description:
+          "Controllers whose next k0s start would register a name that does not match their own etcd member's name (a duplicate EtcdMember in waiting). Summed over instances: this figure is per controller, not cluster-wide. Details in the \"Local name drift per controller\" table.",
+        gridPos: { x: 12, y: 5, w: 4, h: 5 },
+        unit: 'none',
+        targets: [() => target(`sum by (cluster) (${sel('k0s_etcdmember_local_name_drift')})`, '{{cluster}}', 'instant')],
+      },
+      { decimals: 0, noValue: 'No data: etcd down for every controller', color: { mode: 'thresholds' }, thresholds: { mode: 'absolute', steps: OK_GREEN_ABOVE_ZERO_RED } },
+      statOptions('background'),
+    ),
+  );
+  out.push(
+    panel(
+      'stat',
+      {
+        title: 'Source up',
+        description: 'Per exporter and source (etcd, kubernetes): UP when the last read succeeded. A DOWN source blanks every figure that needs it. The kubernetes source counts as up when the API answers 404 for the EtcdMember CRD.',
+        gridPos: { x: 16, y: 5, w: 8, h: 5 },
+        unit: 'none',
+        targets: [() => target(`max by (cluster, instance, source) (${sel('k0s_etcdmember_source_up')})`, '{{instance}} {{source}}', 'instant')],
+      },
+      {
+        noValue: 'No data: exporter not scraped',
+        color: { mode: 'thresholds' },
+        thresholds: { mode: 'absolute', steps: [{ color: 'red', value: null }, { color: 'green', value: 1 }] },
+        mappings: [{ type: 'value', options: { '0': { text: 'DOWN', color: 'red', index: 0 }, '1': { text: 'UP', color: 'green', index: 1 } } }],
+      },
+      statOptions('background', 'value_and_name'),
+    ),
+  );
+
+  // Row 3: history.
+  out.push(
+    panel(
+      'timeseries',
+      {
+        title: 'Members per source over time',
+        description: "Members in etcd's list and EtcdMember objects over time, max over this cluster's exporters. Gaps mean the source was down.",
+        gridPos: { x: 0, y: 10, w: 12, h: 8 },
+        unit: 'short',
+        targets: [() => target(clusterMax('k0s_etcdmember_members', '', 'source'), '{{cluster}} {{source}}', 'range')],
+      },
+      { decimals: 0, min: 0, color: { mode: 'palette-classic' }, custom: timeseriesCustom },
+      timeseriesOptions,
+    ),
+  );
+  out.push(
+    panel(
+      'timeseries',
+      {
+        title: 'Findings over time',
+        description: "Duplicates, hostname drift, orphaned objects and unregistered members over time, max over this cluster's exporters. Gaps mean a source was down or the EtcdMember CRD is absent.",
+        gridPos: { x: 12, y: 10, w: 12, h: 8 },
+        unit: 'short',
+        targets: [
+          () => target(clusterMax('k0s_etcdmember_duplicates'), '{{cluster}} duplicates', 'range'),
+          () => target(clusterMax('k0s_etcdmember_hostname_drift'), '{{cluster}} hostname drift', 'range'),
+          () => target(clusterMax('k0s_etcdmember_orphaned_objects'), '{{cluster}} orphaned', 'range'),
+          () => target(clusterMax('k0s_etcdmember_unregistered_members'), '{{cluster}} unregistered', 'range'),
+        ],
+      },
+      { decimals: 0, min: 0, color: { mode: 'palette-classic' }, custom: timeseriesCustom },
+      timeseriesOptions,
+    ),
+  );
+
+  // Row 4: who is who.
+  const problemMappings: ValueMapping[] = [
+    { type: 'value', options: Object.fromEntries([...OBJECT_PROBLEMS, ...MEMBER_PROBLEMS].map((p, i) => [p, { text: p, color: ['learner', 'unstarted', 'leave_pending'].includes(p) ? 'yellow' : 'red', index: i }])) },
+    { type: 'special', options: { match: 'empty', result: { text: 'none', color: 'green', index: 100 } } },
+    { type: 'special', options: { match: 'null', result: { text: 'none', color: 'green', index: 101 } } },
+  ];
+  out.push(
+    panel(
+      'table',
+      {
+        title: 'EtcdMember objects and etcd members by member ID',
+        description:
+          "EtcdMember objects (left) beside the etcd member with the same member ID (right), one row per object and problem; etcd members no object claims appear with an empty object side. Built from k0s_etcdmember_member_info, k0s_etcdmember_object_problem and k0s_etcdmember_member_problem, joined by member ID in PromQL (instant, table format) so two objects sharing one ID (k0s#5369) stay two rows. Fix a duplicate with `kubectl delete etcdmember <stale-name>` after checking `k0s etcd member-list`; never set spec.leave on it.",
+        gridPos: { x: 0, y: 18, w: 24, h: 10 },
+        unit: 'none',
+        targets: [() => target(membershipTableExpr(), '', 'table')],
+      },
+      { custom: tableCustom },
+      tableOptions('Member ID'),
+      {
+        transformations: [
+          organize(
+            ['Time', 'Value'],
+            ['cluster', 'member_id', 'object_name', 'object_peer_address', 'etcd_name', 'etcd_peer_address', 'problem'],
+            {
+              cluster: 'Cluster',
+              member_id: 'Member ID',
+              object_name: 'EtcdMember object',
+              object_peer_address: 'Object peer address',
+              etcd_name: 'etcd member',
+              etcd_peer_address: 'etcd peer address',
+              problem: 'Problem',
+            },
+          ),
+        ],
+        overrides: [
+          {
+            matcher: { id: 'byName', options: 'Problem' },
+            properties: [
+              { id: 'mappings', value: problemMappings },
+              { id: 'custom.cellOptions', value: { type: 'color-text' } },
+            ],
+          },
+        ],
+      },
+    ),
+  );
+
+  // Row 5: per controller.
+  out.push(
+    panel(
+      'table',
+      {
+        title: 'Local name drift per controller',
+        description:
+          "Per exporter (one per controller): its local etcd member, the name this host would register at its next k0s start (hostname or --node.member-name, trimmed and lowercased), and whether they differ. DRIFT means the next k0s start creates a duplicate EtcdMember. Joined from k0s_etcdmember_local_name_drift and k0s_etcdmember_local_member_info; a controller is missing while its etcd is unreachable.",
+        gridPos: { x: 0, y: 28, w: 12, h: 8 },
+        unit: 'none',
+        targets: [() => target(localDriftTableExpr(), '', 'table')],
+      },
+      { custom: tableCustom, noValue: 'No data: etcd down for every controller' },
+      tableOptions('Instance'),
+      {
+        transformations: [
+          organize(['Time'], ['cluster', 'instance', 'member_name', 'member_id', 'registration_name', 'Value'], {
+            cluster: 'Cluster',
+            instance: 'Instance',
+            member_name: 'etcd member',
+            member_id: 'Member ID',
+            registration_name: 'Next registration',
+            Value: 'Drift',
+          }),
+        ],
+        overrides: [
+          {
+            matcher: { id: 'byName', options: 'Drift' },
+            properties: [
+              { id: 'mappings', value: [{ type: 'value', options: { '0': { text: 'OK', color: 'green', index: 0 }, '1': { text: 'DRIFT', color: 'red', index: 1 } } }] },
+              { id: 'custom.cellOptions', value: { type: 'color-background' } },
+            ],
+          },
+        ],
+      },
+    ),
+  );
+  out.push(
+    panel(
+      'table',
+      {
+        title: 'Exporters',
+        description: 'Each exporter (one per controller) with its build. A controller missing here is not being scraped.',
+        gridPos: { x: 12, y: 28, w: 12, h: 8 },
+        unit: 'none',
+        targets: [() => target(`max by (cluster, instance, version, revision, nodejs_version) (${sel('k0s_etcdmember_build_info')})`, '', 'table')],
+      },
+      { custom: tableCustom, noValue: 'No data: no exporter scraped' },
+      tableOptions('Instance'),
+      {
+        transformations: [
+          organize(['Time', 'Value'], ['cluster', 'instance', 'version', 'revision', 'nodejs_version'], {
+            cluster: 'Cluster',
+            instance: 'Instance',
+            version: 'Version',
+            revision: 'Revision',
+            nodejs_version: 'Node.js',
+          }),
+        ],
+      },
+    ),
+  );
+
+  // Row 6: source health.
+  out.push(
+    panel(
+      'timeseries',
+      {
+        title: 'Time since last successful read',
+        description: 'Per exporter and source: seconds since the last successful read (time() - k0s_etcdmember_source_last_success_timestamp_seconds). An open Kubernetes watch counts as reading continuously. Growing lines mean a source is failing.',
+        gridPos: { x: 0, y: 36, w: 8, h: 8 },
+        unit: 's',
+        targets: [() => target(`max by (cluster, instance, source) (time() - ${sel('k0s_etcdmember_source_last_success_timestamp_seconds')})`, '{{instance}} {{source}}', 'range')],
+      },
+      { min: 0, color: { mode: 'palette-classic' }, custom: { ...timeseriesCustom, lineInterpolation: 'linear' } },
+      timeseriesOptions,
+    ),
+  );
+  out.push(
+    panel(
+      'timeseries',
+      {
+        title: 'Source read errors',
+        description: 'Per exporter, source and reason (timeout, unavailable, tls, unauthorized, forbidden, not_found, gone, server_error, invalid_response, watch_dropped, other): failed reads per second.',
+        gridPos: { x: 8, y: 36, w: 8, h: 8 },
+        unit: 'cps',
+        targets: [() => target(`sum by (cluster, instance, source, reason) (rate(${sel('k0s_etcdmember_source_errors_total')}[$__rate_interval]))`, '{{instance}} {{source}} {{reason}}', 'range')],
+      },
+      { min: 0, color: { mode: 'palette-classic' }, custom: { ...timeseriesCustom, lineInterpolation: 'linear' } },
+      timeseriesOptions,
+    ),
+  );
+  out.push(
+    panel(
+      'timeseries',
+      {
+        title: 'Source read duration',
+        description: 'Per exporter and source: how long the last read took.',
+        gridPos: { x: 16, y: 36, w: 8, h: 8 },
+        unit: 's',
+        targets: [() => target(`max by (cluster, instance, source) (${sel('k0s_etcdmember_source_duration_seconds')})`, '{{instance}} {{source}}', 'range')],
+      },
+      { min: 0, color: { mode: 'palette-classic' }, custom: { ...timeseriesCustom, lineInterpolation: 'linear' } },
+      timeseriesOptions,
+    ),
+  );
+
+  // Row 7: alerts.
+  out.push(
+    panel(
+      'table',
+      {
+        title: 'Firing K0sEtcdMember alerts',
+        description:
+          'Alerts named K0sEtcdMember* that are firing now, from Prometheus\'s ALERTS series. That series exists only while an alert is pending or firing, so an empty table means no such alert fires (or the alert rules are not loaded into this Prometheus). Filtered by cluster only: alerts aggregate over instances.',
+        gridPos: { x: 0, y: 44, w: 24, h: 7 },
+        unit: 'none',
+        targets: [() => target(ALERTS_EXPR, '', 'table')],
+      },
+      { custom: tableCustom, noValue: 'No K0sEtcdMember alerts firing' },
+      tableOptions('alertname'),
+      { transformations: [organize(['Time', 'Value', '__name__', 'alertstate'], ['alertname', 'severity', 'cluster'], {})] },
+    ),
+  );
+  return out;
+}
+
+function variables(): Variable[] {
+  return [
+    {
+      name: 'datasource',
+      label: 'Data source',
+      type: 'datasource',
+      description: 'The Prometheus that scrapes the k0s-etcdmember-exporter.',
+      hide: 0,
+      query: 'prometheus',
+      current: {},
+      options: [],
+      regex: '',
+    },
+    {
+      name: 'cluster',
+      label: 'Cluster',
+      type: 'query',
+      description:
+        'Value of the cluster target label. Grafana cannot hide a variable by its number of values, so it stays visible; with one cluster, or when Prometheus adds no cluster label, keep All: it expands to .* and every query matches cluster=~"$cluster", which also matches series without the label.',
+      hide: 0,
+      datasource: DATASOURCE,
+      query: 'label_values(k0s_etcdmember_build_info, cluster)',
+      definition: 'label_values(k0s_etcdmember_build_info, cluster)',
+      refresh: 2,
+      includeAll: true,
+      allValue: '.*',
+      multi: false,
+      sort: 1,
+      current: {},
+      options: [],
+      regex: '',
+    },
+    {
+      name: 'instance',
+      label: 'Exporter',
+      type: 'query',
+      description: 'Exporter instances (one per controller). Cluster-wide panels take the max over the selected instances.',
+      hide: 0,
+      datasource: DATASOURCE,
+      query: 'label_values(k0s_etcdmember_build_info{cluster=~"$cluster"}, instance)',
+      definition: 'label_values(k0s_etcdmember_build_info{cluster=~"$cluster"}, instance)',
+      refresh: 2,
+      includeAll: true,
+      allValue: '.*',
+      multi: true,
+      sort: 1,
+      current: {},
+      options: [],
+      regex: '',
+    },
+  ];
+}
+
+export function buildDashboard(): Dashboard {
+  return {
+    __requires: [
+      { type: 'grafana', id: 'grafana', name: 'Grafana', version: '10.0.0' },
+      { type: 'datasource', id: 'prometheus', name: 'Prometheus', version: '1.0.0' },
+      { type: 'panel', id: 'stat', name: 'Stat', version: '' },
+      { type: 'panel', id: 'table', name: 'Table', version: '' },
+      { type: 'panel', id: 'timeseries', name: 'Time series', version: '' },
+    ],
+    annotations: { list: [] },
+    description:
+      'k0s etcd membership: etcd\'s member list against k0s EtcdMember objects, from k0s-etcdmember-exporter (one per controller, each reporting the same cluster-wide view, so cluster-wide figures take the max over instances). Cluster filter: keep All when there is a single cluster or no cluster label; queries use cluster=~"$cluster" so series without the label still match.',
+    editable: true,
+    fiscalYearStartMonth: 0,
+    graphTooltip: 1,
+    id: null,
+    links: [],
+    panels: panels(),
+    refresh: '30s',
+    schemaVersion: 39,
+    tags: ['k0s', 'etcd', 'etcdmember', 'kubernetes'],
+    templating: { list: variables() },
+    time: { from: 'now-6h', to: 'now' },
+    timepicker: {},
+    timezone: '',
+    title: DASHBOARD_TITLE,
+    uid: DASHBOARD_UID,
+    version: 1,
+    weekStart: '',
+  };
+}
+
+export function renderDashboardJson(): string {
+  return `${JSON.stringify(buildDashboard(), null, 2)}\n`;
+}
+
+/**
+ * Written by hand rather than with a YAML library so that the JSON sits in a literal block exactly as in the
+ * dashboard file (a library may fold long lines), and so the generator needs nothing beyond Node.
+ */
+export function renderConfigMap(dashboardJson: string): string {
+  const body = dashboardJson
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+  return [
+    '# Generated by scripts/gen-dashboard.ts from the same source as grafana/k0s-etcdmember.json; do not edit.',
+    '# The Grafana sidecar (kube-prometheus-stack, grafana helm chart) loads ConfigMaps labelled grafana_dashboard: "1";',
+    '# apply it in the namespace the sidecar watches (kubectl apply -n <namespace> -f ...).',
+    'apiVersion: v1',
+    'kind: ConfigMap',
+    'metadata:',
+    `  name: ${CONFIGMAP_NAME}`,
+    '  labels:',
+    '    grafana_dashboard: "1"',
+    '    app.kubernetes.io/name: k0s-etcdmember-exporter',
+    '    app.kubernetes.io/component: dashboard',
+    'data:',
+    `  ${CONFIGMAP_KEY}: |-`,
+    body,
+    '',
+  ].join('\n');
+}
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DEFAULT_DASHBOARD_PATH = resolve(REPO_ROOT, 'grafana', 'k0s-etcdmember.json');
+export const DEFAULT_CONFIGMAP_PATH = resolve(REPO_ROOT, 'deploy', 'kubernetes', 'grafana-dashboard-configmap.yaml');
+
+function main(argv: string[]): void {
+  let out = DEFAULT_DASHBOARD_PATH;
+  let configMapOut = DEFAULT_CONFIGMAP_PATH;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const [flag, inline] = arg.split(/=(.*)/s, 2) as [string, string | undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v === '') throw new Error(`${flag} needs a path`);
+      return resolve(v);
+    };
+    if (flag === '--out') out = value();
+    else if (flag === '--configmap-out') configMapOut = value();
+    else if (flag === '--help' || flag === '-h') {
+      process.stdout.write('usage: gen-dashboard [--out grafana/k0s-etcdmember.json] [--configmap-out deploy/kubernetes/grafana-dashboard-configmap.yaml]\n');
+      return;
+    } else throw new Error(`unknown argument ${arg}`);
+  }
+  const json = renderDashboardJson();
+  for (const [path, text] of [[out, json], [configMapOut, renderConfigMap(json)]] as const) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+    process.stdout.write(`wrote ${path}\n`);
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  try {
+    main(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`gen-dashboard: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 2;
+  }
+}
