@@ -1,0 +1,47 @@
+# syntax=docker/dockerfile:1
+# Multi-stage build: the compiler and type packages stay in the build stage; the runtime image holds only the
+# production dependencies, the compiled exporter and package.json (read at start for the version).
+#
+#   docker build --build-arg REVISION=$(git rev-parse --short HEAD) -t k0s-etcdmember-exporter:0.1.0 .
+#
+# Node.js 24 is the Active LTS line (supported until April 2028). The tag is pinned to a patch release so a
+# rebuild gives the same runtime; bump it deliberately when updating (both stages use it).
+ARG NODE_IMAGE=node:24.11.1-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# No dependency needs an install script to work (protobufjs's only checks its CLI's peers).
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS runtime
+ARG NODE_IMAGE
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="k0s-etcdmember-exporter" \
+      org.opencontainers.image.description="Prometheus exporter for etcd membership drift between etcd and EtcdMember objects in k0s clusters" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="${NODE_IMAGE}"
+ENV NODE_ENV=production \
+    NODE_OPTIONS=--enable-source-maps \
+    BUILD_REVISION=${REVISION}
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+    && npm cache clean --force
+COPY --from=build /app/dist/src ./dist/src
+# The files above stay owned by root: the exporter only reads them. uid/gid 1000 is the image's "node" user,
+# given by number so Kubernetes can check runAsNonRoot. On a k0s controller the etcd client key
+# (/var/lib/k0s/pki/apiserver-etcd-client.key) is root-owned 0600, so the DaemonSet in deploy/kubernetes/
+# overrides this with runAsUser 0 and no capabilities; see docs/deploy.md.
+USER 1000:1000
+EXPOSE 9979
+# No curl in slim images: Node's own fetch asks /healthz. Assumes the default --web.listen-address (:9979).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["node", "-e", "fetch('http://127.0.0.1:9979/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["node", "dist/src/main.js"]
