@@ -1,0 +1,162 @@
+// Runs the built exporter as a child process, as users run it, and reads its /metrics over HTTP.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+
+export interface ExporterProcessOptions {
+  readonly etcdEndpoints: readonly string[];
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  readonly kubeconfig: string;
+  readonly interval?: string;
+  readonly etcdTimeout?: string;
+  readonly kubernetesTimeout?: string;
+  readonly memberName?: string;
+  readonly host?: string;
+  readonly extraArgs?: readonly string[];
+}
+
+export interface Sample {
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly value: number;
+}
+
+export class ExporterProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+    readonly host: string,
+    private readonly logLines: string[],
+  ) {}
+
+  /** Starts the exporter on a free port and resolves once it listens. */
+  static async start(o: ExporterProcessOptions): Promise<ExporterProcess> {
+    const host = o.host ?? '127.0.0.1';
+    const args = [
+      MAIN,
+      `--etcd.endpoints=${o.etcdEndpoints.join(',')}`,
+      `--kubeconfig=${o.kubeconfig}`,
+      `--interval=${o.interval ?? '2s'}`,
+      `--etcd.timeout=${o.etcdTimeout ?? '2s'}`,
+      `--kubernetes.timeout=${o.kubernetesTimeout ?? '2s'}`,
+      `--node.member-name=${o.memberName ?? 'c1.example.org'}`,
+      `--web.listen-address=${host}:0`,
+      '--log.format=json',
+      '--log.level=debug',
+      ...(o.caFile ? [`--etcd.ca-file=${o.caFile}`] : []),
+      ...(o.certFile ? [`--etcd.cert-file=${o.certFile}`] : []),
+      ...(o.keyFile ? [`--etcd.key-file=${o.keyFile}`] : []),
+      ...(o.extraArgs ?? []),
+    ];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KUBECONFIG: '' } });
+    const logLines: string[] = [];
+    let pending = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      logLines.push(...lines);
+      // Bounded: a long test must not grow memory without end.
+      if (logLines.length > 5000) logLines.splice(0, logLines.length - 5000);
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`exporter did not listen within 10 s:\n${logLines.join('\n')}`)), 10_000);
+      const poll = setInterval(() => {
+        for (const line of logLines) {
+          if (!line.includes('"listening"')) continue;
+          const m = /:(\d+)$/.exec((JSON.parse(line) as { address: string }).address);
+          clearInterval(poll);
+          clearTimeout(timer);
+          resolve(Number(m?.[1]));
+          return;
+        }
+      }, 20);
+      child.on('exit', (code) => {
+        clearInterval(poll);
+        clearTimeout(timer);
+        reject(new Error(`exporter exited with ${code}:\n${logLines.join('\n')}`));
+      });
+    });
+    return new ExporterProcess(child, port, host, logLines);
+  }
+
+  get url(): string {
+    return `http://${this.host}:${this.port}`;
+  }
+
+  /** The target as Prometheus names it. */
+  get target(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  get logs(): readonly string[] {
+    return this.logLines;
+  }
+
+  async metricsText(timeoutMs = 2000): Promise<string> {
+    const res = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
+    return res.text();
+  }
+
+  /** Every sample of the exposition whose name starts with k0s_etcdmember_. */
+  async samples(): Promise<Sample[]> {
+    return parseExposition(await this.metricsText());
+  }
+
+  /** The value of one series, or undefined when it is absent. */
+  async value(name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+    return findSample(await this.samples(), name, labels)?.value;
+  }
+
+  /** Polls /metrics until pred holds; throws with the last exposition after timeoutMs. */
+  async waitFor(what: string, pred: (s: Sample[]) => boolean, timeoutMs = 15_000): Promise<Sample[]> {
+    const deadline = Date.now() + timeoutMs;
+    let last: Sample[] = [];
+    while (Date.now() < deadline) {
+      try {
+        last = await this.samples();
+        if (pred(last)) return last;
+      } catch {
+        // not up yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last /metrics:\n${last.map(formatSample).join('\n')}\nlogs:\n${this.logLines.slice(-30).join('\n')}`);
+  }
+
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
+    const exited = new Promise<number | null>((resolve) => this.child.once('exit', (code) => resolve(code)));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 6000);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  }
+}
+
+export function findSample(samples: readonly Sample[], name: string, labels: Record<string, string> = {}): Sample | undefined {
+  return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+}
+
+function formatSample(s: Sample): string {
+  return `${s.name}{${Object.entries(s.labels).map(([k, v]) => `${k}="${v}"`).join(',')}} ${s.value}`;
+}
+
+/** Parses the k0s_etcdmember_ samples of a text exposition (our own label values never contain quotes). */
+export function parseExposition(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(k0s_etcdmember_\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)) labels[l[1]!] = l[2]!;
+    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return samples;
+}
