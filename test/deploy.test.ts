@@ -1,0 +1,430 @@
+// The deployment files, checked as the cluster, systemd and Prometheus would read them: the manifests parse and
+// agree with each other, RBAC grants exactly what the exporter needs, every flag they pass is one the exporter
+// accepts, and the external validators (promtool, systemd-analyze) accept the files when they are installed.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const KUBE_DIR = join(ROOT, 'deploy/kubernetes');
+const NAMESPACE = 'k0s-etcdmember-exporter';
+const NAME = 'k0s-etcdmember-exporter';
+const JOB = 'k0s-etcdmember-exporter';
+const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+
+interface ConfigModule {
+  DEFAULT_PORT: number;
+  K0S_PKI: { caFile: string; certFile: string; keyFile: string };
+  buildCommand(version: string): { options: readonly { long?: string }[] };
+  envName(flag: string): string;
+  parseConfig(argv: readonly string[], version: string, out?: (s: string) => void): {
+    etcdEndpoints: readonly string[];
+    etcdCaFile: string | undefined;
+    etcdCertFile: string | undefined;
+    etcdKeyFile: string | undefined;
+    kubeconfig: string | undefined;
+    intervalMs: number;
+    listenHost: string | undefined;
+    listenPort: number;
+  };
+}
+const config = (await import(join(ROOT, 'dist/src/config.js'))) as ConfigModule;
+const KNOWN_FLAGS = new Set(config.buildCommand(PKG.version).options.map((o) => o.long).filter((l): l is string => l !== undefined));
+
+// A loose view of Kubernetes objects: the test asserts the shape it relies on.
+type Obj = Record<string, any>;
+
+interface Manifest {
+  readonly file: string;
+  readonly obj: Obj;
+}
+
+function loadManifests(): Manifest[] {
+  const out: Manifest[] = [];
+  for (const file of readdirSync(KUBE_DIR).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+    for (const doc of parseAllDocuments(readFileSync(join(KUBE_DIR, file), 'utf8'))) {
+      assert.deepEqual(doc.errors.map(String), [], `${file} does not parse`);
+      const obj = doc.toJS() as Obj | null;
+      if (obj !== null) out.push({ file, obj });
+    }
+  }
+  return out;
+}
+
+const manifests = loadManifests();
+
+function one(kind: string): Obj {
+  const found = manifests.filter((m) => m.obj['kind'] === kind);
+  assert.equal(found.length, 1, `want exactly one ${kind}, found ${found.length}`);
+  return found[0]!.obj;
+}
+
+/** Flags as --name=value pairs; a flag given twice is a mistake in a manifest. */
+function flagMap(args: readonly string[]): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const a of args) {
+    const m = /^(--[\w.-]+)=(.*)$/.exec(a);
+    assert.ok(m, `argument ${a} is not --flag=value`);
+    assert.ok(KNOWN_FLAGS.has(m[1]!), `${m[1]} is not a flag of the exporter (known: ${[...KNOWN_FLAGS].join(', ')})`);
+    assert.ok(!map.has(m[1]!), `${m[1]} given twice`);
+    map.set(m[1]!, m[2]!);
+  }
+  return map;
+}
+
+const EXPECTED_KINDS: Record<string, string> = {
+  Namespace: 'v1',
+  ServiceAccount: 'v1',
+  ClusterRole: 'rbac.authorization.k8s.io/v1',
+  ClusterRoleBinding: 'rbac.authorization.k8s.io/v1',
+  DaemonSet: 'apps/v1',
+  Service: 'v1',
+  ServiceMonitor: 'monitoring.coreos.com/v1',
+  ConfigMap: 'v1',
+  Kustomization: 'kustomize.config.k8s.io/v1beta1',
+};
+
+describe('Kubernetes manifests', () => {
+  test('every document is a known kind with its current apiVersion, named consistently', () => {
+    assert.ok(manifests.length >= 8, `only ${manifests.length} documents under deploy/kubernetes`);
+    for (const { file, obj } of manifests) {
+      const kind = obj['kind'] as string;
+      assert.ok(kind in EXPECTED_KINDS, `${file}: unexpected kind ${kind}`);
+      assert.equal(obj['apiVersion'], EXPECTED_KINDS[kind], `${file}: ${kind} apiVersion`);
+      if (kind === 'Kustomization' || kind === 'ConfigMap') continue;
+      assert.equal(obj['metadata']?.['name'], NAME, `${file}: ${kind} name`);
+      const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(kind);
+      assert.equal(obj['metadata']?.['namespace'], clusterScoped ? undefined : NAMESPACE, `${file}: ${kind} namespace`);
+    }
+  });
+
+  test('the namespace admits the hostNetwork and hostPath pod', () => {
+    const ns = one('Namespace');
+    assert.equal(ns['metadata']['name'], NAMESPACE);
+    assert.equal(ns['metadata']['labels']['pod-security.kubernetes.io/enforce'], 'privileged');
+  });
+
+  test('the kustomization lists every manifest but the Grafana ConfigMap, and sets the namespace and image', () => {
+    const k = one('Kustomization');
+    assert.equal(k['namespace'], NAMESPACE);
+    const expected = readdirSync(KUBE_DIR)
+      .filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml' && f !== 'grafana-dashboard-configmap.yaml')
+      .sort();
+    assert.deepEqual([...(k['resources'] as string[])].sort(), expected);
+    const image = (one('DaemonSet')['spec']['template']['spec']['containers'][0]['image'] as string).split(':');
+    assert.deepEqual(k['images'], [{ name: image[0], newName: image[0], newTag: PKG.version }]);
+  });
+
+  test('RBAC: get/list/watch on etcdmembers and get on their CRD, nothing else', () => {
+    const role = one('ClusterRole');
+    const crd = parse(readFileSync(join(ROOT, '../shared/fixtures/k0s/etcdmembers.etcd.k0sproject.io.yaml'), 'utf8')) as Obj;
+    assert.deepEqual(role['rules'], [
+      { apiGroups: [crd['spec']['group']], resources: [crd['spec']['names']['plural']], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], resourceNames: [crd['metadata']['name']], verbs: ['get'] },
+    ]);
+    assert.equal(crd['spec']['scope'], 'Cluster', 'EtcdMember is cluster-scoped, hence a ClusterRole');
+    const binding = one('ClusterRoleBinding');
+    assert.deepEqual(binding['roleRef'], { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role['metadata']['name'] });
+    const sa = one('ServiceAccount');
+    assert.deepEqual(binding['subjects'], [{ kind: 'ServiceAccount', name: sa['metadata']['name'], namespace: sa['metadata']['namespace'] }]);
+    assert.ok(!manifests.some((m) => m.obj['kind'] === 'Role' || m.obj['kind'] === 'RoleBinding'), 'no namespaced grants');
+  });
+
+  test('DaemonSet: controller nodes only, host network, the ServiceAccount, the k0s credentials read-only', () => {
+    const ds = one('DaemonSet');
+    const pod = ds['spec']['template']['spec'];
+    assert.deepEqual(ds['spec']['selector']['matchLabels'], Object.fromEntries(Object.entries(ds['spec']['template']['metadata']['labels']).filter(([k]) => k in ds['spec']['selector']['matchLabels'])));
+    assert.equal(pod['serviceAccountName'], one('ServiceAccount')['metadata']['name']);
+    assert.equal(pod['hostNetwork'], true, "k0s's etcd listens on the host's loopback");
+    assert.equal(pod['dnsPolicy'], 'ClusterFirstWithHostNet');
+    assert.equal(pod['nodeSelector']['node-role.kubernetes.io/control-plane'], 'true');
+    const tolerated = (pod['tolerations'] as Obj[]).filter((t) => t['effect'] === 'NoSchedule' && t['operator'] === 'Exists').map((t) => t['key']);
+    for (const key of ['node-role.kubernetes.io/master', 'node-role.kubernetes.io/control-plane']) assert.ok(tolerated.includes(key), `no toleration for ${key}`);
+
+    const containers = pod['containers'] as Obj[];
+    assert.equal(containers.length, 1);
+    const c = containers[0]!;
+    assert.equal(c['image'], `registry.example.com/k0s-etcdmember-exporter:${PKG.version}`, 'the image tag follows package.json');
+    const sc = c['securityContext'];
+    assert.equal(sc['allowPrivilegeEscalation'], false);
+    assert.equal(sc['readOnlyRootFilesystem'], true);
+    assert.deepEqual(sc['capabilities'], { drop: ['ALL'] }, 'no capability: the key is read as its owner, not via CAP_DAC_OVERRIDE');
+    assert.notEqual(sc['privileged'], true);
+    assert.equal(pod['securityContext']['seccompProfile']['type'], 'RuntimeDefault');
+
+    // Every mount read-only; exactly the three k0s files, each a hostPath of type File, not the pki directory.
+    const volumes = new Map((pod['volumes'] as Obj[]).map((v) => [v['name'] as string, v]));
+    const mounts = c['volumeMounts'] as Obj[];
+    for (const m of mounts) assert.equal(m['readOnly'], true, `volumeMount ${m['name']} is writable`);
+    const hostFileAt = new Map<string, string>();
+    for (const m of mounts) {
+      const v = volumes.get(m['name']);
+      assert.ok(v, `volumeMount ${m['name']} has no volume`);
+      assert.equal(v['hostPath']?.['type'], 'File', `volume ${m['name']} must be a single host file`);
+      hostFileAt.set(m['mountPath'], v['hostPath']['path']);
+    }
+    assert.deepEqual([...hostFileAt.values()].sort(), [config.K0S_PKI.caFile, config.K0S_PKI.certFile, config.K0S_PKI.keyFile].sort());
+    assert.equal(volumes.size, mounts.length, 'no unused volumes');
+
+    const flags = flagMap(c['args'] as string[]);
+    assert.equal(hostFileAt.get(flags.get('--etcd.ca-file')!), config.K0S_PKI.caFile, '--etcd.ca-file points at the mounted etcd CA');
+    assert.equal(hostFileAt.get(flags.get('--etcd.cert-file')!), config.K0S_PKI.certFile, '--etcd.cert-file points at the mounted client certificate');
+    assert.equal(hostFileAt.get(flags.get('--etcd.key-file')!), config.K0S_PKI.keyFile, '--etcd.key-file points at the mounted client key');
+    assert.ok(!flags.has('--kubeconfig'), 'in the pod the exporter uses its ServiceAccount');
+    assert.ok(!flags.has('--node.member-name'), 'the member name is the host name (shared UTS namespace); set it only for extraArgs.name');
+
+    const port = (c['ports'] as Obj[]).find((p) => p['name'] === 'metrics');
+    assert.ok(port, 'the container has a port named metrics');
+    assert.equal(port['containerPort'], config.DEFAULT_PORT);
+    assert.equal(flags.get('--web.listen-address'), `:${port['containerPort']}`);
+    assert.deepEqual(c['livenessProbe']['httpGet'], { path: '/healthz', port: 'metrics' });
+    assert.deepEqual(c['readinessProbe']['httpGet'], { path: '/readyz', port: 'metrics' });
+    assert.ok(c['resources']['requests']['cpu'] && c['resources']['requests']['memory'] && c['resources']['limits']['memory'], 'requests and a memory limit');
+  });
+
+  test('the DaemonSet arguments are accepted by the exporter', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'deploy-ds-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const c = one('DaemonSet')['spec']['template']['spec']['containers'][0];
+    // The mount paths exist only in the pod: point them at readable stand-ins.
+    const args = (c['args'] as string[]).map((a) =>
+      a.replace(/=(\/etc\/.*)$/, (_all, path: string) => {
+        const local = join(dir, path.replace(/\//g, '_'));
+        writeFileSync(local, 'stand-in\n');
+        return `=${local}`;
+      }),
+    );
+    const cfg = config.parseConfig(args, PKG.version);
+    assert.deepEqual(cfg.etcdEndpoints, ['https://127.0.0.1:2379']);
+    assert.equal(cfg.listenPort, config.DEFAULT_PORT);
+    assert.equal(cfg.listenHost, undefined, 'listens on every address so Prometheus can reach the node IP');
+  });
+
+  test('Service and ServiceMonitor select the pods and name the same port', () => {
+    const ds = one('DaemonSet');
+    const podLabels = ds['spec']['template']['metadata']['labels'] as Record<string, string>;
+    const svc = one('Service');
+    assert.equal(svc['spec']['clusterIP'], 'None', 'headless: one target per pod');
+    for (const [k, v] of Object.entries(svc['spec']['selector'] as Record<string, string>)) assert.equal(podLabels[k], v, `Service selector ${k} does not match the pods`);
+    const containerPort = (ds['spec']['template']['spec']['containers'][0]['ports'] as Obj[]).find((p) => p['name'] === 'metrics')!;
+    assert.deepEqual(svc['spec']['ports'], [{ name: 'metrics', port: containerPort['containerPort'], targetPort: 'metrics', protocol: 'TCP' }]);
+
+    const sm = one('ServiceMonitor');
+    const svcLabels = svc['metadata']['labels'] as Record<string, string>;
+    for (const [k, v] of Object.entries(sm['spec']['selector']['matchLabels'] as Record<string, string>)) assert.equal(svcLabels[k], v, `ServiceMonitor selector ${k} does not match the Service`);
+    assert.equal(sm['metadata']['namespace'], svc['metadata']['namespace'], 'without a namespaceSelector the ServiceMonitor looks in its own namespace');
+    assert.equal(svcLabels[sm['spec']['jobLabel']], JOB, 'jobLabel names a Service label whose value is the job name');
+    const endpoints = sm['spec']['endpoints'] as Obj[];
+    assert.equal(endpoints.length, 1);
+    assert.equal(endpoints[0]!['port'], (svc['spec']['ports'] as Obj[])[0]?.['name']);
+    assert.equal(endpoints[0]!['path'], '/metrics');
+    assert.deepEqual(endpoints[0]!['relabelings'], [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'instance', action: 'replace' }]);
+  });
+});
+
+describe('Prometheus scrape configuration', () => {
+  const file = join(ROOT, 'deploy/prometheus/scrape-config.yml');
+  const cfg = parse(readFileSync(file, 'utf8')) as Obj;
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'deploy-prom-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('one job with the default job name, controller targets on port 9979 and a cluster label', () => {
+    const jobs = cfg['scrape_configs'] as Obj[];
+    assert.equal(jobs.length, 1);
+    const job = jobs[0]!;
+    assert.equal(job['job_name'], JOB);
+    const statics = job['static_configs'] as Obj[];
+    assert.ok(statics.length > 0);
+    for (const s of statics) {
+      assert.ok((s['targets'] as string[]).length >= 1);
+      for (const t of s['targets'] as string[]) assert.match(t, new RegExp(`:${config.DEFAULT_PORT}$`));
+      assert.ok(s['labels']?.['cluster'], 'an example cluster label');
+    }
+  });
+
+  test('instance becomes the host name without the port, as the ServiceMonitor makes it the node name', () => {
+    const relabel = (cfg['scrape_configs'] as Obj[])[0]!['relabel_configs'] as Obj[];
+    const r = relabel.find((x) => x['target_label'] === 'instance');
+    assert.ok(r);
+    assert.deepEqual(r['source_labels'], ['__address__']);
+    // Prometheus anchors relabel regexes; RE2 and JavaScript agree on this one.
+    const m = new RegExp(`^(?:${r['regex'] as string})$`).exec('c1.example.org:9979');
+    assert.ok(m);
+    assert.equal((r['replacement'] as string).replace('$1', m[1]!), 'c1.example.org');
+  });
+
+  test('promtool accepts a Prometheus configuration embedding it', (t) => {
+    const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p));
+    if (promtool === undefined) {
+      t.diagnostic('promtool not installed: only parsed the YAML');
+      return;
+    }
+    const full = join(dir, 'prometheus.yml');
+    writeFileSync(
+      full,
+      stringify({
+        global: { scrape_interval: '15s', evaluation_interval: '15s', external_labels: { replica: 'a' } },
+        scrape_configs: [{ job_name: 'prometheus', static_configs: [{ targets: ['127.0.0.1:9090'] }] }, ...(cfg['scrape_configs'] as Obj[])],
+      }),
+    );
+    const r = spawnSync(promtool, ['check', 'config', full], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 0, `promtool check config failed:\n${r.stdout}${r.stderr}`);
+    const alone = spawnSync(promtool, ['check', 'config', file], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(alone.status, 0, `promtool rejects the file itself:\n${alone.stdout}${alone.stderr}`);
+  });
+});
+
+/** [Section] key=value lines, continuation lines joined; repeated keys keep every value in order. */
+function parseUnit(text: string): Map<string, [string, string][]> {
+  const sections = new Map<string, [string, string][]>();
+  let section = '';
+  let pending = '';
+  for (const raw of text.split('\n')) {
+    const line = pending + raw.trim();
+    pending = '';
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    if (line.endsWith('\\')) {
+      pending = line.slice(0, -1) + ' ';
+      continue;
+    }
+    const s = /^\[(\w+)\]$/.exec(line);
+    if (s) {
+      section = s[1]!;
+      sections.set(section, []);
+      continue;
+    }
+    const kv = /^(\w+)=(.*)$/.exec(line);
+    assert.ok(kv && section !== '', `unit line not understood: ${line}`);
+    sections.get(section)!.push([kv[1]!, kv[2]!.trim()]);
+  }
+  return sections;
+}
+
+describe('systemd unit', () => {
+  const unitFile = join(ROOT, 'deploy/systemd/k0s-etcdmember-exporter.service');
+  const envFile = join(ROOT, 'deploy/systemd/k0s-etcdmember-exporter.env');
+  const unit = parseUnit(readFileSync(unitFile, 'utf8'));
+  const service = unit.get('Service') ?? [];
+  const values = (key: string): string[] => service.filter(([k]) => k === key).map(([, v]) => v);
+  const value = (key: string): string | undefined => values(key).at(-1);
+  const execStart = (value('ExecStart') ?? '').split(/\s+/);
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'deploy-systemd-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a transient user gets copies of the k0s credentials instead of running as root', () => {
+    assert.equal(value('DynamicUser'), 'yes');
+    assert.equal(value('User'), undefined, 'DynamicUser picks the user');
+    const creds = new Map(values('LoadCredential').map((v) => v.split(':') as [string, string]));
+    const flags = flagMap(execStart.slice(2));
+    const credFor = (flag: string): string | undefined => {
+      const m = /^%d\/(.+)$/.exec(flags.get(flag) ?? '');
+      assert.ok(m, `${flag} must point into the credentials directory (%d), got ${flags.get(flag)}`);
+      return creds.get(m[1]!);
+    };
+    assert.equal(credFor('--etcd.ca-file'), config.K0S_PKI.caFile);
+    assert.equal(credFor('--etcd.cert-file'), config.K0S_PKI.certFile);
+    assert.equal(credFor('--etcd.key-file'), config.K0S_PKI.keyFile);
+    assert.equal(credFor('--kubeconfig'), '/etc/k0s-etcdmember-exporter/kubeconfig');
+    assert.equal(execStart[1], '/opt/k0s-etcdmember-exporter/dist/src/main.js');
+    assert.match(execStart[0]!, /^\/\S+\/node$/, 'systemd needs an absolute path to node');
+  });
+
+  test('is hardened', () => {
+    const want: Record<string, string> = {
+      NoNewPrivileges: 'yes',
+      ProtectSystem: 'strict',
+      ProtectHome: 'yes',
+      PrivateTmp: 'yes',
+      PrivateDevices: 'yes',
+      RestrictAddressFamilies: 'AF_INET AF_INET6 AF_UNIX',
+      CapabilityBoundingSet: '',
+      AmbientCapabilities: '',
+      ProtectKernelTunables: 'yes',
+      ProtectKernelModules: 'yes',
+      ProtectControlGroups: 'yes',
+      RestrictNamespaces: 'yes',
+      LockPersonality: 'yes',
+      UMask: '0077',
+    };
+    for (const [k, v] of Object.entries(want)) assert.equal(value(k), v, `${k}=${v}`);
+    assert.match(value('MemoryMax') ?? '', /^\d+[KMG]$/, 'a memory ceiling');
+    assert.notEqual(value('MemoryDenyWriteExecute'), 'yes', "V8's JIT needs writable+executable pages: node would crash");
+    assert.equal(value('Restart'), 'on-failure');
+    assert.equal(unit.get('Unit')?.find(([k]) => k === 'StartLimitIntervalSec')?.[1], '0', 'keeps retrying until k0s has written its PKI');
+  });
+
+  test('the example environment file sets only real exporter variables', () => {
+    const byEnv = new Map([...KNOWN_FLAGS].map((f) => [config.envName(f), f]));
+    const vars = readFileSync(envFile, 'utf8')
+      .split('\n')
+      .map((l) => l.replace(/^#(?=K0S_)/, '').trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    assert.ok(vars.length >= 5);
+    for (const l of vars) {
+      const m = /^(\w+)=(.*)$/.exec(l);
+      assert.ok(m, `not VAR=value: ${l}`);
+      assert.ok(byEnv.has(m[1]!), `${m[1]} is not an exporter variable`);
+    }
+    assert.equal(value('EnvironmentFile'), '-/etc/k0s-etcdmember-exporter/exporter.env');
+  });
+
+  test('ExecStart with the example environment file is a valid exporter configuration', () => {
+    for (const name of ['etcd-ca.crt', 'etcd-client.crt', 'etcd-client.key', 'kubeconfig']) writeFileSync(join(dir, name), 'stand-in\n');
+    const args = execStart.slice(2).map((a) => a.replace('%d', dir));
+    const env = readFileSync(envFile, 'utf8')
+      .split('\n')
+      .map((l) => /^(K0S_ETCDMEMBER_EXPORTER_\w+)=(.*)$/.exec(l.trim()))
+      .filter((m): m is RegExpExecArray => m !== null);
+    const saved = new Map(env.map((m) => [m[1]!, process.env[m[1]!]]));
+    try {
+      for (const m of env) process.env[m[1]!] = m[2]!;
+      const cfg = config.parseConfig(args, PKG.version);
+      assert.equal(cfg.etcdCaFile, join(dir, 'etcd-ca.crt'));
+      assert.equal(cfg.etcdKeyFile, join(dir, 'etcd-client.key'));
+      assert.equal(cfg.kubeconfig, join(dir, 'kubeconfig'));
+      assert.deepEqual(cfg.etcdEndpoints, ['https://127.0.0.1:2379']);
+      assert.equal(cfg.listenPort, config.DEFAULT_PORT);
+      assert.equal(cfg.intervalMs, 15_000);
+    } finally {
+      for (const [k, v] of saved) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
+  test('systemd-analyze verifies it without a warning and rates its exposure low', (t) => {
+    const analyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => existsSync(p));
+    if (analyze === undefined) {
+      t.diagnostic('systemd-analyze not installed: structural checks only');
+      return;
+    }
+    // verify insists that ExecStart's binary exists; node may live elsewhere on this machine.
+    const copy = join(dir, 'k0s-etcdmember-exporter.service');
+    writeFileSync(copy, readFileSync(unitFile, 'utf8').replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`));
+    const r = spawnSync(analyze, ['verify', '--man=no', copy], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 0, `systemd-analyze verify failed:\n${r.stdout}${r.stderr}`);
+    // Unknown or misspelt keys are only warnings, exit status 0: treat any line about the unit as a failure.
+    const complaints = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('k0s-etcdmember-exporter.service'));
+    assert.deepEqual(complaints, []);
+    const sec = spawnSync(analyze, ['security', '--offline=yes', '--no-pager', copy], { encoding: 'utf8', timeout: 30_000 });
+    if (/unrecognized option|unknown option/i.test(sec.stderr)) {
+      t.diagnostic('this systemd-analyze has no security --offline (systemd < 250)');
+      return;
+    }
+    const m = /Overall exposure level for \S+: ([\d.]+)/.exec(`${sec.stdout}${sec.stderr}`);
+    assert.ok(m, `no exposure level in:\n${sec.stdout}${sec.stderr}`);
+    assert.ok(Number(m[1]) <= 2.0, `exposure ${m[1]} (want <= 2.0)`);
+  });
+});
