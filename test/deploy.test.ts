@@ -428,3 +428,31 @@ describe('systemd unit', () => {
     assert.ok(Number(m[1]) <= 2.0, `exposure ${m[1]} (want <= 2.0)`);
   });
 });
+
+describe('docs/deploy.md', () => {
+  const doc = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
+
+  test('quotes the RBAC rules as they are in rbac.yaml', () => {
+    const block = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('rules:'));
+    assert.ok(block, 'the RBAC rules are shown');
+    const shown = parse(block.split('\n').map((l) => l.replace(/^  /, '')).join('\n')) as Obj;
+    assert.deepEqual(shown['rules'], one('ClusterRole')['rules']);
+  });
+
+  test('the token Secret it shows belongs to the ServiceAccount the ClusterRoleBinding names', () => {
+    const heredoc = /<<'EOF'\n([\s\S]*?)\nEOF/.exec(doc);
+    assert.ok(heredoc, 'the token Secret is shown');
+    const secret = parse(heredoc[1]!) as Obj;
+    const subject = (one('ClusterRoleBinding')['subjects'] as Obj[])[0]!;
+    assert.equal(secret['type'], 'kubernetes.io/service-account-token');
+    assert.equal(secret['metadata']['namespace'], subject['namespace']);
+    assert.equal(secret['metadata']['annotations']['kubernetes.io/service-account.name'], subject['name']);
+    assert.ok(doc.includes(`-n ${subject['namespace']} create token ${subject['name']} --duration=`));
+  });
+
+  test('names the files it tells people to install', () => {
+    for (const path of doc.matchAll(/\b(deploy\/[\w./-]+\.(?:ya?ml|service|env))\b/g)) assert.ok(existsSync(join(ROOT, path[1]!)), `${path[1]} does not exist`);
+    assert.ok(doc.includes('/etc/k0s-etcdmember-exporter/kubeconfig'), 'the kubeconfig path the unit loads');
+    assert.ok(doc.includes('/etc/k0s-etcdmember-exporter/exporter.env'), 'the env file path the unit reads');
+  });
+});
