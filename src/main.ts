@@ -14,6 +14,10 @@ import { buildRevision, packageVersion } from './version.js';
 
 const SHUTDOWN_GRACE_MS = 4000;
 
+// grpc-js hands etcd's IP address to TLS as the server name, which makes Node print a DEP0123 warning to
+// stderr on the first connection: a stray unstructured line in a log that promises one structured line per event.
+process.noDeprecation = true;
+
 async function main(argv: readonly string[]): Promise<void> {
   const version = packageVersion();
   let cfg: Config;
