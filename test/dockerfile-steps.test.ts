@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ const DOCKERFILE = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   version: string;
   license: string;
+  scripts: Record<string, string>;
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
@@ -249,6 +250,23 @@ describe('Dockerfile (static)', () => {
     assert.ok(copied.includes('src'), 'the build stage copies src');
     for (const path of ['node_modules', 'dist', '.git', 'test', 'node_modules/typescript/package.json']) assert.ok(excluded(path), `.dockerignore lets ${path} into the build context`);
   });
+});
+
+test('the build stage compiles dist/src from what it copies, without tests or scripts', (t) => {
+  // Its `npm ci` is not replayed (it needs the devDependencies, already in this checkout): node_modules is linked.
+  const build = stages[0]!;
+  const dir = mkdtempSync(join(tmpdir(), 'dockerfile-build-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const c of only(build, 'COPY').map(parseCopy)) {
+    assert.equal(c.from, undefined);
+    for (const src of c.sources) cpSync(join(ROOT, src), c.dest.endsWith('/') ? join(dir, src) : join(dir, c.dest), { recursive: true });
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  assert.equal(PKG.scripts['build'], 'tsc -p tsconfig.json', 'this replay runs what npm run build runs');
+  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(tsc.status, 0, `npm run build would fail in the image:\n${tsc.stdout}${tsc.stderr}`);
+  assert.ok(existsSync(join(dir, 'dist/src/main.js')));
+  assert.deepEqual(readdirSync(join(dir, 'dist')), ['src']);
 });
 
 describe('Dockerfile runtime stage, replayed without Docker', () => {
