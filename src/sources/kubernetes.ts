@@ -97,23 +97,25 @@ export class KubernetesSource {
         await this.sleep(this.opts.crdRecheckMs);
         continue;
       }
-      // Watch until the history is gone (410) or the watch fails; a watch that simply times out is resumed
-      // from the last resourceVersion without a relist.
+      // Like client-go's reflector: a watch that ends or breaks is resumed from the last resourceVersion seen;
+      // only a 410 (history compacted) or a failure to reach the API at all leads back to a full relist.
+      let drops = 0;
       for (;;) {
         try {
           resourceVersion = await this.watch(resourceVersion);
+          drops = 0;
         } catch (err) {
           this.watching = false;
           if (this.stopped) return;
           const e = toSourceError(err, 'watch');
           this.opts.onError(e.reason);
           if (e.reason === 'gone') {
-            this.opts.logger.info('etcdmember watch expired, relisting', { reason: e.reason });
-          } else {
-            this.opts.logger.warn('etcdmember watch failed, relisting', { reason: e.reason, err: e.message });
-            await this.sleep(backoff(1, this.opts.maxBackoffMs));
+            this.opts.logger.info('etcdmember watch expired, relisting', { reason: e.reason, err: e.message });
+            break;
           }
-          break;
+          this.opts.logger.warn('etcdmember watch failed', { reason: e.reason, err: e.message, resume_from: resourceVersion });
+          await this.sleep(backoff(++drops, this.opts.maxBackoffMs));
+          if (e.reason !== 'watch_dropped') break;
         }
         if (this.stopped) return;
       }
@@ -342,9 +344,10 @@ function statusError(code: number, body: string, what: string): SourceError {
 
 function toSourceError(err: unknown, what: string): SourceError {
   if (err instanceof SourceError) return err;
+  // Errors raised while reading a watch stream are already SourceErrors (watch_dropped); what arrives here
+  // raw failed before any response, e.g. connection refused, and means the API cannot be reached.
   const reason = reasonForNodeError(err) ?? (/certificate|tls|ssl/i.test(errorMessage(err)) ? 'tls' : 'other');
-  const dropped = what === 'watch' && reason !== 'tls' && reason !== 'timeout';
-  return new SourceError(dropped ? 'watch_dropped' : reason, `API ${what} failed: ${errorMessage(err)}`);
+  return new SourceError(reason, `API ${what} failed: ${errorMessage(err)}`);
 }
 
 function readBody(res: http.IncomingMessage, timeoutMs: number, signal: AbortSignal): Promise<string> {
