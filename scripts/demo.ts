@@ -1,0 +1,113 @@
+// The live demo: a real 3-member etcd on loopback, the Kubernetes API test server holding the k0s#5369
+// objects, the exporter, Prometheus with alerts/ loaded and Alertmanager. Ctrl-C stops all of it and removes
+// every data directory. Started by scripts/demo.mjs after install and build.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EtcdTestCluster } from '../test/support/etcd-cluster.js';
+import { ExporterProcess } from '../test/support/exporter-process.js';
+import { KubeApiTestServer, k0s5369Objects } from '../test/support/kube-api-server.js';
+import { AlertmanagerTestServer, PrometheusTestServer, WebhookReceiver, writeRuleFileWithFor } from '../test/support/prometheus.js';
+
+const RULES = fileURLToPath(new URL('../../alerts/k0s-etcdmember.rules.yml', import.meta.url));
+const say = (msg: string): void => void process.stdout.write(`demo: ${msg}\n`);
+
+const stops: (() => Promise<unknown>)[] = [];
+let stopping = false;
+
+async function stopAll(code: number): Promise<never> {
+  if (stopping) process.exit(code);
+  stopping = true;
+  say('stopping every process and removing the data directories');
+  for (const stop of stops.reverse()) {
+    await stop().catch((err: unknown) => say(`while stopping: ${String(err)}`));
+  }
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+try {
+  say('starting a 3-member etcd on 127.0.0.1, .2 and .3 with mTLS as k0s sets it up');
+  const etcd = await EtcdTestCluster.start();
+  stops.push(() => etcd.stop());
+
+  say('starting the Kubernetes API test server with the k0s#5369 EtcdMember objects');
+  const api = await KubeApiTestServer.start();
+  stops.push(() => api.close());
+  for (const o of k0s5369Objects(etcd.members.map((m) => ({ name: m.name, memberIdHex: m.idHex, peerAddress: m.ip })))) {
+    api.create(o);
+  }
+
+  say('starting the exporter');
+  const exporter = await ExporterProcess.start({
+    etcdEndpoints: etcd.endpoints,
+    caFile: etcd.caFile,
+    certFile: etcd.certFile,
+    keyFile: etcd.keyFile,
+    kubeconfig: api.kubeconfigPath,
+    interval: '5s',
+  });
+  stops.push(() => exporter.stop());
+
+  const webhook = await WebhookReceiver.start();
+  stops.push(() => webhook.close());
+  const alertmanager = await AlertmanagerTestServer.start({ webhookUrl: webhook.url, groupWait: '1s', groupInterval: '5s' });
+  stops.push(() => alertmanager.stop());
+  // The shipped rules wait 15 to 30 minutes before firing; the demo shortens every `for` to 10 s (a copy of
+  // the rule file, otherwise identical) so the whole path to Alertmanager shows within a minute.
+  const rulesDir = mkdtempSync(join(tmpdir(), 'k0s-etcdmember-demo-rules-'));
+  stops.push(async () => rmSync(rulesDir, { recursive: true, force: true }));
+  const demoRules = join(rulesDir, 'k0s-etcdmember.rules.yml');
+  writeRuleFileWithFor(RULES, demoRules, { '*': '10s', K0sEtcdMemberExporterDown: '1m' });
+  say('starting Prometheus with alerts/ loaded (every `for` shortened to 10 s for the demo)');
+  const prometheus = await PrometheusTestServer.start({
+    scrapeTargets: [exporter.target],
+    ruleFiles: [demoRules],
+    alertmanagerUrl: alertmanager.url,
+    scrapeInterval: '5s',
+    evaluationInterval: '5s',
+  });
+  stops.push(() => prometheus.stop());
+
+  say('running:');
+  say(`  exporter      ${exporter.url}/metrics`);
+  say(`  Prometheus    ${prometheus.url}/alerts`);
+  say(`  Alertmanager  ${alertmanager.url}`);
+  say(`  etcd          ${etcd.endpoints.join(' ')}`);
+  say(`  Kubernetes    ${api.url} (kubeconfig ${api.kubeconfigPath})`);
+  say('the fix an operator would apply, as the API test server takes it:');
+  // The API test server's throwaway token: printing it is what lets a newcomer try the fix by hand.
+  say(`  curl -s --cacert ${api.caFile ?? ''} -X DELETE -H 'Authorization: Bearer ${api.token}' ${api.url}/apis/etcd.k0sproject.io/v1beta1/etcdmembers/c1`);
+  say('waiting for K0sEtcdMemberDuplicate (Ctrl-C stops everything)');
+
+  let lastState = '';
+  const seen = new Set<number>();
+  const poll = setInterval(() => {
+    void (async () => {
+      try {
+        const alerts = (await prometheus.alerts()) as { labels: Record<string, string>; state: string }[];
+        const duplicate = alerts.filter((a) => a.labels['alertname'] === 'K0sEtcdMemberDuplicate');
+        const state = duplicate.map((a) => `${a.labels['name'] ?? '?'}=${a.state}`).join(', ') || 'inactive';
+        if (state !== lastState) {
+          say(`K0sEtcdMemberDuplicate in ${prometheus.url}/alerts: ${state}`);
+          lastState = state;
+        }
+        webhook.notifications.forEach((n: { status?: string; alerts?: { labels?: Record<string, string> }[] }, i: number) => {
+          if (seen.has(i)) return;
+          seen.add(i);
+          const names = (n.alerts ?? []).map((a) => `${a.labels?.['alertname']}(${a.labels?.['name'] ?? ''})`).join(', ');
+          say(`Alertmanager notified the webhook: ${n.status ?? '?'} ${names}`);
+        });
+      } catch (err) {
+        say(`could not ask Prometheus: ${String(err)}`);
+      }
+    })();
+  }, 2000);
+  stops.push(async () => clearInterval(poll));
+} catch (err) {
+  process.stderr.write(`demo: failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  await stopAll(1);
+}
