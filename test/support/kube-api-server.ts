@@ -1,155 +1,254 @@
 // A Kubernetes API test server for the EtcdMember custom resource. No kube-apiserver can be installed here, so
-// the exporter's integration tests, the end-to-end tests and `npm run demo` run against this. It speaks the real
-// REST protocol for etcdmembers (list, get, create, update, merge patch, delete, the status subresource, watch
-// with resourceVersion, bookmarks and 410 Gone, Status error bodies, bearer auth, TLS) and validates objects
-// against the CRD k0s ships (shared/fixtures/k0s). Known simplifications are listed at the end of the file.
+// the exporter's integration tests, the end-to-end tests and `npm run demo` run against this. It follows
+// kube-apiserver's REST protocol for a cluster-scoped CRD with a status subresource: discovery, list with
+// selectors and pagination, get, create, update, merge and JSON patch, delete with preconditions and
+// finalizers, the status subresource, watch with resourceVersion, bookmarks and 410 Gone, Status error bodies,
+// bearer auth and TLS. Objects are validated against the CRD k0s ships (shared/fixtures/k0s), and unknown
+// fields are pruned, as kube-apiserver does. Known differences are listed at the end of the file.
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { join, resolve as resolvePath } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 
 const GROUP = 'etcd.k0sproject.io';
 const VERSION = 'v1beta1';
+const API_VERSION = `${GROUP}/${VERSION}`;
 const PLURAL = 'etcdmembers';
+const SINGULAR = 'etcdmember';
 const KIND = 'EtcdMember';
+const LIST_KIND = 'EtcdMemberList';
 const CRD_NAME = `${PLURAL}.${GROUP}`;
-const COLLECTION = `/apis/${GROUP}/${VERSION}/${PLURAL}`;
+const CRD_GROUP = 'apiextensions.k8s.io';
+const CRD_COLLECTION = `/apis/${CRD_GROUP}/v1/customresourcedefinitions`;
+const GROUP_PREFIX = `/apis/${GROUP}`;
+const COLLECTION = `${GROUP_PREFIX}/${VERSION}/${PLURAL}`;
 const HISTORY_LIMIT = 1000;
+const REQUEST_LOG_LIMIT = 1000;
+// kube-apiserver's default --max-request-body-bytes for JSON bodies.
+const MAX_BODY_BYTES = 3 * 1024 * 1024;
+// The compiled module lives at dist/test/support/, so the repo root is three levels up and shared/ sits next to it.
 const DEFAULT_CRD_PATH = fileURLToPath(new URL('../../../../shared/fixtures/k0s/etcdmembers.etcd.k0sproject.io.yaml', import.meta.url));
+const DEFAULT_USER = 'system:serviceaccount:k0s-system:etcdmember-exporter';
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const OBJECT_META_FIELDS = new Set([
+  'name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
+  'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields',
+]);
 
+/** An EtcdMember as the API serves it. */
 export type EtcdMemberObject = {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; uid?: string; resourceVersion?: string; creationTimestamp?: string; generation?: number; [k: string]: unknown };
+  metadata: {
+    name: string;
+    uid?: string;
+    resourceVersion?: string;
+    creationTimestamp?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    finalizers?: string[];
+    deletionTimestamp?: string;
+    [k: string]: unknown;
+  };
   spec?: { leave?: boolean; [k: string]: unknown };
   status?: Record<string, unknown>;
   [k: string]: unknown;
 };
 
 export interface KubeApiTestServerOptions {
-  /** Default true: self-signed CA and a server certificate for 127.0.0.1. */
+  /** Default true: a self-signed CA and a server certificate for the host, made with the openssl CLI. */
   tls?: boolean;
-  /** The bearer token accepted; default a random one. */
+  /** The one bearer token accepted; default a random one. */
   token?: string;
   /** Default true; false makes every etcd.k0sproject.io path answer 404, as without the CRD (kine, external etcd). */
   crdInstalled?: boolean;
+  /** Default 127.0.0.1. */
   host?: string;
+  /** Default 0: a free port, kept across stop()/restart(). */
   port?: number;
+  /** The CRD manifest; default shared/fixtures/k0s/etcdmembers.etcd.k0sproject.io.yaml next to the repo. */
   crdPath?: string;
-  /** How often a watch with allowWatchBookmarks gets a BOOKMARK (kube-apiserver: about a minute). */
+  /** How often a watch with allowWatchBookmarks gets a BOOKMARK; default 5000 (kube-apiserver: about a minute). */
   bookmarkIntervalMs?: number;
+  /** The user named in 403 messages; default system:serviceaccount:k0s-system:etcdmember-exporter. */
+  user?: string;
 }
 
-type Status = { kind: 'Status'; apiVersion: 'v1'; metadata: object; status: 'Failure' | 'Success'; message: string; reason: string; code: number; details?: object };
-type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: EtcdMemberObject; rv: number };
-interface Watcher {
-  res: http.ServerResponse;
-  timers: NodeJS.Timeout[];
-}
-
-class ApiError extends Error {
+/** A failure the server answers with, as a Status object. */
+export class KubeApiError extends Error {
   constructor(readonly status: Status) {
     super(status.message);
+    this.name = 'KubeApiError';
+  }
+  get code(): number {
+    return this.status.code;
   }
 }
 
-function status(code: number, reason: string, message: string, details?: object): Status {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code, ...(details ? { details } : {}) };
+type FaultCode = 401 | 403 | 404 | 500 | 503;
+type FaultOn = 'list' | 'watch' | 'any';
+type Status = {
+  kind: 'Status';
+  apiVersion: 'v1';
+  metadata: Record<string, unknown>;
+  status: 'Failure' | 'Success';
+  message?: string;
+  reason?: string;
+  details?: Record<string, unknown>;
+  code: number;
+};
+type Json = Record<string, unknown>;
+type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+interface HistoryEvent {
+  type: EventType;
+  rv: number;
+  object: EtcdMemberObject;
+  /** The object before this event (MODIFIED), so a selector watch can turn it into ADDED or DELETED. */
+  prev: EtcdMemberObject | undefined;
 }
-const notFoundResource = () => status(404, 'NotFound', 'the server could not find the requested resource');
-const notFoundObject = (name: string) =>
-  status(404, 'NotFound', `${CRD_NAME} "${name}" not found`, { name, group: GROUP, kind: PLURAL });
+interface Watcher {
+  res: http.ServerResponse;
+  matches: (o: EtcdMemberObject) => boolean;
+  timers: NodeJS.Timeout[];
+  intervals: NodeJS.Timeout[];
+}
+type Cause = { reason: string; message: string; field: string };
+type Mode = 'rest' | 'status' | 'helper' | 'raw';
+interface Route {
+  kind: 'etcdmembers' | 'crd' | 'other';
+  verb: string;
+  name?: string;
+  subresource?: 'status';
+  isWatch: boolean;
+  isList: boolean;
+}
+
+function failure(code: number, reason: string, message: string, details?: Record<string, unknown>): Status {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code };
+}
+const qualifiedDetails = (name?: string, extra: Json = {}): Json => ({ ...(name !== undefined ? { name } : {}), group: GROUP, kind: PLURAL, ...extra });
+// The 404 kube-apiserver's NotFound handler gives for any path nothing serves (a missing CRD included).
+const notFoundPath = (): Status => failure(404, 'NotFound', 'the server could not find the requested resource', {});
+const notFoundObject = (name: string): Status => failure(404, 'NotFound', `${CRD_NAME} "${name}" not found`, qualifiedDetails(name));
+const methodNotAllowed = (): Status => failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
+const badRequest = (message: string): Status => failure(400, 'BadRequest', message);
+const conflict = (name: string, why = 'the object has been modified; please apply your changes to the latest version and try again'): Status =>
+  failure(409, 'Conflict', `Operation cannot be fulfilled on ${CRD_NAME} "${name}": ${why}`, qualifiedDetails(name));
+const expired = (message: string): Status => failure(410, 'Expired', message);
+function invalid(name: string, causes: Cause[]): Status {
+  const parts = causes.map((c) => `${c.field}: ${c.message}`);
+  const summary = parts.length === 1 ? parts[0]! : `[${parts.join(', ')}]`;
+  return failure(422, 'Invalid', `${KIND}.${GROUP} "${name}" is invalid: ${summary}`, { name, group: GROUP, kind: KIND, causes });
+}
 
 export class KubeApiTestServer {
+  /** The accepted bearer token. */
   readonly token: string;
+  /** The CA that signed the server certificate; undefined without TLS. */
   readonly caFile: string | undefined;
+  /** A kubeconfig (server, certificate-authority, token) for this server, in its temp dir. */
   readonly kubeconfigPath: string;
-  /** The last requests, newest last (bounded). */
+  /** The last 1000 requests, oldest first; status is the HTTP status sent (200 for a watch that started). */
   readonly requestLog: { method: string; path: string; query: string; status: number }[] = [];
 
   private readonly objects = new Map<string, EtcdMemberObject>();
-  private history: WatchEvent[] = [];
-  /** Watches from a resourceVersion below this get 410 Gone. */
-  private oldestWatchableRv = 0;
-  private rv = 1;
+  private history: HistoryEvent[] = [];
+  /** Every event after this resourceVersion is in history; watching from below it gets 410 Gone. */
+  private compactedRv: number;
+  private rv = 100;
   private readonly watchers = new Set<Watcher>();
   private readonly sockets = new Set<Socket>();
-  private failures: { count: number; code: 401 | 403 | 404 | 500 | 503; on: 'list' | 'watch' | 'any' } | undefined;
+  private readonly rvWaiters = new Set<() => void>();
+  private faults: { count: number; code: FaultCode; on: FaultOn }[] = [];
   private forbidden = false;
   private latencyMs = 0;
   private crdInstalled: boolean;
-  private readonly validate: ValidateFunction;
-  private readonly crd: Record<string, unknown>;
-  private server: http.Server;
-  private port = 0;
+  private crdMeta: Json;
+  private readonly validateSchema: ValidateFunction;
+  private readonly schema: Json;
+  private readonly crd: Json;
+  private server: http.Server | undefined;
+  private port: number;
 
   private constructor(
     private readonly dir: string,
-    private readonly opts: Required<Pick<KubeApiTestServerOptions, 'tls' | 'host' | 'bookmarkIntervalMs'>>,
-    tlsFiles: { cert: string; key: string; ca: string } | undefined,
+    private readonly opts: { tls: boolean; host: string; bookmarkIntervalMs: number; user: string },
+    private readonly tlsFiles: { cert: string; key: string; ca: string } | undefined,
     token: string,
     crdInstalled: boolean,
     crdPath: string,
+    port: number,
   ) {
     this.token = token;
     this.crdInstalled = crdInstalled;
     this.caFile = tlsFiles?.ca;
     this.kubeconfigPath = join(dir, 'kubeconfig');
-    this.crd = parseYaml(readFileSync(crdPath, 'utf8')) as Record<string, unknown>;
-    const version = ((this.crd['spec'] as { versions: { name: string; schema: { openAPIV3Schema: object } }[] }).versions).find((v) => v.name === VERSION);
-    if (!version) throw new Error(`${crdPath} has no version ${VERSION}`);
-    // OpenAPI v3 schemas carry Kubernetes extensions (x-kubernetes-*) that are not JSON Schema keywords.
-    this.validate = new Ajv({ strict: false, validateFormats: false, allErrors: true }).compile(version.schema.openAPIV3Schema);
-    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
-    this.server = tlsFiles
-      ? https.createServer({ cert: readFileSync(tlsFiles.cert), key: readFileSync(tlsFiles.key) }, handler)
-      : http.createServer(handler);
-    this.trackSockets();
+    this.port = port;
+    this.crd = parseYaml(readFileSync(crdPath, 'utf8')) as Json;
+    const spec = this.crd['spec'] as { versions?: { name: string; schema?: { openAPIV3Schema?: Json } }[] } | undefined;
+    const schema = spec?.versions?.find((v) => v.name === VERSION)?.schema?.openAPIV3Schema;
+    if (!schema) throw new Error(`${crdPath} has no openAPIV3Schema for version ${VERSION}`);
+    this.schema = schema;
+    // OpenAPI v3 schemas carry Kubernetes extensions (x-kubernetes-*) that are no JSON Schema keywords.
+    const ajv = new Ajv({ strict: false, allErrors: true, verbose: true });
+    ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/);
+    this.validateSchema = ajv.compile(schema);
+    this.compactedRv = this.rv;
+    this.crdMeta = this.newCrdMeta();
   }
 
+  /** Starts a server on a free port (or opts.port) with the CRD installed unless opts.crdInstalled is false. */
   static async start(options: KubeApiTestServerOptions = {}): Promise<KubeApiTestServer> {
     const dir = mkdtempSync(join(tmpdir(), 'kube-api-test-'));
-    const host = options.host ?? '127.0.0.1';
-    const tls = options.tls ?? true;
-    const tlsFiles = tls ? makeCertificates(dir, host) : undefined;
-    const s = new KubeApiTestServer(
-      dir,
-      { tls, host, bookmarkIntervalMs: options.bookmarkIntervalMs ?? 5000 },
-      tlsFiles,
-      options.token ?? randomBytes(16).toString('hex'),
-      options.crdInstalled ?? true,
-      options.crdPath ?? DEFAULT_CRD_PATH,
-    );
-    await s.listen(options.port ?? 0);
-    await s.writeKubeconfig(s.kubeconfigPath);
-    return s;
+    try {
+      const host = options.host ?? '127.0.0.1';
+      const tls = options.tls ?? true;
+      const s = new KubeApiTestServer(
+        dir,
+        { tls, host, bookmarkIntervalMs: options.bookmarkIntervalMs ?? 5000, user: options.user ?? DEFAULT_USER },
+        tls ? makeCertificates(dir, host) : undefined,
+        options.token ?? randomBytes(24).toString('base64url'),
+        options.crdInstalled ?? true,
+        options.crdPath ?? DEFAULT_CRD_PATH,
+        options.port ?? 0,
+      );
+      await s.listen();
+      await s.writeKubeconfig(s.kubeconfigPath);
+      return s;
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
   }
 
+  /** e.g. https://127.0.0.1:41234 */
   get url(): string {
-    return `${this.opts.tls ? 'https' : 'http'}://${this.opts.host}:${this.port}`;
+    const host = isIP(this.opts.host) === 6 ? `[${this.opts.host}]` : this.opts.host;
+    return `${this.opts.tls ? 'https' : 'http'}://${host}:${this.port}`;
   }
 
-  /** Writes a kubeconfig for this server; a different token makes one the server rejects (401). */
+  /** Writes a kubeconfig for this server; another token makes one the server rejects with 401. */
   async writeKubeconfig(path: string, o: { token?: string } = {}): Promise<void> {
-    const cluster: Record<string, unknown> = { server: this.url };
+    const cluster: Json = { server: this.url };
     if (this.caFile) cluster['certificate-authority'] = this.caFile;
-    else cluster['insecure-skip-tls-verify'] = true;
     writeFileSync(
       path,
       stringifyYaml({
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{ name: 'test', cluster }],
-        users: [{ name: 'exporter', user: { token: o.token ?? this.token } }],
-        contexts: [{ name: 'test', context: { cluster: 'test', user: 'exporter' } }],
-        'current-context': 'test',
+        clusters: [{ name: 'kube-api-test', cluster }],
+        users: [{ name: 'etcdmember-exporter', user: { token: o.token ?? this.token } }],
+        contexts: [{ name: 'kube-api-test', context: { cluster: 'kube-api-test', user: 'etcdmember-exporter' } }],
+        'current-context': 'kube-api-test',
+        preferences: {},
       }),
       { mode: 0o600 },
     );
@@ -157,467 +256,1125 @@ export class KubeApiTestServer {
 
   // ---- data, through the same code paths as the REST API ----
 
+  /** Creates an object, status included (unlike a REST POST); validates. Throws KubeApiError (409, 422, 404 without CRD). */
   create(obj: unknown): EtcdMemberObject {
-    return this.doCreate(obj, true);
+    return this.doCreate(obj, 'helper', false).object;
   }
 
+  /** Replaces spec, status and metadata of an object; metadata.resourceVersion, when given, must be current. */
   update(obj: unknown): EtcdMemberObject {
-    const o = this.checkShape(obj);
-    return this.doUpdate(o.metadata.name, o, 'main');
+    const o = this.decode(obj);
+    return this.doUpdate(o.metadata.name, o, 'helper', false, false).object;
   }
 
+  /** Deletes an object (finalizers are ignored here, as if removed at once). Throws KubeApiError 404. */
   delete(name: string): void {
-    this.doDelete(name);
+    this.requireCrd();
+    const o = this.objects.get(name);
+    if (!o) throw new KubeApiError(notFoundObject(name));
+    this.remove(o);
   }
 
+  /** One object, or undefined. */
   get(name: string): EtcdMemberObject | undefined {
     const o = this.objects.get(name);
-    return o ? structuredClone(o) : undefined;
+    return o ? clone(o) : undefined;
   }
 
+  /** Every object, sorted by name. */
   list(): EtcdMemberObject[] {
-    return [...this.objects.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)).map((o) => structuredClone(o));
+    return this.sorted().map(clone);
   }
 
-  /** Stores an object without schema validation: data written before the schema existed, or malformed data. */
+  /** The current resourceVersion (the last write's). */
+  get resourceVersion(): string {
+    return String(this.rv);
+  }
+
+  /** Stores an object without schema validation or pruning: objects written before the schema existed, or malformed data. */
   seedRaw(obj: unknown): void {
-    this.doCreate(obj, false);
+    this.doCreate(obj, 'raw', false);
   }
 
+  /** Installing makes the group served again; uninstalling deletes every object and ends open watches, like deleting the CRD. */
   setCrdInstalled(installed: boolean): void {
+    if (installed === this.crdInstalled) return;
     this.crdInstalled = installed;
-    if (!installed) {
-      // Deleting a CRD deletes its objects and ends its watches.
-      this.objects.clear();
-      this.endWatches();
+    if (installed) {
+      this.crdMeta = this.newCrdMeta();
+      return;
     }
+    // Deleting a CRD deletes its objects; the watches of the removed resource end without events.
+    this.objects.clear();
+    this.bump();
+    this.history = [];
+    this.compactedRv = this.rv;
+    this.endWatches();
   }
 
   // ---- faults ----
 
-  failNext(count: number, code: 401 | 403 | 404 | 500 | 503, on: 'list' | 'watch' | 'any' = 'any'): void {
-    this.failures = { count, code, on };
+  /** The next `count` matching requests (after authentication) get `status` with a proper Status body. */
+  failNext(count: number, status: FaultCode, on: FaultOn = 'any'): void {
+    if (count > 0) this.faults.push({ count, code: status, on });
   }
 
+  /** A valid token that RBAC denies: every etcdmembers request gets kube's 403. */
   setForbidden(forbidden: boolean): void {
     this.forbidden = forbidden;
   }
 
+  /** Delay before answering any request, to exercise client timeouts. */
   setLatency(ms: number): void {
     this.latencyMs = ms;
   }
 
-  /** Abruptly destroys every open watch connection, as a network cut or an apiserver restart would. */
+  /** Abruptly destroys every open watch connection, as a network cut or an apiserver crash would. */
   dropWatches(): void {
-    for (const w of this.watchers) {
-      w.timers.forEach(clearTimeout);
+    for (const w of [...this.watchers]) {
+      this.forget(w);
       w.res.socket?.destroy();
+      w.res.destroy();
     }
-    this.watchers.clear();
   }
 
-  /** Forgets the event history, as etcd compaction does: watching from an older resourceVersion gets 410 Gone. */
+  /** Forgets the history, as etcd compaction does: watching from an older resourceVersion gets 410 Gone. */
   compact(): void {
     this.history = [];
-    this.oldestWatchableRv = this.rv;
+    this.compactedRv = this.rv;
   }
 
-  /** API down: stops listening and destroys every connection; the port is kept for restart(). */
+  /** API down: stops listening and destroys every connection; the port and data are kept for restart(). */
   async stop(): Promise<void> {
-    this.dropWatches();
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    for (const w of [...this.watchers]) this.forget(w);
     await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
+      server.close(() => resolve());
       for (const s of this.sockets) s.destroy();
+      this.sockets.clear();
     });
   }
 
+  /** Listens again on the same port with the same data. */
   async restart(): Promise<void> {
-    await this.listen(this.port);
+    if (!this.server) await this.listen();
   }
 
+  /** Stops and removes the temp dir (certificates, kubeconfig). */
   async close(): Promise<void> {
-    if (this.server.listening) await this.stop();
+    await this.stop();
+    for (const wake of this.rvWaiters) wake();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
   // ---- HTTP ----
 
-  private listen(port: number): Promise<void> {
+  private listen(): Promise<void> {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => void this.handle(req, res);
+    const server = this.tlsFiles
+      ? https.createServer({ cert: readFileSync(this.tlsFiles.cert), key: readFileSync(this.tlsFiles.key) }, handler)
+      : http.createServer(handler);
+    // Tracks raw TCP sockets, so stop() also cuts connections that never finished a TLS handshake.
+    server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    server.on('clientError', (_err, socket) => socket.destroy());
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, this.opts.host, () => {
-        this.server.off('error', reject);
-        const a = this.server.address();
+      server.once('error', reject);
+      server.listen(this.port, this.opts.host, () => {
+        server.off('error', reject);
+        const a = server.address();
         if (a && typeof a === 'object') this.port = a.port;
+        this.server = server;
         resolve();
       });
     });
   }
 
-  private trackSockets(): void {
-    const event = this.opts.tls ? 'secureConnection' : 'connection';
-    this.server.on(event, (s: Socket) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    if (this.opts.tls) {
-      // Sockets that never finish the handshake must go on stop() too.
-      this.server.on('connection', (s: Socket) => {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-      });
-    }
-  }
-
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     const method = req.method ?? 'GET';
-    const send = (code: number, body: unknown): void => {
-      this.log(method, url, code);
-      if (res.destroyed) return;
-      res.writeHead(code, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
-      res.end(JSON.stringify(body));
+    const entry = { method, path: url.pathname, query: url.search.replace(/^\?/, ''), status: 0 };
+    const pretty = url.searchParams.get('pretty') === 'true' || url.searchParams.get('pretty') === '1';
+    const send = (code: number, body: unknown, headers: Record<string, string> = {}): void => {
+      entry.status = code;
+      this.log(entry);
+      if (res.destroyed || res.headersSent) return;
+      const text = typeof body === 'string' ? body : `${JSON.stringify(body, null, pretty ? 2 : undefined)}\n`;
+      res.writeHead(code, {
+        'Content-Type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
+        'Cache-Control': 'no-cache, private',
+        'Audit-Id': randomUUID(),
+        ...headers,
+      });
+      res.end(text);
     };
     try {
-      if (this.latencyMs > 0) await sleep(this.latencyMs);
-      const body = await readBody(req);
-      if (req.headers.authorization !== `Bearer ${this.token}`) throw new ApiError(status(401, 'Unauthorized', 'Unauthorized'));
-      const isWatch = url.searchParams.get('watch') === '1' || url.searchParams.get('watch') === 'true';
-      this.injectFailure(url.pathname, method, isWatch);
-      const route = this.route(method, url, isWatch);
-      if (route === 'watch') {
-        this.watch(url, res);
-        this.log(method, url, 200);
+      if (this.latencyMs > 0) {
+        await sleep(this.latencyMs);
+        if (res.destroyed || req.socket.destroyed) return;
+      }
+      if (req.headers.authorization !== `Bearer ${this.token}`) {
+        // Drain the body so keep-alive connections stay usable after the error.
+        req.resume();
+        throw new KubeApiError(failure(401, 'Unauthorized', 'Unauthorized'));
+      }
+      const route = classify(method, url);
+      this.injectFault(route);
+      if (this.forbidden && route.kind === 'etcdmembers') throw new KubeApiError(this.forbiddenStatus(route));
+      checkAccept(req.headers.accept);
+      const body = method === 'GET' || method === 'HEAD' ? '' : await readBody(req);
+      if (route.isWatch && route.kind === 'etcdmembers' && route.name === undefined && this.crdInstalled) {
+        await this.watch(url, res, entry);
         return;
       }
-      const [code, out] = route(body);
-      send(code, out);
+      const [code, out, headers] = await this.dispatch(method, url, route, body, req.headers['content-type']);
+      send(code, out, headers);
     } catch (err) {
-      if (err instanceof ApiError) send(err.status.code, err.status);
-      else send(500, status(500, 'InternalError', `Internal error occurred: ${String(err)}`));
+      if (err instanceof KubeApiError) send(err.status.code, err.status);
+      else send(500, failure(500, 'InternalError', `Internal error occurred: ${errorMessage(err)}`, { causes: [{ message: errorMessage(err) }] }));
     }
   }
 
-  private injectFailure(path: string, method: string, isWatch: boolean): void {
-    const f = this.failures;
-    if (!f || f.count <= 0 || !path.startsWith(COLLECTION)) return;
-    const isList = method === 'GET' && path === COLLECTION && !isWatch;
-    if (f.on === 'list' && !isList) return;
-    if (f.on === 'watch' && !isWatch) return;
-    f.count--;
-    const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 500: 'InternalError', 503: 'ServiceUnavailable' }[f.code];
-    throw new ApiError(status(f.code, reason, f.code === 500 ? 'Internal error occurred: injected failure' : `injected ${f.code}`));
-  }
-
-  private route(method: string, url: URL, isWatch: boolean): 'watch' | ((body: string) => [number, unknown]) {
-    const path = url.pathname.replace(/\/+$/, '') || '/';
-    if (method === 'GET' && path === '/version') return () => [200, { major: '1', minor: '34', gitVersion: 'v1.34.0+k0s-etcdmember-test' }];
-    if (method === 'GET' && (path === '/healthz' || path === '/readyz' || path === '/livez')) return () => [200, 'ok'];
-    if (method === 'GET' && path === '/api') return () => [200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] }];
-    if (method === 'GET' && path === '/apis') return () => [200, this.groupList()];
-    if (path === `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`) {
-      if (method !== 'GET') throw new ApiError(status(405, 'MethodNotAllowed', `method ${method} not supported by this test server`));
-      if (!this.crdInstalled) throw new ApiError(status(404, 'NotFound', `customresourcedefinitions.apiextensions.k8s.io "${CRD_NAME}" not found`));
-      return () => [200, { ...this.crd, status: { conditions: [{ type: 'Established', status: 'True' }] } }];
-    }
-    if (!path.startsWith(`/apis/${GROUP}`)) throw new ApiError(notFoundResource());
-    if (!this.crdInstalled) throw new ApiError(notFoundResource());
-    if (path === `/apis/${GROUP}/${VERSION}`) return () => [200, this.resourceList()];
-    if (this.forbidden) throw new ApiError(this.forbiddenStatus(method, url, isWatch));
-
-    if (path === COLLECTION) {
-      if (method === 'GET') return isWatch ? 'watch' : () => [200, this.listBody()];
-      if (method === 'POST') return (body) => [201, this.doCreate(parseJSON(body), true)];
-      throw new ApiError(status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
-    }
-    const m = new RegExp(`^${COLLECTION}/([^/]+)(/status)?$`).exec(path);
-    if (!m) throw new ApiError(notFoundResource());
-    const name = decodeURIComponent(m[1]!);
-    const sub = m[2] ? 'status' : 'main';
-    switch (method) {
-      case 'GET':
-        return () => {
-          const o = this.objects.get(name);
-          if (!o) throw new ApiError(notFoundObject(name));
-          return [200, o];
-        };
-      case 'PUT':
-        return (body) => {
-          const o = this.checkShape(parseJSON(body));
-          if (o.metadata.name !== name) throw new ApiError(status(400, 'BadRequest', `the name of the object (${o.metadata.name}) does not match the name on the URL (${name})`));
-          return [200, this.doUpdate(name, o, sub)];
-        };
-      case 'PATCH':
-        return (body) => {
-          const o = this.objects.get(name);
-          if (!o) throw new ApiError(notFoundObject(name));
-          const patched = mergePatch(structuredClone(o), parseJSON(body)) as EtcdMemberObject;
-          delete patched.metadata.resourceVersion; // a merge patch without a resourceVersion never conflicts
-          return [200, this.doUpdate(name, patched, sub)];
-        };
-      case 'DELETE':
-        return () => {
-          if (sub === 'status') throw new ApiError(status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
-          return [200, this.doDelete(name)];
-        };
-      default:
-        throw new ApiError(status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+  private injectFault(route: Route): void {
+    const f = this.faults[0];
+    if (!f) return;
+    if (f.on === 'list' && !(route.kind === 'etcdmembers' && route.isList)) return;
+    if (f.on === 'watch' && !(route.kind === 'etcdmembers' && route.isWatch)) return;
+    if (--f.count <= 0) this.faults.shift();
+    switch (f.code) {
+      case 401:
+        throw new KubeApiError(failure(401, 'Unauthorized', 'Unauthorized'));
+      case 403:
+        throw new KubeApiError(this.forbiddenStatus(route));
+      case 404:
+        throw new KubeApiError(notFoundPath());
+      case 500:
+        throw new KubeApiError(failure(500, 'InternalError', 'Internal error occurred: injected fault', { causes: [{ message: 'injected fault' }] }));
+      case 503:
+        throw new KubeApiError(failure(503, 'ServiceUnavailable', 'the server is currently unable to handle the request', { retryAfterSeconds: 1 }));
     }
   }
 
-  private forbiddenStatus(method: string, url: URL, isWatch: boolean): Status {
-    const name = /\/etcdmembers\/([^/]+)/.exec(url.pathname)?.[1];
-    const verb = isWatch ? 'watch' : ({ GET: name ? 'get' : 'list', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[method] ?? method.toLowerCase();
-    const subject = 'system:serviceaccount:k0s-etcdmember-exporter:k0s-etcdmember-exporter';
-    return status(
+  private forbiddenStatus(route: Route): Status {
+    const resource = route.kind === 'crd' ? 'customresourcedefinitions' : PLURAL;
+    const group = route.kind === 'crd' ? CRD_GROUP : GROUP;
+    const qualified = `${resource}.${group}${route.name !== undefined ? ` "${route.name}"` : ''}`;
+    const sub = route.subresource ? `/${route.subresource}` : '';
+    return failure(
       403,
       'Forbidden',
-      `${CRD_NAME}${name ? ` "${name}"` : ''} is forbidden: User "${subject}" cannot ${verb} resource "${PLURAL}" in API group "${GROUP}" at the cluster scope`,
-      { ...(name ? { name } : {}), group: GROUP, kind: PLURAL },
+      `${qualified} is forbidden: User "${this.opts.user}" cannot ${route.verb} resource "${resource}${sub}" in API group "${group}" at the cluster scope`,
+      { ...(route.name !== undefined ? { name: route.name } : {}), group, kind: resource },
     );
   }
 
-  private groupList(): object {
-    const groups = this.crdInstalled
-      ? [{ name: GROUP, versions: [{ groupVersion: `${GROUP}/${VERSION}`, version: VERSION }], preferredVersion: { groupVersion: `${GROUP}/${VERSION}`, version: VERSION } }]
-      : [];
+  private async dispatch(method: string, url: URL, route: Route, body: string, contentType: string | undefined): Promise<[number, unknown, Record<string, string>?]> {
+    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+    if (route.kind === 'other') {
+      if (method !== 'GET') throw new KubeApiError(path === '/' || !this.servesPath(path) ? notFoundPath() : methodNotAllowed());
+      switch (path) {
+        case '/version':
+          return [200, VERSION_INFO];
+        case '/healthz':
+        case '/readyz':
+        case '/livez':
+          // kube-apiserver answers its health checks in plain text.
+          return [200, 'ok'];
+        case '/api':
+          return [200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `${this.opts.host}:${this.port}` }] }];
+        case '/api/v1':
+          return [200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [] }];
+        case '/apis':
+          return [200, this.groupList()];
+        case `/apis/${CRD_GROUP}`:
+          return [200, { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(CRD_GROUP, 'v1') }];
+        case `/apis/${CRD_GROUP}/v1`:
+          return [200, crdResourceList()];
+        case GROUP_PREFIX:
+          if (!this.crdInstalled) throw new KubeApiError(notFoundPath());
+          return [200, { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(GROUP, VERSION) }];
+        case `${GROUP_PREFIX}/${VERSION}`:
+          if (!this.crdInstalled) throw new KubeApiError(notFoundPath());
+          return [200, this.resourceList()];
+        default:
+          throw new KubeApiError(notFoundPath());
+      }
+    }
+    if (route.kind === 'crd') return this.dispatchCrd(method, route, body, contentType);
+
+    if (!this.crdInstalled) throw new KubeApiError(notFoundPath());
+    const q = url.searchParams;
+    const dryRun = q.getAll('dryRun').includes('All');
+    if (q.getAll('dryRun').some((v) => v !== 'All')) throw new KubeApiError(badRequest(`unsupported dry run value: ${q.getAll('dryRun').join(',')}`));
+    const fieldValidation = q.get('fieldValidation') ?? 'Warn';
+    if (!['Ignore', 'Warn', 'Strict'].includes(fieldValidation)) {
+      throw new KubeApiError(invalidOptions(`fieldValidation: Unsupported value: "${fieldValidation}": supported values: "Ignore", "Warn", "Strict"`));
+    }
+    const strict = fieldValidation === 'Strict';
+    const warn = fieldValidation === 'Warn';
+    const written = (code: number, r: { object: EtcdMemberObject; unknown: string[] }): [number, unknown, Record<string, string>] =>
+      [code, r.object, warn && r.unknown.length > 0 ? { Warning: r.unknown.map((f) => `299 - "unknown field \\"${f}\\""`).join(', ') } : {}];
+
+    if (route.name === undefined) {
+      switch (method) {
+        case 'GET':
+          return [200, await this.listBody(q)];
+        case 'POST': {
+          const obj = decodeBody(body, contentType);
+          return written(201, this.doCreate(obj, 'rest', strict, dryRun));
+        }
+        case 'DELETE': {
+          const matches = selectorOf(q);
+          const deleted = this.sorted().filter(matches);
+          if (!dryRun) for (const o of deleted) this.deleteObject(o);
+          return [200, { apiVersion: API_VERSION, items: deleted.map(clone), kind: LIST_KIND, metadata: { resourceVersion: String(this.rv) } }];
+        }
+        default:
+          throw new KubeApiError(methodNotAllowed());
+      }
+    }
+    const name = route.name;
+    const mode: Mode = route.subresource === 'status' ? 'status' : 'rest';
+    switch (method) {
+      case 'GET': {
+        const o = this.objects.get(name);
+        if (!o) throw new KubeApiError(notFoundObject(name));
+        return [200, clone(o)];
+      }
+      case 'PUT': {
+        const o = this.decode(decodeBody(body, contentType));
+        if (o.metadata.name !== name) throw new KubeApiError(badRequest(`the name of the object (${o.metadata.name}) does not match the name on the URL (${name})`));
+        return written(200, this.doUpdate(name, o, mode, strict, dryRun));
+      }
+      case 'PATCH': {
+        const current = this.objects.get(name);
+        if (!current) throw new KubeApiError(notFoundObject(name));
+        const patched = applyPatch(clone(current), body, contentType);
+        const o = this.decode(patched);
+        if (o.metadata.name !== name) throw new KubeApiError(badRequest(`the name of the object (${o.metadata.name}) does not match the name on the URL (${name})`));
+        // A patch is unconditional unless it names a resourceVersion itself.
+        const patchRv = resourceVersionIn(body, contentType);
+        if (patchRv === undefined) o.metadata.resourceVersion = current.metadata.resourceVersion;
+        return written(200, this.doUpdate(name, o, mode, strict, dryRun));
+      }
+      case 'DELETE': {
+        if (route.subresource) throw new KubeApiError(methodNotAllowed());
+        const o = this.objects.get(name);
+        if (!o) throw new KubeApiError(notFoundObject(name));
+        const opts = body.trim() === '' ? {} : (decodeBody(body, contentType) as Json);
+        const pre = (opts['preconditions'] ?? {}) as { uid?: string; resourceVersion?: string };
+        if (pre.uid !== undefined && pre.uid !== o.metadata.uid) {
+          throw new KubeApiError(conflict(name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${o.metadata.uid ?? ''}`));
+        }
+        if (pre.resourceVersion !== undefined && pre.resourceVersion !== o.metadata.resourceVersion) {
+          throw new KubeApiError(conflict(name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${o.metadata.resourceVersion ?? ''}`));
+        }
+        const dry = dryRun || (Array.isArray(opts['dryRun']) && (opts['dryRun'] as unknown[]).includes('All'));
+        if (dry) return [200, successStatus(o)];
+        const pending = this.deleteObject(o);
+        // An object held by finalizers is only marked for deletion and is returned, as kube-apiserver does.
+        return pending ? [200, pending] : [200, successStatus(o)];
+      }
+      default:
+        throw new KubeApiError(methodNotAllowed());
+    }
+  }
+
+  private dispatchCrd(method: string, route: Route, body: string, contentType: string | undefined): [number, unknown] {
+    const notFound = (): KubeApiError =>
+      new KubeApiError(failure(404, 'NotFound', `customresourcedefinitions.${CRD_GROUP} "${route.name ?? ''}" not found`, { name: route.name ?? '', group: CRD_GROUP, kind: 'customresourcedefinitions' }));
+    if (route.name === undefined) {
+      if (method === 'GET') {
+        return [200, { apiVersion: `${CRD_GROUP}/v1`, items: this.crdInstalled ? [this.crdObject()] : [], kind: 'CustomResourceDefinitionList', metadata: { resourceVersion: String(this.rv) } }];
+      }
+      if (method !== 'POST') throw new KubeApiError(methodNotAllowed());
+      const posted = decodeBody(body, contentType) as { metadata?: { name?: unknown } };
+      const name = posted?.metadata?.name;
+      if (name !== CRD_NAME) throw new KubeApiError(badRequest(`this test server only serves the CustomResourceDefinition ${CRD_NAME}, not ${JSON.stringify(name)}`));
+      if (this.crdInstalled) {
+        throw new KubeApiError(failure(409, 'AlreadyExists', `customresourcedefinitions.${CRD_GROUP} "${CRD_NAME}" already exists`, { name: CRD_NAME, group: CRD_GROUP, kind: 'customresourcedefinitions' }));
+      }
+      this.setCrdInstalled(true);
+      return [201, this.crdObject()];
+    }
+    if (route.name !== CRD_NAME) throw notFound();
+    switch (method) {
+      case 'GET':
+        if (!this.crdInstalled) throw notFound();
+        return [200, this.crdObject()];
+      case 'DELETE': {
+        if (!this.crdInstalled) throw notFound();
+        const crd = this.crdObject();
+        this.setCrdInstalled(false);
+        (crd['metadata'] as Json)['deletionTimestamp'] = timestamp();
+        return [200, crd];
+      }
+      default:
+        throw new KubeApiError(methodNotAllowed());
+    }
+  }
+
+  /** Paths served with GET only: other methods on them get 405 rather than 404. */
+  private servesPath(path: string): boolean {
+    return ['/version', '/healthz', '/readyz', '/livez', '/api', '/api/v1', '/apis', `/apis/${CRD_GROUP}`, `/apis/${CRD_GROUP}/v1`].includes(path) ||
+      (this.crdInstalled && (path === GROUP_PREFIX || path === `${GROUP_PREFIX}/${VERSION}`));
+  }
+
+  private groupList(): Json {
+    const groups = [groupEntry(CRD_GROUP, 'v1')];
+    if (this.crdInstalled) groups.push(groupEntry(GROUP, VERSION));
     return { kind: 'APIGroupList', apiVersion: 'v1', groups };
   }
 
-  private resourceList(): object {
+  private resourceList(): Json {
     return {
       kind: 'APIResourceList',
       apiVersion: 'v1',
-      groupVersion: `${GROUP}/${VERSION}`,
+      groupVersion: API_VERSION,
       resources: [
-        { name: PLURAL, singularName: 'etcdmember', namespaced: false, kind: KIND, verbs: ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'] },
+        { name: PLURAL, singularName: SINGULAR, namespaced: false, kind: KIND, verbs: ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'], storageVersionHash: 'k0sEtcdMbr=' },
         { name: `${PLURAL}/status`, singularName: '', namespaced: false, kind: KIND, verbs: ['get', 'patch', 'update'] },
       ],
     };
   }
 
-  private listBody(): object {
-    return { apiVersion: `${GROUP}/${VERSION}`, kind: 'EtcdMemberList', metadata: { resourceVersion: String(this.rv) }, items: this.list() };
+  private newCrdMeta(): Json {
+    return { creationTimestamp: timestamp(), generation: 1, resourceVersion: String(this.bump()), uid: randomUUID() };
+  }
+
+  private crdObject(): Json {
+    const crd = clone(this.crd);
+    const meta = { ...(crd['metadata'] as Json), ...this.crdMeta };
+    const names = (crd['spec'] as { names?: Json }).names ?? {};
+    const now = String(meta['creationTimestamp']);
+    return sortKeys({
+      ...crd,
+      apiVersion: `${CRD_GROUP}/v1`,
+      kind: 'CustomResourceDefinition',
+      metadata: meta,
+      status: {
+        acceptedNames: names,
+        conditions: [
+          { lastTransitionTime: now, message: 'no conflicts found', reason: 'NoConflicts', status: 'True', type: 'NamesAccepted' },
+          { lastTransitionTime: now, message: 'the initial names have been accepted', reason: 'InitialNamesAccepted', status: 'True', type: 'Established' },
+        ],
+        storedVersions: [VERSION],
+      },
+    }) as Json;
+  }
+
+  // ---- list ----
+
+  private async listBody(q: URLSearchParams): Promise<Json> {
+    const matches = selectorOf(q);
+    const rvParam = q.get('resourceVersion') ?? '';
+    const match = q.get('resourceVersionMatch') ?? '';
+    if (match !== '' && rvParam === '') throw new KubeApiError(invalidOptions('resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided'));
+    if (match !== '' && match !== 'NotOlderThan' && match !== 'Exact') {
+      throw new KubeApiError(invalidOptions(`resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`));
+    }
+    if (rvParam !== '' && rvParam !== '0') {
+      const n = parseRv(rvParam);
+      if (match === 'Exact' && n !== this.rv) {
+        if (n < this.compactedRv) throw new KubeApiError(expired(`too old resource version: ${n} (${this.compactedRv})`));
+        // Only the newest state is kept: an exact older snapshot cannot be served.
+        throw new KubeApiError(expired(`too old resource version: ${n} (${this.rv})`));
+      }
+      await this.waitForRv(n);
+    }
+    let start = '';
+    const token = q.get('continue') ?? '';
+    if (token !== '') {
+      if (rvParam !== '' && rvParam !== '0') throw new KubeApiError(invalidOptions('resourceVersion: Forbidden: specifying resource version is not allowed when using continue'));
+      const c = decodeContinue(token);
+      if (c.rv < this.compactedRv) {
+        throw new KubeApiError(
+          failure(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.', {}),
+        );
+      }
+      start = c.start;
+    }
+    const limitParam = q.get('limit');
+    const limit = limitParam === null || limitParam === '' ? 0 : Number(limitParam);
+    if (!Number.isInteger(limit) || limit < 0) throw new KubeApiError(badRequest(`invalid limit: ${limitParam ?? ''}`));
+    let items = this.sorted().filter((o) => o.metadata.name >= start && matches(o));
+    const metadata: Json = { resourceVersion: String(this.rv) };
+    if (limit > 0 && items.length > limit) {
+      const rest = items.length - limit;
+      items = items.slice(0, limit);
+      metadata['continue'] = encodeContinue(this.rv, `${items[items.length - 1]!.metadata.name}\u0000`);
+      // kube-apiserver only counts the remainder when no selector filters it.
+      if (!q.get('labelSelector') && !q.get('fieldSelector')) metadata['remainingItemCount'] = rest;
+    }
+    return { apiVersion: API_VERSION, items: items.map(clone), kind: LIST_KIND, metadata };
+  }
+
+  /** Like the watch cache: a request for a resourceVersion not reached yet waits up to 3 s, then 504. */
+  private async waitForRv(n: number): Promise<void> {
+    if (n <= this.rv) return;
+    const deadline = Date.now() + 3000;
+    while (n > this.rv && Date.now() < deadline && this.server) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, deadline - Date.now());
+        const waiters = this.rvWaiters;
+        function done(): void {
+          clearTimeout(t);
+          waiters.delete(done);
+          resolve();
+        }
+        waiters.add(done);
+      });
+    }
+    if (n > this.rv) {
+      throw new KubeApiError(
+        failure(504, 'Timeout', `Too large resource version: ${n}, current: ${this.rv}`, { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 }),
+      );
+    }
   }
 
   // ---- storage ----
 
-  /** Checks what kube-apiserver checks before the schema: the type and a valid name. */
-  private checkShape(obj: unknown): EtcdMemberObject {
-    const o = obj as Partial<EtcdMemberObject> | null;
-    if (typeof o !== 'object' || o === null) throw new ApiError(status(400, 'BadRequest', 'the body of the request was not a JSON object'));
-    if (o.apiVersion !== `${GROUP}/${VERSION}` || o.kind !== KIND) {
-      throw new ApiError(status(400, 'BadRequest', `the API version in the data (${String(o.apiVersion)}) and kind (${String(o.kind)}) do not match ${GROUP}/${VERSION}, Kind=${KIND}`));
-    }
-    const name = o.metadata?.name;
-    if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name) || name.length > 253) {
-      throw new ApiError(
-        status(422, 'Invalid', `${KIND}.${GROUP} "${String(name)}" is invalid: metadata.name: Invalid value: "${String(name)}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`, {
-          name, group: GROUP, kind: KIND,
-        }),
-      );
-    }
-    return structuredClone(o) as EtcdMemberObject;
+  private sorted(): EtcdMemberObject[] {
+    return [...this.objects.values()].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
   }
 
-  private schemaCheck(o: EtcdMemberObject): void {
-    const valid: boolean = this.validate(o); // not used as a type guard: o stays an EtcdMemberObject below
-    if (valid) return;
-    const causes = (this.validate.errors ?? []).map((e) => ({
-      reason: 'FieldValueInvalid',
-      message: `Invalid value: ${e.message ?? 'invalid'}`,
-      field: e.instancePath.replace(/^\//, '').replace(/\//g, '.') || '<root>',
-    }));
-    throw new ApiError(
-      status(422, 'Invalid', `${KIND}.${GROUP} "${o.metadata.name}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}`, {
-        name: o.metadata.name, group: GROUP, kind: KIND, causes,
-      }),
-    );
+  private requireCrd(): void {
+    if (!this.crdInstalled) throw new KubeApiError(notFoundPath());
   }
 
-  private doCreate(obj: unknown, validate: boolean): EtcdMemberObject {
-    if (!this.crdInstalled) throw new ApiError(notFoundResource());
-    const o = validate ? this.checkShape(obj) : (structuredClone(obj) as EtcdMemberObject);
-    if (validate) this.schemaCheck(o);
+  private bump(): number {
+    this.rv++;
+    for (const wake of [...this.rvWaiters]) wake();
+    return this.rv;
+  }
+
+  /** What kube-apiserver checks while decoding: a JSON object of this kind and version. */
+  private decode(obj: unknown): EtcdMemberObject {
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new KubeApiError(badRequest(`Object 'Kind' is missing in '${JSON.stringify(obj)}'`));
+    const o = obj as Json;
+    if (typeof o['kind'] !== 'string' || o['kind'] === '') throw new KubeApiError(badRequest(`Object 'Kind' is missing in '${JSON.stringify(obj).slice(0, 200)}'`));
+    if (o['apiVersion'] !== API_VERSION) {
+      throw new KubeApiError(badRequest(`the API version in the data (${String(o['apiVersion'] ?? '')}) does not match the expected API version (${API_VERSION})`));
+    }
+    if (o['kind'] !== KIND) throw new KubeApiError(badRequest(`the kind in the data (${String(o['kind'])}) does not match the expected kind (${KIND})`));
+    const meta = o['metadata'] ?? {};
+    if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) throw new KubeApiError(badRequest('metadata must be an object'));
+    const c = clone(o) as EtcdMemberObject;
+    c.metadata = clone(meta) as EtcdMemberObject['metadata'];
+    if (c.metadata.name === undefined) c.metadata.name = '';
+    return c;
+  }
+
+  /** Prunes fields the schema does not know (returned for warnings) and validates metadata and schema. */
+  private admit(o: EtcdMemberObject, strict: boolean): string[] {
+    const unknown: string[] = [];
+    for (const k of Object.keys(o.metadata)) {
+      if (!OBJECT_META_FIELDS.has(k)) {
+        delete o.metadata[k];
+        unknown.push(`metadata.${k}`);
+      }
+    }
+    prune(o, this.schema, '', unknown, true);
+    if (strict && unknown.length > 0) {
+      throw new KubeApiError(badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`));
+    }
+    const causes = [...validateMeta(o.metadata), ...this.schemaCauses(o)];
+    if (causes.length > 0) throw new KubeApiError(invalid(o.metadata.name, causes));
+    return unknown;
+  }
+
+  private schemaCauses(o: EtcdMemberObject): Cause[] {
+    const causes: Cause[] = [];
+    if (!this.validateSchema(o)) {
+      for (const e of this.validateSchema.errors ?? []) {
+        const cause = toCause(e);
+        if (cause && !causes.some((c) => c.field === cause.field && c.message === cause.message)) causes.push(cause);
+      }
+    }
+    // x-kubernetes-list-type: map keyed by type: no two conditions of one type.
+    const conditions = (o.status as { conditions?: unknown } | undefined)?.conditions;
+    if (Array.isArray(conditions)) {
+      const seen = new Set<unknown>();
+      conditions.forEach((c: unknown, i) => {
+        const type = (c as { type?: unknown } | null)?.type;
+        if (type === undefined) return;
+        if (seen.has(type)) causes.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: map[string]interface {}{"type":${JSON.stringify(type)}}`, field: `status.conditions[${i}]` });
+        seen.add(type);
+      });
+    }
+    return causes;
+  }
+
+  private doCreate(obj: unknown, mode: Mode, strict: boolean, dryRun = false): { object: EtcdMemberObject; unknown: string[] } {
+    this.requireCrd();
+    let o: EtcdMemberObject;
+    let unknown: string[] = [];
+    if (mode === 'raw') {
+      o = clone(obj) as EtcdMemberObject;
+      if (typeof o?.metadata?.name !== 'string' || o.metadata.name === '') throw new Error('seedRaw needs metadata.name');
+    } else {
+      o = this.decode(obj);
+      const gen = o.metadata['generateName'];
+      if (o.metadata.name === '' && typeof gen === 'string' && gen !== '') o.metadata.name = `${gen}${randomBytes(4).toString('hex').slice(0, 5)}`;
+      // With a status subresource, create cannot set status.
+      if (mode === 'rest') delete o.status;
+      // A cluster-scoped object has no namespace; kube-apiserver clears it.
+      delete o.metadata['namespace'];
+      for (const k of ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink']) delete o.metadata[k];
+      unknown = this.admit(o, strict);
+    }
     const name = o.metadata.name;
-    if (this.objects.has(name)) {
-      throw new ApiError(status(409, 'AlreadyExists', `${CRD_NAME} "${name}" already exists`, { name, group: GROUP, kind: PLURAL }));
-    }
-    o.metadata = { ...o.metadata, uid: randomUUID(), resourceVersion: String(++this.rv), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), generation: 1 };
-    this.objects.set(name, o);
-    this.emit('ADDED', o);
-    return structuredClone(o);
+    if (this.objects.has(name)) throw new KubeApiError(failure(409, 'AlreadyExists', `${CRD_NAME} "${name}" already exists`, qualifiedDetails(name)));
+    o.metadata = { ...o.metadata, uid: randomUUID(), creationTimestamp: timestamp(), generation: 1 };
+    if (dryRun) return { object: sortKeys({ ...o, metadata: { ...o.metadata, resourceVersion: '' } }) as EtcdMemberObject, unknown };
+    return { object: clone(this.commit('ADDED', o, undefined)), unknown };
   }
 
-  private doUpdate(name: string, o: EtcdMemberObject, sub: 'main' | 'status'): EtcdMemberObject {
+  private doUpdate(name: string, o: EtcdMemberObject, mode: Mode, strict: boolean, dryRun: boolean): { object: EtcdMemberObject; unknown: string[] } {
+    this.requireCrd();
     const current = this.objects.get(name);
-    if (!current) throw new ApiError(notFoundObject(name));
+    if (!current) throw new KubeApiError(notFoundObject(name));
     const rv = o.metadata.resourceVersion;
-    if (rv !== undefined && rv !== current.metadata.resourceVersion) {
-      throw new ApiError(
-        status(409, 'Conflict', `Operation cannot be fulfilled on ${CRD_NAME} "${name}": the object has been modified; please apply your changes to the latest version and try again`, { name, group: GROUP, kind: PLURAL }),
-      );
+    if (rv === undefined || rv === '') {
+      // Custom resources refuse unconditional updates; the helper is the exception.
+      if (mode !== 'helper') throw new KubeApiError(invalid(name, [{ reason: 'FieldValueInvalid', message: 'Invalid value: 0x0: must be specified for an update', field: 'metadata.resourceVersion' }]));
+    } else if (rv !== current.metadata.resourceVersion) {
+      throw new KubeApiError(conflict(name));
     }
-    // With a status subresource, the main resource ignores status and /status ignores everything but status.
-    const next: EtcdMemberObject =
-      sub === 'status' ? { ...structuredClone(current), status: o.status ?? {} } : { ...o, ...(current.status ? { status: current.status } : {}) };
-    if (sub === 'main' && current.status === undefined) delete next.status;
-    next.metadata = { ...o.metadata, ...pick(current.metadata, ['uid', 'creationTimestamp']), name, resourceVersion: current.metadata.resourceVersion };
-    this.schemaCheck(next);
-    const specChanged = JSON.stringify(next.spec) !== JSON.stringify(current.spec);
-    next.metadata.generation = (current.metadata.generation ?? 1) + (sub === 'main' && specChanged ? 1 : 0);
-    if (JSON.stringify(next) === JSON.stringify(current)) return structuredClone(current); // no-op updates do not bump
-    next.metadata.resourceVersion = String(++this.rv);
-    this.objects.set(name, next);
-    this.emit('MODIFIED', next);
-    return structuredClone(next);
+    let next: EtcdMemberObject;
+    if (mode === 'status') {
+      // /status writes only status; everything else stays as stored.
+      next = clone(current);
+      if (o.status === undefined) delete next.status;
+      else next.status = clone(o.status);
+    } else {
+      next = clone(o);
+      if (mode === 'rest') {
+        // The main resource ignores status while the status subresource is enabled.
+        if (current.status === undefined) delete next.status;
+        else next.status = clone(current.status);
+      }
+      delete next.metadata['namespace'];
+      for (const k of ['uid', 'creationTimestamp', 'generation', 'deletionTimestamp', 'deletionGracePeriodSeconds']) {
+        if (current.metadata[k] === undefined) delete next.metadata[k];
+        else next.metadata[k] = current.metadata[k];
+      }
+    }
+    next.metadata.resourceVersion = current.metadata.resourceVersion;
+    const unknown = this.admit(next, strict);
+    if (deepEqual(withoutMetaStatus(next), withoutMetaStatus(current)) === false) next.metadata.generation = (current.metadata.generation ?? 1) + 1;
+    if (deepEqual(sortKeys(next), sortKeys(current))) return { object: clone(current), unknown }; // a no-op write changes nothing, not even resourceVersion
+    if (dryRun) return { object: sortKeys(next) as EtcdMemberObject, unknown };
+    if (next.metadata.deletionTimestamp !== undefined && (next.metadata.finalizers ?? []).length === 0) {
+      this.remove(next);
+      return { object: clone(next), unknown };
+    }
+    return { object: clone(this.commit('MODIFIED', next, current)), unknown };
   }
 
-  private doDelete(name: string): EtcdMemberObject {
-    if (!this.crdInstalled) throw new ApiError(notFoundResource());
-    const o = this.objects.get(name);
-    if (!o) throw new ApiError(notFoundObject(name));
-    this.objects.delete(name);
-    const gone = { ...o, metadata: { ...o.metadata, resourceVersion: String(++this.rv) } };
-    this.emit('DELETED', gone);
-    return structuredClone(gone);
+  /** Deletes, or only marks for deletion while finalizers remain (then returns the marked object). */
+  private deleteObject(o: EtcdMemberObject): EtcdMemberObject | undefined {
+    if ((o.metadata.finalizers ?? []).length > 0) {
+      if (o.metadata.deletionTimestamp !== undefined) return clone(o);
+      const marked = clone(o);
+      marked.metadata.deletionTimestamp = timestamp();
+      marked.metadata['deletionGracePeriodSeconds'] = 0;
+      return clone(this.commit('MODIFIED', marked, o));
+    }
+    this.remove(o);
+    return undefined;
   }
 
-  private emit(type: WatchEvent['type'], object: EtcdMemberObject): void {
-    const event: WatchEvent = { type, object: structuredClone(object), rv: this.rv };
+  private remove(o: EtcdMemberObject): void {
+    const prev = this.objects.get(o.metadata.name);
+    this.commit('DELETED', clone(o), prev);
+  }
+
+  /** The one write path: bumps resourceVersion, stores, records history and notifies watches. */
+  private commit(type: EventType, o: EtcdMemberObject, prev: EtcdMemberObject | undefined): EtcdMemberObject {
+    const rv = this.bump();
+    const stored = sortKeys({ ...o, metadata: { ...o.metadata, resourceVersion: String(rv) } }) as EtcdMemberObject;
+    if (type === 'DELETED') this.objects.delete(stored.metadata.name);
+    else this.objects.set(stored.metadata.name, stored);
+    const event: HistoryEvent = { type, rv, object: stored, prev };
     this.history.push(event);
     if (this.history.length > HISTORY_LIMIT) {
       const dropped = this.history.splice(0, this.history.length - HISTORY_LIMIT);
-      this.oldestWatchableRv = dropped[dropped.length - 1]!.rv;
+      this.compactedRv = dropped[dropped.length - 1]!.rv;
     }
-    for (const w of this.watchers) writeEvent(w.res, { type, object: event.object });
+    for (const w of this.watchers) this.deliver(w, event);
+    return stored;
   }
 
   // ---- watch ----
 
-  private watch(url: URL, res: http.ServerResponse): void {
-    const from = url.searchParams.get('resourceVersion') ?? '';
-    if (from !== '' && !/^\d+$/.test(from)) {
-      const s = status(400, 'BadRequest', `invalid resource version: ${from}`);
-      res.writeHead(400, { 'Content-Type': 'application/json' }).end(JSON.stringify(s));
+  private async watch(url: URL, res: http.ServerResponse, entry: { status: number }): Promise<void> {
+    const q = url.searchParams;
+    const matches = selectorOf(q);
+    const from = q.get('resourceVersion') ?? '';
+    const sendInitial = q.get('sendInitialEvents') === 'true';
+    const bookmarks = q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1';
+    if (q.has('sendInitialEvents')) {
+      if (q.get('resourceVersionMatch') !== 'NotOlderThan') throw new KubeApiError(invalidOptions('sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan'));
+      if (sendInitial && !bookmarks) throw new KubeApiError(invalidOptions('allowWatchBookmarks: Forbidden: allowWatchBookmarks must be set to true when sendInitialEvents is specified'));
+    } else if (q.has('resourceVersionMatch')) {
+      throw new KubeApiError(invalidOptions('resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided'));
+    }
+    const timeoutParam = q.get('timeoutSeconds');
+    const timeoutSeconds = timeoutParam === null || timeoutParam === '' ? 0 : Number(timeoutParam);
+    if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) throw new KubeApiError(badRequest(`invalid timeoutSeconds: ${timeoutParam ?? ''}`));
+    const fromRv = from === '' || from === '0' ? undefined : parseRv(from);
+    if (fromRv !== undefined) await this.waitForRv(fromRv);
+
+    entry.status = 200;
+    this.log(entry as { method: string; path: string; query: string; status: number });
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Audit-Id': randomUUID(), 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+    const w: Watcher = { res, matches, timers: [], intervals: [] };
+    res.on('close', () => this.forget(w));
+    if (fromRv !== undefined && fromRv < this.compactedRv) {
+      // A watch cache answers a compacted resourceVersion inside the stream, not with an HTTP status.
+      writeEvent(res, 'ERROR', expired(`too old resource version: ${fromRv} (${this.compactedRv})`));
+      res.end();
       return;
     }
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
-    res.flushHeaders();
-    if (from === '' || from === '0') {
-      // Like kube-apiserver: start with the current state as synthetic ADDED events.
-      for (const o of this.list()) writeEvent(res, { type: 'ADDED', object: o });
-    } else {
-      const n = Number(from);
-      if (n < this.oldestWatchableRv) {
-        writeEvent(res, { type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${n} (${this.oldestWatchableRv})`) });
-        res.end();
-        return;
-      }
-      for (const e of this.history) if (e.rv > n) writeEvent(res, { type: e.type, object: e.object });
+    if (fromRv === undefined || sendInitial) {
+      // The current state as synthetic ADDED events (resourceVersion "" or "0", or sendInitialEvents).
+      for (const o of this.sorted()) if (matches(o)) writeEvent(res, 'ADDED', o);
+      if (sendInitial) writeEvent(res, 'BOOKMARK', this.bookmark({ 'k8s.io/initial-events-end': 'true' }));
     }
-    const w: Watcher = { res, timers: [] };
-    const timeoutSeconds = Number(url.searchParams.get('timeoutSeconds') ?? '0');
+    if (fromRv !== undefined) for (const e of this.history) if (e.rv > fromRv) this.deliver(w, e);
+    if (res.destroyed || res.writableEnded) return;
+    this.watchers.add(w);
     if (timeoutSeconds > 0) {
       w.timers.push(setTimeout(() => {
-        this.watchers.delete(w);
-        w.timers.forEach(clearTimeout);
+        this.forget(w);
         res.end();
       }, timeoutSeconds * 1000));
     }
-    if (url.searchParams.get('allowWatchBookmarks') === 'true') {
-      const bookmark = (): void => {
-        writeEvent(res, { type: 'BOOKMARK', object: { apiVersion: `${GROUP}/${VERSION}`, kind: KIND, metadata: { resourceVersion: String(this.rv) } } });
-        w.timers.push(setTimeout(bookmark, this.opts.bookmarkIntervalMs));
-      };
-      w.timers.push(setTimeout(bookmark, this.opts.bookmarkIntervalMs));
-    }
-    this.watchers.add(w);
-    res.on('close', () => {
-      w.timers.forEach(clearTimeout);
-      this.watchers.delete(w);
-    });
+    if (bookmarks) w.intervals.push(setInterval(() => writeEvent(res, 'BOOKMARK', this.bookmark()), this.opts.bookmarkIntervalMs));
+  }
+
+  private bookmark(annotations?: Record<string, string>): Json {
+    return { apiVersion: API_VERSION, kind: KIND, metadata: { ...(annotations ? { annotations } : {}), creationTimestamp: null, resourceVersion: String(this.rv) } };
+  }
+
+  /** Sends one history event as this watch's selector sees it (a change out of the selector is a DELETED). */
+  private deliver(w: Watcher, e: HistoryEvent): void {
+    const now = e.type !== 'DELETED' && w.matches(e.object);
+    const before = e.type === 'DELETED' ? w.matches(e.object) : e.prev !== undefined && w.matches(e.prev);
+    if (e.type === 'ADDED') {
+      if (now) writeEvent(w.res, 'ADDED', e.object);
+    } else if (e.type === 'DELETED') {
+      if (before) writeEvent(w.res, 'DELETED', e.object);
+    } else if (now && before) writeEvent(w.res, 'MODIFIED', e.object);
+    else if (now) writeEvent(w.res, 'ADDED', e.object);
+    else if (before && e.prev) writeEvent(w.res, 'DELETED', { ...e.prev, metadata: { ...e.prev.metadata, resourceVersion: String(e.rv) } });
+  }
+
+  private forget(w: Watcher): void {
+    w.timers.forEach(clearTimeout);
+    w.intervals.forEach(clearInterval);
+    this.watchers.delete(w);
   }
 
   private endWatches(): void {
-    for (const w of this.watchers) {
-      w.timers.forEach(clearTimeout);
+    for (const w of [...this.watchers]) {
+      this.forget(w);
       w.res.end();
     }
-    this.watchers.clear();
   }
 
-  private log(method: string, url: URL, code: number): void {
-    this.requestLog.push({ method, path: url.pathname, query: url.search, status: code });
-    if (this.requestLog.length > 1000) this.requestLog.splice(0, this.requestLog.length - 1000);
+  private log(entry: { method: string; path: string; query: string; status: number }): void {
+    this.requestLog.push(entry);
+    if (this.requestLog.length > REQUEST_LOG_LIMIT) this.requestLog.splice(0, this.requestLog.length - REQUEST_LOG_LIMIT);
   }
 }
 
 // ---- objects for tests and the demo ----
 
-/** An EtcdMember as k0s writes it. */
+/** An EtcdMember as k0s writes it; a memberID makes it Joined unless joined is false. */
 export function etcdMemberObject(
   name: string,
-  s: { memberID?: string; peerAddress?: string; reconcileStatus?: string; joined?: boolean },
+  status: { memberID?: string; peerAddress?: string; reconcileStatus?: string; joined?: boolean },
   spec: { leave?: boolean } = {},
 ): EtcdMemberObject {
-  const status: Record<string, unknown> = {};
-  if (s.memberID !== undefined) status['memberID'] = s.memberID;
-  if (s.peerAddress !== undefined) status['peerAddress'] = s.peerAddress;
-  if (s.reconcileStatus !== undefined) status['reconcileStatus'] = s.reconcileStatus;
-  if (s.memberID !== undefined) {
-    status['conditions'] = [{ type: 'Joined', status: s.joined === false ? 'False' : 'True', lastTransitionTime: '2025-01-01T00:00:00Z' }];
+  const s: Record<string, unknown> = {};
+  if (status.memberID !== undefined) s['memberID'] = status.memberID;
+  if (status.peerAddress !== undefined) s['peerAddress'] = status.peerAddress;
+  if (status.reconcileStatus !== undefined) s['reconcileStatus'] = status.reconcileStatus;
+  if (status.joined !== undefined || status.memberID !== undefined) {
+    s['conditions'] = [{ lastTransitionTime: '2025-01-01T00:00:00Z', status: status.joined === false ? 'False' : 'True', type: 'Joined' }];
   }
   return {
-    apiVersion: `${GROUP}/${VERSION}`,
+    apiVersion: API_VERSION,
     kind: KIND,
     metadata: { name },
     spec: { ...spec },
-    ...(Object.keys(status).length > 0 ? { status } : {}),
+    ...(Object.keys(s).length > 0 ? { status: s } : {}),
   };
 }
 
 /**
- * The k0s#5369 state: one object per member, named after it, plus the zombie `c1` that carries the first
- * member's ID and peer address (the name from before the hostname was changed back).
+ * The k0s#5369 state: one object per member, named after it, plus the stale short-name object (`c1` for
+ * `c1.example.org`) that carries the first member's ID and peer address.
  */
 export function k0s5369Objects(members: readonly { name: string; memberIdHex: string; peerAddress: string }[]): EtcdMemberObject[] {
   const first = members[0];
-  if (!first) throw new Error('k0s5369Objects needs the members');
-  const zombie = first.name.split('.')[0]!.toLowerCase();
+  if (!first) throw new Error('k0s5369Objects needs the etcd members');
+  const stale = first.name.trim().toLowerCase().split('.')[0]!;
+  if (members.some((m) => m.name.trim().toLowerCase() === stale)) throw new Error(`k0s5369Objects: member name ${first.name} has no domain to drop`);
   return [
-    etcdMemberObject(zombie, { memberID: first.memberIdHex, peerAddress: first.peerAddress }),
+    etcdMemberObject(stale, { memberID: first.memberIdHex, peerAddress: first.peerAddress }),
     ...members.map((m) => etcdMemberObject(m.name.trim().toLowerCase(), { memberID: m.memberIdHex, peerAddress: m.peerAddress })),
   ];
 }
 
-// ---- helpers ----
+// ---- protocol helpers ----
 
-function writeEvent(res: http.ServerResponse, event: { type: string; object: unknown }): void {
-  if (!res.destroyed && !res.writableEnded) res.write(JSON.stringify(event) + '\n');
+const VERSION_INFO = {
+  major: '1',
+  minor: '31',
+  gitVersion: 'v1.31.3+k0s',
+  gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean',
+  buildDate: '2024-11-20T00:00:00Z',
+  goVersion: 'go1.22.9',
+  compiler: 'gc',
+  platform: 'linux/amd64',
+};
+
+function groupEntry(group: string, version: string): Json {
+  const gv = { groupVersion: `${group}/${version}`, version };
+  return { name: group, versions: [gv], preferredVersion: gv };
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+function crdResourceList(): Json {
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: `${CRD_GROUP}/v1`,
+    resources: [
+      { name: 'customresourcedefinitions', singularName: 'customresourcedefinition', namespaced: false, kind: 'CustomResourceDefinition', verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'], shortNames: ['crd', 'crds'] },
+      { name: 'customresourcedefinitions/status', singularName: '', namespaced: false, kind: 'CustomResourceDefinition', verbs: ['get', 'patch', 'update'] },
+    ],
+  };
+}
+
+/** Which resource, verb and name a request is about (for routing, RBAC messages and fault injection). */
+function classify(method: string, url: URL): Route {
+  const q = url.searchParams;
+  const isWatch = method === 'GET' && (q.get('watch') === '1' || q.get('watch') === 'true');
+  const segs = url.pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+  const verbFor = (named: boolean): string => {
+    switch (method) {
+      case 'GET':
+        return isWatch ? 'watch' : named ? 'get' : 'list';
+      case 'POST':
+        return 'create';
+      case 'PUT':
+        return 'update';
+      case 'PATCH':
+        return 'patch';
+      case 'DELETE':
+        return named ? 'delete' : 'deletecollection';
+      default:
+        return method.toLowerCase();
+    }
+  };
+  if (segs[0] === 'apis' && segs[1] === GROUP && segs[2] === VERSION && segs[3] === PLURAL && segs.length <= 6) {
+    const name = segs[4];
+    if (segs.length === 6 && segs[5] !== 'status') return { kind: 'other', verb: 'get', isWatch: false, isList: false };
+    return {
+      kind: 'etcdmembers',
+      verb: verbFor(name !== undefined),
+      ...(name !== undefined ? { name } : {}),
+      ...(segs[5] === 'status' ? { subresource: 'status' as const } : {}),
+      isWatch: isWatch && name === undefined,
+      isList: method === 'GET' && !isWatch && name === undefined,
+    };
+  }
+  if (segs[0] === 'apis' && segs[1] === CRD_GROUP && segs[2] === 'v1' && segs[3] === 'customresourcedefinitions' && segs.length <= 5) {
+    const name = segs[4];
+    return { kind: 'crd', verb: verbFor(name !== undefined), ...(name !== undefined ? { name } : {}), isWatch, isList: false };
+  }
+  return { kind: 'other', verb: 'get', isWatch: false, isList: false };
+}
+
+function checkAccept(accept: string | undefined): void {
+  if (!accept) return;
+  const ok = accept.split(',').some((part) => {
+    const type = part.split(';')[0]!.trim().toLowerCase();
+    return type === '*/*' || type === 'application/*' || type === 'application/json' || type === 'application/yaml';
   });
+  if (!ok) throw new KubeApiError(failure(406, 'NotAcceptable', 'only the following media types are accepted: application/json, application/yaml'));
 }
 
-function parseJSON(body: string): unknown {
+function invalidOptions(detail: string): Status {
+  const [field, ...rest] = detail.split(': ');
+  return failure(422, 'Invalid', `ListOptions.meta.k8s.io "" is invalid: ${detail}`, { group: 'meta.k8s.io', kind: 'ListOptions', causes: [{ reason: 'FieldValueInvalid', message: rest.join(': '), field: field ?? '' }] });
+}
+
+function successStatus(o: EtcdMemberObject): Status {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: qualifiedDetails(o.metadata.name, { uid: o.metadata.uid }), code: 200 } as Status;
+}
+
+function parseRv(v: string): number {
+  if (!/^\d+$/.test(v)) throw new KubeApiError(badRequest(`invalid resource version: ${JSON.stringify(v)}`));
+  return Number(v);
+}
+
+function encodeContinue(rv: number, start: string): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start })).toString('base64url');
+}
+
+function decodeContinue(token: string): { rv: number; start: string } {
+  try {
+    const c = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: unknown; rv?: unknown; start?: unknown };
+    if (c.v !== 'meta.k8s.io/v1' || typeof c.rv !== 'number' || typeof c.start !== 'string') throw new Error('unrecognized');
+    return { rv: c.rv, start: c.start };
+  } catch {
+    throw new KubeApiError(badRequest('continue key is not valid: continue key is not valid'));
+  }
+}
+
+/** labelSelector and fieldSelector (metadata.name, metadata.namespace) as one predicate; bad syntax is a 400. */
+function selectorOf(q: URLSearchParams): (o: EtcdMemberObject) => boolean {
+  const label = parseLabelSelector(q.get('labelSelector') ?? '');
+  const field = parseFieldSelector(q.get('fieldSelector') ?? '');
+  return (o) => label(o.metadata.labels ?? {}) && field(o);
+}
+
+function parseLabelSelector(s: string): (labels: Record<string, string>) => boolean {
+  const reqs: ((l: Record<string, string>) => boolean)[] = [];
+  const parts: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of s) {
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    if (ch === ',' && depth === 0) {
+      parts.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur.trim() !== '' || parts.length > 0) parts.push(cur);
+  const key = /^([a-zA-Z0-9]([-a-zA-Z0-9_./]*[a-zA-Z0-9])?)$/;
+  const value = /^(([a-zA-Z0-9]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?)?)$/;
+  const bad = (p: string, why: string): never => {
+    throw new KubeApiError(badRequest(`unable to parse requirement: ${why} in "${p.trim()}"`));
+  };
+  for (const raw of parts) {
+    const p = raw.trim();
+    if (p === '') bad(raw, 'found \'\', expected: identifier');
+    let m: RegExpExecArray | null;
+    if ((m = /^!\s*(\S+)$/.exec(p))) {
+      const k = m[1]!;
+      if (!key.test(k)) bad(p, `invalid label key "${k}"`);
+      reqs.push((l) => !(k in l));
+    } else if ((m = /^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(p))) {
+      const k = m[1]!;
+      const values = new Set(m[3]!.split(',').map((v) => v.trim()));
+      if (!key.test(k)) bad(p, `invalid label key "${k}"`);
+      for (const v of values) if (!value.test(v)) bad(p, `invalid label value: "${v}"`);
+      reqs.push(m[2] === 'in' ? (l) => k in l && values.has(l[k]!) : (l) => !(k in l) || !values.has(l[k]!));
+    } else if ((m = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(p))) {
+      const k = m[1]!;
+      const v = m[3]!;
+      if (!key.test(k)) bad(p, `invalid label key "${k}"`);
+      if (!value.test(v)) bad(p, `invalid label value: "${v}"`);
+      reqs.push(m[2] === '!=' ? (l) => l[k] !== v : (l) => l[k] === v);
+    } else if (key.test(p)) {
+      reqs.push((l) => p in l);
+    } else {
+      bad(p, 'found unexpected characters');
+    }
+  }
+  return (l) => reqs.every((r) => r(l));
+}
+
+function parseFieldSelector(s: string): (o: EtcdMemberObject) => boolean {
+  if (s.trim() === '') return () => true;
+  const reqs = s.split(',').map((p) => {
+    const m = /^\s*([^=!\s]+)\s*(==|=|!=)\s*(.*?)\s*$/.exec(p);
+    if (!m) throw new KubeApiError(badRequest(`invalid selector: '${s}'; can't understand '${p}'`));
+    const [, field, op, v] = m as unknown as [string, string, string, string];
+    if (field !== 'metadata.name' && field !== 'metadata.namespace') {
+      throw new KubeApiError(badRequest(`field label not supported: ${field}`));
+    }
+    const get = (o: EtcdMemberObject): string => (field === 'metadata.name' ? o.metadata.name : '');
+    return op === '!=' ? (o: EtcdMemberObject) => get(o) !== v : (o: EtcdMemberObject) => get(o) === v;
+  });
+  return (o) => reqs.every((r) => r(o));
+}
+
+/** Field paths as kube-apiserver prints them: status.conditions[0].type. */
+function fieldPath(instancePath: string, extra?: string): string {
+  const segs = instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (extra !== undefined) segs.push(extra);
+  return segs.reduce((acc, s) => (/^\d+$/.test(s) ? `${acc}[${s}]` : acc === '' ? s : `${acc}.${s}`), '');
+}
+
+function goTypeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v;
+}
+
+/** One ajv error in kube-apiserver's words (k8s.io/kube-openapi validate errors). */
+function toCause(e: ErrorObject): Cause | undefined {
+  const field = fieldPath(e.instancePath);
+  const value = e.data;
+  const shown = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? 'null';
+  switch (e.keyword) {
+    case 'required': {
+      const missing = String((e.params as { missingProperty?: string }).missingProperty ?? '');
+      return { reason: 'FieldValueRequired', message: 'Required value', field: fieldPath(e.instancePath, missing) };
+    }
+    case 'type': {
+      const want = String((e.params as { type?: unknown }).type ?? '');
+      return { reason: 'FieldValueTypeInvalid', message: `Invalid value: "${goTypeName(value)}": ${field || 'body'} in body must be of type ${want}: "${goTypeName(value)}"`, field: field || '<root>' };
+    }
+    case 'pattern': {
+      const pattern = String((e.params as { pattern?: unknown }).pattern ?? '');
+      return { reason: 'FieldValueInvalid', message: `Invalid value: ${shown}: ${field} in body should match '${pattern}'`, field };
+    }
+    case 'enum': {
+      const allowed = ((e.params as { allowedValues?: unknown[] }).allowedValues ?? []).map((v) => JSON.stringify(v)).join(', ');
+      return { reason: 'FieldValueNotSupported', message: `Unsupported value: ${shown}: supported values: ${allowed}`, field };
+    }
+    case 'format': {
+      const format = String((e.params as { format?: unknown }).format ?? '');
+      return { reason: 'FieldValueInvalid', message: `Invalid value: ${shown}: ${field} in body must be of type ${format}: ${shown}`, field };
+    }
+    default:
+      return { reason: 'FieldValueInvalid', message: `Invalid value: ${shown}: ${e.message ?? 'invalid'}`, field: field || '<root>' };
+  }
+}
+
+function validateMeta(m: EtcdMemberObject['metadata']): Cause[] {
+  const causes: Cause[] = [];
+  const name = m.name;
+  if (typeof name !== 'string' || name === '') {
+    causes.push({ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' });
+  } else if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
+    causes.push({
+      reason: 'FieldValueInvalid',
+      message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+      field: 'metadata.name',
+    });
+  }
+  for (const f of ['labels', 'annotations'] as const) {
+    const map = m[f];
+    if (map === undefined || map === null) continue;
+    if (typeof map !== 'object' || Array.isArray(map)) {
+      causes.push({ reason: 'FieldValueTypeInvalid', message: `Invalid value: "${goTypeName(map)}": metadata.${f} in body must be of type object: "${goTypeName(map)}"`, field: `metadata.${f}` });
+      continue;
+    }
+    for (const [k, v] of Object.entries(map)) {
+      if (typeof v !== 'string') causes.push({ reason: 'FieldValueTypeInvalid', message: `Invalid value: "${goTypeName(v)}": metadata.${f}.${k} in body must be of type string: "${goTypeName(v)}"`, field: `metadata.${f}.${k}` });
+      else if (f === 'labels' && (v.length > 63 || !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v))) {
+        causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${v}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`, field: `metadata.labels` });
+      }
+    }
+  }
+  if (m.finalizers !== undefined && (!Array.isArray(m.finalizers) || m.finalizers.some((f) => typeof f !== 'string'))) {
+    causes.push({ reason: 'FieldValueTypeInvalid', message: 'Invalid value: "array": metadata.finalizers in body must be of type array of strings', field: 'metadata.finalizers' });
+  }
+  return causes;
+}
+
+/** Structural pruning: drops fields the schema does not declare (metadata is handled as ObjectMeta). */
+function prune(value: unknown, schema: Json, path: string, unknown: string[], root = false): void {
+  if (schema['x-kubernetes-preserve-unknown-fields'] === true) return;
+  if (Array.isArray(value)) {
+    const items = schema['items'];
+    if (items && typeof items === 'object') value.forEach((v, i) => prune(v, items as Json, `${path}[${i}]`, unknown));
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  const props = schema['properties'] as Record<string, Json> | undefined;
+  const additional = schema['additionalProperties'];
+  const o = value as Json;
+  for (const k of Object.keys(o)) {
+    if (root && k === 'metadata') continue;
+    const p = path === '' ? k : `${path}.${k}`;
+    const sub = props?.[k] ?? (typeof additional === 'object' && additional !== null ? (additional as Json) : undefined);
+    if (sub) prune(o[k], sub, p, unknown);
+    else if (additional !== true && props !== undefined) {
+      delete o[k];
+      unknown.push(p);
+    }
+  }
+}
+
+function decodeBody(body: string, contentType: string | undefined): unknown {
+  const type = (contentType ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+  if (body.trim() === '') throw new KubeApiError(badRequest('the body of the request was empty'));
+  if (type === 'application/yaml') {
+    try {
+      return parseYaml(body) as unknown;
+    } catch (err) {
+      throw new KubeApiError(badRequest(`error converting YAML to JSON: ${errorMessage(err)}`));
+    }
+  }
+  if (type !== 'application/json' && type !== '*/*') {
+    throw new KubeApiError(failure(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`));
+  }
   try {
     return JSON.parse(body) as unknown;
   } catch (err) {
-    throw new ApiError(status(400, 'BadRequest', `the body of the request was in an unknown format: ${String(err)}`));
+    throw new KubeApiError(badRequest(`couldn't get version/kind; json parse error: ${errorMessage(err)}`));
+  }
+}
+
+function applyPatch(target: EtcdMemberObject, body: string, contentType: string | undefined): unknown {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  let patch: unknown;
+  try {
+    patch = JSON.parse(body) as unknown;
+  } catch (err) {
+    throw new KubeApiError(badRequest(`error decoding patch: ${errorMessage(err)}`));
+  }
+  switch (type) {
+    case 'application/merge-patch+json':
+      if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new KubeApiError(badRequest('merge patch must be a JSON object'));
+      return mergePatch(target, patch);
+    case 'application/json-patch+json':
+      if (!Array.isArray(patch)) throw new KubeApiError(badRequest('json patch must be a JSON array of operations'));
+      try {
+        return jsonPatch(target, patch);
+      } catch (err) {
+        if (err instanceof KubeApiError) throw err;
+        throw new KubeApiError(failure(422, 'Invalid', errorMessage(err)));
+      }
+    case 'application/strategic-merge-patch+json':
+      throw new KubeApiError(failure(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml'));
+    default:
+      throw new KubeApiError(failure(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml'));
+  }
+}
+
+/** The metadata.resourceVersion a merge patch sets (a precondition), if any. */
+function resourceVersionIn(body: string, contentType: string | undefined): string | undefined {
+  if (!(contentType ?? '').startsWith('application/merge-patch+json')) return undefined;
+  try {
+    const rv = (JSON.parse(body) as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion;
+    return typeof rv === 'string' && rv !== '' ? rv : undefined;
+  } catch {
+    return undefined;
   }
 }
 
 /** RFC 7386 JSON merge patch. */
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as object) } : {};
+  const out: Json = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Json) } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -625,10 +1382,145 @@ function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
-function pick<T extends object>(o: T, keys: (keyof T)[]): Partial<T> {
-  const out: Partial<T> = {};
-  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+/** RFC 6902 JSON patch: add, remove, replace, move, copy, test. */
+function jsonPatch(doc: unknown, ops: unknown[]): unknown {
+  let root = clone(doc);
+  const split = (ptr: string): string[] => {
+    if (ptr === '') return [];
+    if (!ptr.startsWith('/')) throw new Error(`invalid JSON pointer ${JSON.stringify(ptr)}`);
+    return ptr.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  };
+  const parentOf = (ptr: string): [unknown, string] => {
+    const segs = split(ptr);
+    const last = segs.pop();
+    if (last === undefined) throw new Error('cannot operate on the document root');
+    let cur: unknown = root;
+    for (const s of segs) {
+      cur = Array.isArray(cur) ? cur[Number(s)] : (cur as Json | undefined)?.[s];
+      if (typeof cur !== 'object' || cur === null) throw new Error(`doc is missing path: ${ptr}`);
+    }
+    return [cur, last];
+  };
+  const get = (ptr: string): unknown => {
+    let cur: unknown = root;
+    for (const s of split(ptr)) {
+      if (typeof cur !== 'object' || cur === null) throw new Error(`doc is missing path: ${ptr}`);
+      cur = Array.isArray(cur) ? cur[Number(s)] : (cur as Json)[s];
+      if (cur === undefined) throw new Error(`doc is missing path: ${ptr}`);
+    }
+    return cur;
+  };
+  const remove = (ptr: string): unknown => {
+    const [parent, key] = parentOf(ptr);
+    if (Array.isArray(parent)) {
+      const i = Number(key);
+      if (!Number.isInteger(i) || i < 0 || i >= parent.length) throw new Error(`Unable to remove nonexistent key: ${key}: missing value`);
+      return parent.splice(i, 1)[0];
+    }
+    const o = parent as Json;
+    if (!(key in o)) throw new Error(`Unable to remove nonexistent key: ${key}: missing value`);
+    const v = o[key];
+    delete o[key];
+    return v;
+  };
+  const add = (ptr: string, value: unknown, replace: boolean): void => {
+    if (ptr === '') {
+      root = clone(value);
+      return;
+    }
+    const [parent, key] = parentOf(ptr);
+    if (Array.isArray(parent)) {
+      const i = key === '-' ? parent.length : Number(key);
+      if (!Number.isInteger(i) || i < 0 || i > parent.length || (replace && i >= parent.length)) throw new Error(`Unable to access invalid index: ${key}`);
+      if (replace) parent[i] = clone(value);
+      else parent.splice(i, 0, clone(value));
+    } else {
+      const o = parent as Json;
+      if (replace && !(key in o)) throw new Error(`replace operation does not apply: doc is missing key: ${ptr}: missing value`);
+      o[key] = clone(value);
+    }
+  };
+  for (const raw of ops) {
+    const op = raw as { op?: unknown; path?: unknown; from?: unknown; value?: unknown };
+    const path = typeof op.path === 'string' ? op.path : '';
+    const from = typeof op.from === 'string' ? op.from : '';
+    switch (op.op) {
+      case 'add':
+        add(path, op.value, false);
+        break;
+      case 'remove':
+        remove(path);
+        break;
+      case 'replace':
+        add(path, op.value, true);
+        break;
+      case 'move':
+        add(path, remove(from), false);
+        break;
+      case 'copy':
+        add(path, get(from), false);
+        break;
+      case 'test':
+        if (!deepEqual(sortKeys(get(path)), sortKeys(op.value))) throw new Error(`testing value ${path} failed: test failed`);
+        break;
+      default:
+        throw new Error(`Unexpected kind: ${String(op.op)}`);
+    }
+  }
+  return root;
+}
+
+function withoutMetaStatus(o: EtcdMemberObject): unknown {
+  const { metadata: _m, status: _s, ...rest } = o;
+  return sortKeys(rest);
+}
+
+/** Go's encoding/json writes map keys sorted, and custom resources are maps. */
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (typeof v !== 'object' || v === null) return v;
+  const out: Json = {};
+  for (const k of Object.keys(v).sort()) {
+    const x = (v as Json)[k];
+    if (x !== undefined) out[k] = sortKeys(x);
+  }
   return out;
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function writeEvent(res: http.ServerResponse, type: string, object: unknown): void {
+  if (!res.destroyed && !res.writableEnded) res.write(`${JSON.stringify({ type, object })}\n`);
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(c);
+    });
+    req.on('end', () => {
+      if (size > MAX_BODY_BYTES) reject(new KubeApiError(failure(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`)));
+      else resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', reject);
+  });
 }
 
 function sleep(ms: number): Promise<void> {
@@ -636,15 +1528,112 @@ function sleep(ms: number): Promise<void> {
 }
 
 function makeCertificates(dir: string, host: string): { cert: string; key: string; ca: string } {
-  const f = (n: string) => join(dir, n);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=kube-api-test-ca');
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=kube-apiserver');
-  writeFileSync(f('server.ext'), `subjectAltName=IP:${host},IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n`);
+  const f = (n: string): string => join(dir, n);
+  const openssl = (...args: string[]): void => {
+    execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
+  };
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl('req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=kube-api-test-ca',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  openssl('req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=kube-apiserver');
+  const sans = new Set(['IP:127.0.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default.svc']);
+  sans.add(isIP(host) ? `IP:${host}` : `DNS:${host}`);
+  writeFileSync(f('server.ext'), `subjectAltName=${[...sans].join(',')}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`);
   openssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.crt'), '-days', '2', '-extfile', f('server.ext'));
   return { cert: f('server.crt'), key: f('server.key'), ca: f('ca.crt') };
 }
 
-// Simplifications against kube-apiserver, on purpose: no label/field selectors, no pagination (limit/continue
-// are ignored and the whole list is returned), no structural pruning of unknown fields, no finalizers (DELETE
-// removes at once), no server-side apply, and one bearer token stands for every user.
+// ---- run directly: node dist/test/support/kube-api-server.js --port N --tls=false --seed-file objects.json ----
+
+function isMain(): boolean {
+  const arg = process.argv[1];
+  if (!arg) return false;
+  try {
+    return realpathSync(resolvePath(arg)) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return pathToFileURL(resolvePath(arg)).href === import.meta.url;
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const opts: KubeApiTestServerOptions = {};
+  const seeds: { file: string; raw: boolean }[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const eq = a.indexOf('=');
+    const flag = eq >= 0 ? a.slice(0, eq) : a;
+    const value = (): string => {
+      if (eq >= 0) return a.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    const bool = (): boolean => (eq >= 0 ? !['false', '0', 'no'].includes(a.slice(eq + 1)) : true);
+    switch (flag) {
+      case '--port':
+        opts.port = Number(value());
+        break;
+      case '--host':
+        opts.host = value();
+        break;
+      case '--tls':
+        opts.tls = bool();
+        break;
+      case '--token':
+        opts.token = value();
+        break;
+      case '--crd-installed':
+        opts.crdInstalled = bool();
+        break;
+      case '--crd-path':
+        opts.crdPath = value();
+        break;
+      case '--seed-file':
+        seeds.push({ file: value(), raw: false });
+        break;
+      case '--seed-raw-file':
+        seeds.push({ file: value(), raw: true });
+        break;
+      default:
+        throw new Error(`unknown flag ${flag} (known: --port, --host, --tls, --token, --crd-installed, --crd-path, --seed-file, --seed-raw-file)`);
+    }
+  }
+  const server = await KubeApiTestServer.start(opts);
+  try {
+    for (const s of seeds) {
+      const data = JSON.parse(readFileSync(s.file, 'utf8')) as unknown;
+      const items = Array.isArray(data) ? data : ((data as { items?: unknown[] }).items ?? [data]);
+      for (const o of items) {
+        if (s.raw) server.seedRaw(o);
+        else server.create(o);
+      }
+    }
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+  process.stdout.write(`${JSON.stringify({ url: server.url, kubeconfigPath: server.kubeconfigPath, token: server.token, caFile: server.caFile ?? null })}\n`);
+  const shutdown = (): void => {
+    void server.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+if (isMain()) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`kube-api-server: ${errorMessage(err)}\n`);
+    process.exit(1);
+  });
+}
+
+// Differences from kube-apiserver, on purpose or for brevity:
+// - one bearer token stands for one user; no anonymous requests (missing token is 401, as with --anonymous-auth=false);
+// - setForbidden denies only etcdmembers requests (discovery and the CRD stay readable);
+// - lists always serve the newest state: resourceVersionMatch=Exact for an older version answers 410, and a
+//   continue token continues over the current objects (not a snapshot);
+// - no server-side apply (application/apply-patch+yaml answers 415), no managedFields, no Table output, no
+//   protobuf, no HTTP/2, no admission webhooks, no CEL rules (the CRD has none);
+// - the CRD endpoint serves only etcdmembers.etcd.k0sproject.io; installing it again uses the fixture's schema;
+// - create()/update() helpers write status together with spec (a REST POST drops status, a REST PUT on the main
+//   resource keeps the stored status), and update() does not require metadata.resourceVersion.
