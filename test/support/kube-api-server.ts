@@ -417,7 +417,9 @@ export class KubeApiTestServer {
         await sleep(this.latencyMs);
         if (res.destroyed || req.socket.destroyed) return;
       }
-      if (req.headers.authorization !== `Bearer ${this.token}`) {
+      // kube-apiserver takes the scheme case-insensitively ("bearer" works too) and the token up to the next space.
+      const [scheme, presented] = (req.headers.authorization ?? '').split(' ');
+      if (scheme?.toLowerCase() !== 'bearer' || presented !== this.token) {
         // Drain the body so keep-alive connections stay usable after the error.
         req.resume();
         throw new KubeApiError(failure(401, 'Unauthorized', 'Unauthorized'));
@@ -531,7 +533,7 @@ export class KubeApiTestServer {
           const matches = selectorOf(q);
           const deleted = this.sorted().filter(matches);
           if (!dryRun) for (const o of deleted) this.deleteObject(o);
-          return [200, { apiVersion: API_VERSION, items: deleted.map(clone), kind: LIST_KIND, metadata: { resourceVersion: String(this.rv) } }];
+          return [200, { apiVersion: API_VERSION, items: deleted.map(clone), kind: LIST_KIND, metadata: { continue: '', resourceVersion: String(this.rv) } }];
         }
         default:
           throw new KubeApiError(methodNotAllowed());
@@ -565,7 +567,10 @@ export class KubeApiTestServer {
         if (route.subresource) throw new KubeApiError(methodNotAllowed());
         const o = this.objects.get(name);
         if (!o) throw new KubeApiError(notFoundObject(name));
-        const opts = body.trim() === '' ? {} : (decodeBody(body, contentType) as Json);
+        // A JSON null body decodes to empty DeleteOptions in kube-apiserver; anything but an object is a 400.
+        const decoded = body.trim() === '' ? null : decodeBody(body, contentType);
+        if (decoded !== null && (typeof decoded !== 'object' || Array.isArray(decoded))) throw new KubeApiError(badRequest('DeleteOptions must be a JSON object'));
+        const opts = (decoded ?? {}) as Json;
         const pre = (opts['preconditions'] ?? {}) as { uid?: string; resourceVersion?: string };
         if (pre.uid !== undefined && pre.uid !== o.metadata.uid) {
           throw new KubeApiError(conflict(name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${o.metadata.uid ?? ''}`));
@@ -702,13 +707,16 @@ export class KubeApiTestServer {
     const limit = limitParam === null || limitParam === '' ? 0 : Number(limitParam);
     if (!Number.isInteger(limit) || limit < 0) throw new KubeApiError(badRequest(`invalid limit: ${limitParam ?? ''}`));
     let items = this.sorted().filter((o) => o.metadata.name >= start && matches(o));
-    const metadata: Json = { resourceVersion: String(this.rv) };
+    // Custom resource lists are unstructured: keys come sorted and continue is "" (not absent) on the last page.
+    let metadata: Json = { continue: '', resourceVersion: String(this.rv) };
     if (limit > 0 && items.length > limit) {
       const rest = items.length - limit;
       items = items.slice(0, limit);
-      metadata['continue'] = encodeContinue(this.rv, `${items[items.length - 1]!.metadata.name}\u0000`);
+      const next = encodeContinue(this.rv, `${items[items.length - 1]!.metadata.name}\u0000`);
       // kube-apiserver only counts the remainder when no selector filters it.
-      if (!q.get('labelSelector') && !q.get('fieldSelector')) metadata['remainingItemCount'] = rest;
+      metadata = !q.get('labelSelector') && !q.get('fieldSelector')
+        ? { continue: next, remainingItemCount: rest, resourceVersion: String(this.rv) }
+        : { continue: next, resourceVersion: String(this.rv) };
     }
     return { apiVersion: API_VERSION, items: items.map(clone), kind: LIST_KIND, metadata };
   }
