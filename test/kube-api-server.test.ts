@@ -12,6 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, KubeApiTestServer, etcdMemberObject, k0s5369Objects, type EtcdMemberObject } from './support/kube-api-server.js';
 
+// Per test: generous next to the few hundred milliseconds each takes, short enough that a hang fails fast.
+const T = 10_000;
 const GROUP = 'etcd.k0sproject.io';
 const COLLECTION = '/apis/etcd.k0sproject.io/v1beta1/etcdmembers';
 const MEMBERS = [
@@ -46,14 +48,18 @@ function call(
   api: KubeApiTestServer,
   method: string,
   path: string,
-  o: { body?: unknown; token?: string | null; contentType?: string; timeoutMs?: number; ca?: Buffer | null } = {},
+  o: { body?: unknown; token?: string | null; authorization?: string; contentType?: string; timeoutMs?: number; ca?: Buffer | null } = {},
 ): Promise<Reply> {
   const url = new URL(api.url + path);
   const headers: Record<string, string> = { Accept: 'application/json' };
   const token = o.token === undefined ? api.token : o.token;
-  if (token !== null) headers['Authorization'] = `Bearer ${token}`;
+  if (token !== null) headers['Authorization'] = o.authorization ?? `Bearer ${token}`;
   const payload = o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
-  if (payload !== undefined) headers['Content-Type'] = o.contentType ?? 'application/json';
+  if (payload !== undefined) {
+    headers['Content-Type'] = o.contentType ?? 'application/json';
+    // Node sends a DELETE body neither chunked nor sized unless told its length.
+    headers['Content-Length'] = String(Buffer.byteLength(payload));
+  }
   const ca = o.ca === undefined ? (api.caFile ? readFileSync(api.caFile) : undefined) : o.ca ?? undefined;
   return new Promise((resolve, reject) => {
     const transport = url.protocol === 'https:' ? https : http;
@@ -170,14 +176,19 @@ describe('KubeApiTestServer', () => {
     for (const o of k0s5369Objects(MEMBERS)) api.create(o);
   });
 
-  it('lists the k0s#5369 objects as an EtcdMemberList sorted by name, over TLS', async () => {
+  it('lists the k0s#5369 objects as an EtcdMemberList sorted by name, over TLS', { timeout: T }, async () => {
     const r = await call(api, 'GET', COLLECTION);
     assert.equal(r.status, 200);
     assert.equal(r.headers['content-type'], 'application/json');
     assert.equal(r.json.kind, 'EtcdMemberList');
     assert.equal(r.json.apiVersion, 'etcd.k0sproject.io/v1beta1');
-    assert.match(r.json.metadata.resourceVersion, /^\d+$/);
+    assert.deepEqual(Object.keys(r.json), ['apiVersion', 'items', 'kind', 'metadata'], 'keys sorted, as Go encodes unstructured lists');
+    assert.deepEqual(r.json.metadata, { continue: '', resourceVersion: api.resourceVersion });
     assert.deepEqual(r.json.items.map((o: EtcdMemberObject) => o.metadata.name), ['c1', 'c1.example.org', 'c2.example.org', 'c3.example.org']);
+    for (const o of r.json.items as EtcdMemberObject[]) {
+      assert.equal(o.apiVersion, 'etcd.k0sproject.io/v1beta1');
+      assert.equal(o.kind, 'EtcdMember');
+    }
     const [c1, c1fqdn] = r.json.items as EtcdMemberObject[];
     assert.equal(c1!.status!['memberID'], 'a1b2c3d4e5f60708');
     assert.equal(c1!.status!['memberID'], c1fqdn!.status!['memberID']);
@@ -187,13 +198,13 @@ describe('KubeApiTestServer', () => {
     assert.match(c1!.metadata.creationTimestamp!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   });
 
-  it('paginates with limit and continue, and filters by label and field selectors', async () => {
+  it('paginates with limit and continue, and filters by label and field selectors', { timeout: T }, async () => {
     const first = await call(api, 'GET', `${COLLECTION}?limit=3`);
     assert.equal(first.json.items.length, 3);
     assert.equal(first.json.metadata.remainingItemCount, 1);
     const rest = await call(api, 'GET', `${COLLECTION}?limit=3&continue=${encodeURIComponent(first.json.metadata.continue)}`);
     assert.deepEqual(rest.json.items.map((o: EtcdMemberObject) => o.metadata.name), ['c3.example.org']);
-    assert.equal(rest.json.metadata.continue, undefined);
+    assert.equal(rest.json.metadata.continue, '', 'an unstructured (custom resource) list carries continue "" on its last page');
     const byName = await call(api, 'GET', `${COLLECTION}?fieldSelector=metadata.name%3Dc2.example.org`);
     assert.deepEqual(byName.json.items.map((o: EtcdMemberObject) => o.metadata.name), ['c2.example.org']);
     const badField = await call(api, 'GET', `${COLLECTION}?fieldSelector=status.memberID%3Dab`);
@@ -210,7 +221,7 @@ describe('KubeApiTestServer', () => {
     }
   });
 
-  it('@kubernetes/client-node reads it through the written kubeconfig (TLS with the CA file, bearer token)', async () => {
+  it('@kubernetes/client-node reads it through the written kubeconfig (TLS with the CA file, bearer token)', { timeout: T }, async () => {
     const kc = new KubeConfig();
     kc.loadFromFile(api.kubeconfigPath);
     assert.equal(kc.getCurrentCluster()?.server, api.url);
@@ -224,6 +235,20 @@ describe('KubeApiTestServer', () => {
     assert.equal(one.status?.['memberID'], 'b2');
     await assert.rejects(client.getClusterCustomObject({ group: GROUP, version: 'v1beta1', plural: 'etcdmembers', name: 'nope' }), (err: { code?: number }) => err.code === 404);
 
+    // The remedy for k0s#5369 is deleting the stale object; the client must be able to do that here.
+    api.create(member('client-delete', 'dd'));
+    const del = (await withTimeout(
+      client.deleteClusterCustomObject({ group: GROUP, version: 'v1beta1', plural: 'etcdmembers', name: 'client-delete' }),
+      5000,
+      'delete',
+    )) as { kind?: string; status?: string; details?: { name?: string } };
+    assert.deepEqual([del.kind, del.status, del.details?.name], ['Status', 'Success', 'client-delete']);
+    assert.equal(api.get('client-delete'), undefined);
+    await assert.rejects(
+      client.deleteClusterCustomObject({ group: GROUP, version: 'v1beta1', plural: 'etcdmembers', name: 'client-delete' }),
+      (err: { code?: number; body?: unknown }) => err.code === 404 && String(err.body).includes('etcdmembers.etcd.k0sproject.io \\"client-delete\\" not found'),
+    );
+
     const bad = join(mkdtempSync(join(tmpdir(), 'kube-api-test-kc-')), 'kubeconfig');
     dirs.push(join(bad, '..'));
     await api.writeKubeconfig(bad, { token: 'wrong-token' });
@@ -235,7 +260,7 @@ describe('KubeApiTestServer', () => {
     );
   });
 
-  it('TLS: the server certificate only verifies with its CA', async () => {
+  it('TLS: the server certificate only verifies with its CA', { timeout: T }, async () => {
     assert.ok(api.url.startsWith('https://127.0.0.1:'));
     await assert.rejects(call(api, 'GET', '/version', { ca: null }), /self-signed|unable to verify|certificate/i);
     const r = await call(api, 'GET', '/version');
@@ -243,7 +268,7 @@ describe('KubeApiTestServer', () => {
     assert.equal(r.json.major, '1');
   });
 
-  it('serves discovery: /apis lists the group, the group version lists etcdmembers and etcdmembers/status', async () => {
+  it('serves discovery: /apis lists the group, the group version lists etcdmembers and etcdmembers/status', { timeout: T }, async () => {
     const groups = await call(api, 'GET', '/apis');
     assert.equal(groups.json.kind, 'APIGroupList');
     assert.ok(groups.json.groups.some((g: { name: string }) => g.name === GROUP));
@@ -266,13 +291,19 @@ describe('KubeApiTestServer', () => {
     assert.equal(namespaced.status, 404, 'a cluster-scoped resource has no namespaced path');
   });
 
-  it('create, get and delete over REST; a POST cannot set status; AlreadyExists and NotFound Status bodies', async () => {
+  it('create, get and delete over REST; a POST cannot set status; AlreadyExists and NotFound Status bodies', { timeout: T }, async () => {
     const body = { ...member('rest-1', 'ff01'), spec: { leave: false } };
     const created = await call(api, 'POST', COLLECTION, { body });
     assert.equal(created.status, 201);
     assert.equal(created.json.metadata.name, 'rest-1');
     assert.equal(created.json.status, undefined, 'the status subresource makes create drop status, like kube-apiserver');
     assert.match(created.json.metadata.resourceVersion, /^\d+$/);
+    assert.ok(Number(created.json.metadata.resourceVersion) > 0);
+    assert.equal(created.json.metadata.resourceVersion, api.resourceVersion);
+    assert.match(created.json.metadata.uid, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    assert.ok(Math.abs(Date.parse(created.json.metadata.creationTimestamp) - Date.now()) < 5000, created.json.metadata.creationTimestamp);
+    assert.match(created.json.metadata.creationTimestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'RFC 3339 with seconds, as metav1.Time marshals');
+    assert.equal(created.json.metadata.generation, 1);
     const got = await call(api, 'GET', `${COLLECTION}/rest-1`);
     assert.deepEqual(got.json, created.json);
 
@@ -297,7 +328,11 @@ describe('KubeApiTestServer', () => {
 
     const deleted = await call(api, 'DELETE', `${COLLECTION}/rest-1`);
     assert.equal(deleted.status, 200);
-    assert.equal(deleted.json.status, 'Success');
+    assert.deepEqual(deleted.json, {
+      kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success',
+      details: { name: 'rest-1', group: GROUP, kind: 'etcdmembers', uid: created.json.metadata.uid }, code: 200,
+    });
+    assert.equal(api.get('rest-1'), undefined);
     const missing = await call(api, 'GET', `${COLLECTION}/rest-1`);
     assert.equal(missing.status, 404);
     assert.deepEqual(missing.json, {
@@ -306,9 +341,91 @@ describe('KubeApiTestServer', () => {
       details: { name: 'rest-1', group: GROUP, kind: 'etcdmembers' }, code: 404,
     });
     assert.equal((await call(api, 'DELETE', `${COLLECTION}/rest-1`)).status, 404);
+    const x = await call(api, 'GET', `${COLLECTION}/x`);
+    assert.equal(x.status, 404);
+    assert.equal(x.json.message, 'etcdmembers.etcd.k0sproject.io "x" not found');
+
+    // Some clients send a JSON null as DeleteOptions; kube-apiserver reads it as no options.
+    api.create(member('null-delete'));
+    const nullBody = await call(api, 'DELETE', `${COLLECTION}/null-delete`, { body: 'null' });
+    assert.equal(nullBody.status, 200, nullBody.text);
+    assert.equal(api.get('null-delete'), undefined);
   });
 
-  it('422 Invalid for a memberID that is not hex, from REST and from create(); seedRaw stores it anyway', async () => {
+  it('status subresource: a PUT on the main resource ignores status, a PUT on /status changes only status', { timeout: T }, async () => {
+    api.create(member('sub-1', 'a0', '10.0.0.50'));
+    try {
+      const cur = (await call(api, 'GET', `${COLLECTION}/sub-1`)).json as EtcdMemberObject;
+      const main = await call(api, 'PUT', `${COLLECTION}/sub-1`, { body: { ...cur, spec: { leave: true }, status: { ...cur.status, peerAddress: '10.9.9.9' } } });
+      assert.equal(main.status, 200, main.text);
+      assert.equal(main.json.spec.leave, true);
+      assert.equal(main.json.status.peerAddress, '10.0.0.50', 'the main resource keeps the stored status');
+      assert.equal(main.json.metadata.generation, 2, 'a spec change bumps generation');
+      assert.ok(Number(main.json.metadata.resourceVersion) > Number(cur.metadata.resourceVersion));
+
+      const statusOnly = await call(api, 'PUT', `${COLLECTION}/sub-1`, { body: { ...main.json, status: { ...main.json.status, memberID: 'ff' } } });
+      assert.equal(statusOnly.status, 200);
+      assert.equal(statusOnly.json.status.memberID, 'a0');
+      assert.equal(statusOnly.json.metadata.resourceVersion, main.json.metadata.resourceVersion, 'a status change on the main resource writes nothing');
+
+      const st = await call(api, 'PUT', `${COLLECTION}/sub-1/status`, {
+        body: { ...main.json, metadata: { ...main.json.metadata, labels: { sneaky: 'yes' } }, spec: { leave: false }, status: { ...main.json.status, peerAddress: '10.0.0.51' } },
+      });
+      assert.equal(st.status, 200, st.text);
+      assert.equal(st.json.status.peerAddress, '10.0.0.51');
+      assert.equal(st.json.spec.leave, true, '/status ignores spec');
+      assert.equal(st.json.metadata.labels, undefined, '/status ignores metadata');
+      assert.equal(st.json.metadata.generation, 2, 'a status write does not bump generation');
+      assert.ok(Number(st.json.metadata.resourceVersion) > Number(main.json.metadata.resourceVersion));
+      assert.deepEqual(api.get('sub-1'), st.json);
+
+      const stale = await call(api, 'PUT', `${COLLECTION}/sub-1/status`, { body: main.json });
+      assert.equal(stale.status, 409);
+      assert.equal(stale.json.reason, 'Conflict');
+      assert.equal((await call(api, 'GET', `${COLLECTION}/sub-1/status`)).json.status.peerAddress, '10.0.0.51');
+    } finally {
+      api.delete('sub-1');
+    }
+  });
+
+  it('merge PATCH: merges, null removes a key, /status patches only status, a stale resourceVersion in the patch is a 409', { timeout: T }, async () => {
+    api.create({ ...member('patch-1', 'b0', '10.0.0.60'), metadata: { name: 'patch-1', labels: { a: '1', b: '2' } } });
+    const mp = (path: string, body: unknown): Promise<Reply> => call(api, 'PATCH', `${COLLECTION}/${path}`, { body, contentType: 'application/merge-patch+json' });
+    try {
+      const p1 = await mp('patch-1', { metadata: { labels: { b: null, c: '3' } }, spec: { leave: true }, status: { peerAddress: '10.6.6.6' } });
+      assert.equal(p1.status, 200, p1.text);
+      assert.deepEqual(p1.json.metadata.labels, { a: '1', c: '3' });
+      assert.equal(p1.json.spec.leave, true);
+      assert.equal(p1.json.metadata.generation, 2);
+      assert.deepEqual([p1.json.status.memberID, p1.json.status.peerAddress], ['b0', '10.0.0.60'], 'status is ignored on the main resource');
+
+      const p2 = await mp('patch-1/status', { status: { peerAddress: '10.0.0.61', reconcileStatus: 'Success' }, spec: { leave: false } });
+      assert.equal(p2.status, 200, p2.text);
+      assert.equal(p2.json.status.peerAddress, '10.0.0.61');
+      assert.equal(p2.json.status.reconcileStatus, 'Success');
+      assert.equal(p2.json.status.memberID, 'b0', 'a merge patch keeps what it does not name');
+      assert.equal(p2.json.status.conditions.length, 1);
+      assert.equal(p2.json.spec.leave, true, '/status ignores spec');
+
+      const bad = await mp('patch-1/status', { status: { memberID: 'not-hex!' } });
+      assert.equal(bad.status, 422);
+      assert.match(bad.json.message, /status\.memberID in body should match '\^\[a-fA-F0-9\]\+\$'/);
+      const stale = await mp('patch-1', { metadata: { resourceVersion: p1.json.metadata.resourceVersion }, spec: { leave: false } });
+      assert.equal(stale.status, 409);
+      assert.equal(stale.json.reason, 'Conflict');
+      assert.deepEqual(api.get('patch-1'), p2.json, 'rejected patches change nothing');
+
+      const strategic = await call(api, 'PATCH', `${COLLECTION}/patch-1`, { body: { spec: { leave: false } }, contentType: 'application/strategic-merge-patch+json' });
+      assert.equal(strategic.status, 415, 'custom resources do not take strategic merge patches');
+      const missing = await mp('nope', { spec: { leave: true } });
+      assert.equal(missing.status, 404);
+      assert.equal(missing.json.message, 'etcdmembers.etcd.k0sproject.io "nope" not found');
+    } finally {
+      api.delete('patch-1');
+    }
+  });
+
+  it('422 Invalid for a memberID that is not hex, from REST and from create(); seedRaw stores it anyway', { timeout: T }, async () => {
     const c2 = (await call(api, 'GET', `${COLLECTION}/c2.example.org`)).json as EtcdMemberObject;
     const r = await call(api, 'PUT', `${COLLECTION}/c2.example.org/status`, { body: { ...c2, status: { ...c2.status, memberID: 'zz-not-hex' } } });
     assert.equal(r.status, 422);
@@ -341,7 +458,7 @@ describe('KubeApiTestServer', () => {
     }
   });
 
-  it('unknown fields are pruned with a warning, or rejected with fieldValidation=Strict', async () => {
+  it('unknown fields are pruned with a warning, or rejected with fieldValidation=Strict', { timeout: T }, async () => {
     const body = { ...member('pruned'), spec: { leave: false, surprise: 1 } };
     const strict = await call(api, 'POST', `${COLLECTION}?fieldValidation=Strict`, { body });
     assert.equal(strict.status, 400);
@@ -353,7 +470,7 @@ describe('KubeApiTestServer', () => {
     api.delete('pruned');
   });
 
-  it('409 Conflict on a PUT with a stale resourceVersion; 422 without one', async () => {
+  it('409 Conflict on a PUT with a stale resourceVersion; 422 without one', { timeout: T }, async () => {
     const before = (await call(api, 'GET', `${COLLECTION}/c3.example.org`)).json as EtcdMemberObject;
     const ok = await call(api, 'PUT', `${COLLECTION}/c3.example.org`, { body: { ...before, spec: { leave: false } } });
     assert.equal(ok.status, 200);
@@ -373,7 +490,7 @@ describe('KubeApiTestServer', () => {
     assert.equal(same.json.metadata.resourceVersion, ok.json.metadata.resourceVersion, 'a no-op update writes nothing');
   });
 
-  it('401 without or with a wrong bearer token, with kube\'s Status body', async () => {
+  it('401 without or with a wrong bearer token, with kube\'s Status body', { timeout: T }, async () => {
     const expected = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 };
     for (const token of [null, 'wrong-token']) {
       const r = await call(api, 'GET', COLLECTION, { token });
@@ -381,9 +498,13 @@ describe('KubeApiTestServer', () => {
       assert.equal(r.headers['content-type'], 'application/json');
       assert.deepEqual(r.json, expected);
     }
+    const wrongScheme = await call(api, 'GET', COLLECTION, { authorization: `Basic ${api.token}` });
+    assert.equal(wrongScheme.status, 401);
+    const lower = await call(api, 'GET', COLLECTION, { authorization: `bearer ${api.token}` });
+    assert.equal(lower.status, 200, 'kube-apiserver reads the scheme case-insensitively');
   });
 
-  it('403 while RBAC denies, with kube\'s exact message', async () => {
+  it('403 while RBAC denies, with kube\'s exact message', { timeout: T }, async () => {
     api.setForbidden(true);
     try {
       const r = await call(api, 'GET', COLLECTION);
@@ -404,7 +525,7 @@ describe('KubeApiTestServer', () => {
     assert.equal((await call(api, 'GET', COLLECTION)).status, 200);
   });
 
-  it('failNext answers the next matching requests with Status bodies, then serves again', async () => {
+  it('failNext answers the next matching requests with Status bodies, then serves again', { timeout: T }, async () => {
     api.failNext(2, 500, 'list');
     const w = new Watch(api, 'resourceVersion=0');
     await w.waitFor(4);
@@ -425,7 +546,7 @@ describe('KubeApiTestServer', () => {
     assert.equal(gone.json.message, 'the server could not find the requested resource');
   });
 
-  it('setLatency delays answers past a client timeout', async () => {
+  it('setLatency delays answers past a client timeout', { timeout: T }, async () => {
     api.setLatency(400);
     try {
       await assert.rejects(call(api, 'GET', COLLECTION, { timeoutMs: 150 }), /timeout/);
@@ -435,7 +556,7 @@ describe('KubeApiTestServer', () => {
     assert.equal((await call(api, 'GET', COLLECTION, { timeoutMs: 2000 })).status, 200);
   });
 
-  it('watch from a resourceVersion gets ADDED, MODIFIED and DELETED, then bookmarks, and ends after timeoutSeconds', async () => {
+  it('watch from a resourceVersion gets ADDED, MODIFIED and DELETED, then bookmarks, and ends after timeoutSeconds', { timeout: T }, async () => {
     const rv = (await call(api, 'GET', COLLECTION)).json.metadata.resourceVersion as string;
     const w = new Watch(api, `resourceVersion=${rv}&allowWatchBookmarks=true&timeoutSeconds=2`);
     const created = api.create(member('watched', 'aa'));
@@ -459,20 +580,26 @@ describe('KubeApiTestServer', () => {
     replay.close();
   });
 
-  it('watch without a resourceVersion starts with synthetic ADDED events for the current objects', async () => {
-    const w = new Watch(api, 'resourceVersion=');
-    const events = await w.waitFor(4);
-    assert.deepEqual(events.map((e) => e.type), ['ADDED', 'ADDED', 'ADDED', 'ADDED']);
-    assert.deepEqual(events.map((e) => e.object.metadata.name), ['c1', 'c1.example.org', 'c2.example.org', 'c3.example.org']);
-    api.create(member('late'));
-    const [, , , , late] = await w.waitFor(5);
-    assert.deepEqual([late!.type, late!.object.metadata.name], ['ADDED', 'late']);
-    api.delete('late');
-    await w.waitFor(6);
-    w.close();
-  });
+  for (const [label, query] of [['absent', ''], ['"0"', 'resourceVersion=0']] as const) {
+    it(`watch with resourceVersion ${label} starts with synthetic ADDED events for the current objects, then follows changes`, { timeout: T }, async () => {
+      const w = new Watch(api, query);
+      try {
+        const events = await w.waitFor(4);
+        assert.deepEqual(events.map((e) => e.type), ['ADDED', 'ADDED', 'ADDED', 'ADDED']);
+        assert.deepEqual(events.map((e) => e.object.metadata.name), ['c1', 'c1.example.org', 'c2.example.org', 'c3.example.org']);
+        assert.deepEqual(events[0]!.object, api.get('c1'));
+        api.create(member('late'));
+        api.delete('late');
+        const [late, gone] = (await w.waitFor(6)).slice(4);
+        assert.deepEqual([late!.type, late!.object.metadata.name], ['ADDED', 'late']);
+        assert.deepEqual([gone!.type, gone!.object.metadata.name], ['DELETED', 'late']);
+      } finally {
+        w.close();
+      }
+    });
+  }
 
-  it('after compact(), a watch from an older resourceVersion gets one ERROR event with 410 Expired and ends', async () => {
+  it('after compact(), a watch from an older resourceVersion gets one ERROR event with 410 Expired and ends', { timeout: T }, async () => {
     const old = api.resourceVersion;
     api.create(member('to-compact'));
     api.delete('to-compact');
@@ -495,7 +622,7 @@ describe('KubeApiTestServer', () => {
     api.delete('after-compact');
   });
 
-  it('dropWatches cuts open watch streams abruptly', async () => {
+  it('dropWatches cuts open watch streams abruptly', { timeout: T }, async () => {
     const w = new Watch(api, `resourceVersion=${api.resourceVersion}`);
     await withTimeout(new Promise<void>((r) => { const t = setInterval(() => { if (w.status === 200) { clearInterval(t); r(); } }, 10); }), 2000, 'watch start');
     api.dropWatches();
@@ -504,11 +631,11 @@ describe('KubeApiTestServer', () => {
 });
 
 describe('KubeApiTestServer without the CRD, and down', () => {
-  it('answers 404 for every etcd.k0sproject.io path without the CRD, and serves once it is installed', async () => {
+  it('answers 404 for every etcd.k0sproject.io path without the CRD, and serves once it is installed', { timeout: T }, async () => {
     const api = await startServer({ tls: false, crdInstalled: false });
     assert.ok(api.url.startsWith('http://127.0.0.1:'));
     assert.equal(api.caFile, undefined);
-    for (const path of [COLLECTION, `${COLLECTION}/c1`, '/apis/etcd.k0sproject.io/v1beta1', `${COLLECTION}?watch=1`]) {
+    for (const path of [COLLECTION, `${COLLECTION}/c1`, `${COLLECTION}/c1/status`, '/apis/etcd.k0sproject.io', '/apis/etcd.k0sproject.io/v1beta1', `${COLLECTION}?watch=1`]) {
       const r = await call(api, 'GET', path);
       assert.equal(r.status, 404, path);
       assert.deepEqual(r.json, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', details: {}, code: 404 });
@@ -531,11 +658,14 @@ describe('KubeApiTestServer without the CRD, and down', () => {
     assert.deepEqual(api.list(), [], 'removing the CRD removes its objects');
   });
 
-  it('stop() takes the API down and restart() brings it back on the same port with the same data', async () => {
+  it('stop() takes the API down and restart() brings it back on the same port with the same data', { timeout: T }, async () => {
     const api = await startServer();
     api.create(member('kept'));
     const url = api.url;
+    const w = new Watch(api, '');
+    await w.waitFor(1);
     await api.stop();
+    assert.equal(await withTimeout(w.ended, 2000, 'watch end on stop'), 'error', 'an API going down cuts its watches');
     await assert.rejects(call(api, 'GET', COLLECTION, { timeoutMs: 2000 }), /ECONNREFUSED/);
     api.delete('kept');
     api.create(member('while-down'));
@@ -546,7 +676,33 @@ describe('KubeApiTestServer without the CRD, and down', () => {
     assert.ok(api.requestLog.some((e) => e.path === COLLECTION && e.status === 200));
   });
 
-  it('runs as a program: prints its URL and kubeconfig as one JSON line and serves the seeded objects', async () => {
+  it('objects from k0s5369Objects and etcdMemberObject pass the CRD schema unpruned, via create() and via REST with fieldValidation=Strict', { timeout: T }, async () => {
+    const api = await startServer({ tls: false });
+    const objects = [
+      ...k0s5369Objects(MEMBERS),
+      etcdMemberObject('joining', { memberID: 'ABCDEF0123', peerAddress: '10.0.0.4', joined: false, reconcileStatus: 'Failed' }),
+      etcdMemberObject('leaving', { memberID: '0a', peerAddress: '10.0.0.5', reconcileStatus: 'Success' }, { leave: true }),
+      etcdMemberObject('no-status', {}),
+    ];
+    for (const o of objects) {
+      const stored = api.create(o);
+      assert.deepEqual([stored.spec, stored.status], [o.spec, o.status], `${o.metadata.name}: nothing pruned`);
+      api.delete(o.metadata.name);
+
+      const posted = await call(api, 'POST', `${COLLECTION}?fieldValidation=Strict`, { body: o });
+      assert.equal(posted.status, 201, `${o.metadata.name}: ${posted.text}`);
+      if (o.status === undefined) continue;
+      const st = await call(api, 'PUT', `${COLLECTION}/${o.metadata.name}/status?fieldValidation=Strict`, { body: { ...posted.json, status: o.status } });
+      assert.equal(st.status, 200, `${o.metadata.name}: ${st.text}`);
+      assert.deepEqual(st.json.status, o.status);
+      assert.equal(st.headers['warning'], undefined);
+    }
+    assert.equal(api.list().length, objects.length);
+    // The same helpers with a bad ID are refused, so the checks above can fail.
+    assert.throws(() => api.create(etcdMemberObject('bad', { memberID: '0xab', peerAddress: '10.0.0.6' })), /status\.memberID in body should match/);
+  });
+
+  it('runs as a program: prints its URL and kubeconfig as one JSON line and serves the seeded objects', { timeout: T }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kube-api-test-cli-'));
     dirs.push(dir);
     const seed = join(dir, 'objects.json');
