@@ -26,8 +26,7 @@ export interface ExporterOptions {
 
 export class Exporter {
   private etcdSnapshot: EtcdSnapshot | undefined;
-  private etcdHealth: SourceHealth = { up: false, lastSuccessMs: undefined, lastDurationSeconds: undefined };
-  private etcdAttempted = false;
+  private etcdHealth: SourceHealth = { attempted: false, up: false, lastSuccessMs: undefined, lastDurationSeconds: undefined };
   private current: Report;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
@@ -48,7 +47,7 @@ export class Exporter {
 
   /** Ready once both sources have been tried once, so the first scrape does not see a made-up empty view. */
   ready(): boolean {
-    return this.etcdAttempted && this.opts.kubernetes.settled();
+    return this.etcdHealth.attempted && this.opts.kubernetes.settled();
   }
 
   start(): void {
@@ -87,15 +86,14 @@ export class Exporter {
       if (!this.etcdHealth.up) {
         this.opts.logger.info('etcd source up', { members: this.etcdSnapshot.members.length, local_member_id: this.etcdSnapshot.localMemberId });
       }
-      this.etcdHealth = { up: true, lastSuccessMs: Date.now(), lastDurationSeconds: (performance.now() - started) / 1000 };
+      this.etcdHealth = { attempted: true, up: true, lastSuccessMs: Date.now(), lastDurationSeconds: (performance.now() - started) / 1000 };
     } catch (err) {
       const e = err instanceof SourceError ? err : new SourceError('other', errorMessage(err));
       this.etcdSnapshot = undefined;
-      this.etcdHealth = { ...this.etcdHealth, up: false, lastDurationSeconds: (performance.now() - started) / 1000 };
+      this.etcdHealth = { ...this.etcdHealth, attempted: true, up: false, lastDurationSeconds: (performance.now() - started) / 1000 };
       this.opts.countError('etcd', e.reason);
       this.opts.logger.error('etcd source failed', { reason: e.reason, err: e.message });
     }
-    this.etcdAttempted = true;
     this.analyseNow();
   }
 

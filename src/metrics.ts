@@ -117,7 +117,8 @@ export function createMetrics(input: MetricsInput, build: BuildInfo): ExporterMe
       },
     });
   };
-  perSource('k0s_etcdmember_source_up', '1 when the last read of the source succeeded, else 0', (h) => Number(h.up));
+  // Absent until the first read ends, so a scrape right after start does not record a failure that never was.
+  perSource('k0s_etcdmember_source_up', '1 when the last read of the source succeeded, else 0', (h) => (h.attempted ? Number(h.up) : undefined));
   perSource('k0s_etcdmember_source_last_success_timestamp_seconds', 'Unix time of the last successful read of the source (an open Kubernetes watch counts as reading continuously)', (h) =>
     h.lastSuccessMs === undefined ? undefined : h.lastSuccessMs / 1000,
   );

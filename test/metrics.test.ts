@@ -20,8 +20,8 @@ const host = { registrationName: 'c1.example.org' };
 function harness(initial: Report) {
   let report = initial;
   const health: Record<SourceName, SourceHealth> = {
-    etcd: { up: true, lastSuccessMs: 1_700_000_000_000, lastDurationSeconds: 0.01 },
-    kubernetes: { up: true, lastSuccessMs: 1_700_000_000_000, lastDurationSeconds: 0.02 },
+    etcd: { attempted: true, up: true, lastSuccessMs: 1_700_000_000_000, lastDurationSeconds: 0.01 },
+    kubernetes: { attempted: true, up: true, lastSuccessMs: 1_700_000_000_000, lastDurationSeconds: 0.02 },
   };
   const m = createMetrics({ report: () => report, health: (s) => health[s] }, { version: '1.2.3', revision: 'abc', nodejsVersion: 'v20.0.0' });
   return {
@@ -60,7 +60,7 @@ describe('metrics rendering', () => {
 
   it('omits figures whose source is down instead of showing 0', async () => {
     const h = harness(analyse(undefined, { crdPresent: true, objects: [obj('c1', 'a1'), obj('c1.example.org', 'a1')] }, host));
-    h.health.etcd = { up: false, lastSuccessMs: 1_700_000_000_000, lastDurationSeconds: 5 };
+    h.health.etcd = { attempted: true, up: false, lastSuccessMs: 1_700_000_000_000, lastDurationSeconds: 5 };
     const s = await h.samples();
     assert.ok(s.includes('k0s_etcdmember_duplicates 1'));
     assert.ok(s.includes('k0s_etcdmember_source_up{source="etcd"} 0'));
@@ -69,6 +69,14 @@ describe('metrics rendering', () => {
       assert.deepEqual(s.filter((l) => l.startsWith(`k0s_etcdmember_${gone}`)), [], gone);
     }
     assert.deepEqual(s.filter((l) => l.startsWith('k0s_etcdmember_members{source="etcd"}')), []);
+  });
+
+  it('says nothing about a source before its first read ends', async () => {
+    const h = harness(analyse(undefined, undefined, host));
+    h.health.etcd = { attempted: false, up: false, lastSuccessMs: undefined, lastDurationSeconds: undefined };
+    const s = await h.samples();
+    assert.deepEqual(s.filter((l) => l.startsWith('k0s_etcdmember_source_up{source="etcd"}')), []);
+    assert.ok(s.includes('k0s_etcdmember_source_up{source="kubernetes"} 1'));
   });
 
   it('counts errors per source and reason, starting at 0', async () => {

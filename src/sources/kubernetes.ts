@@ -74,6 +74,7 @@ export class KubernetesSource {
   health(): SourceHealth {
     // An open watch keeps the view current, so it counts as a successful read at every moment it is open.
     return {
+      attempted: this.attempted,
       up: this.up,
       lastSuccessMs: this.up && this.watching ? Date.now() : this.lastSuccessMs,
       lastDurationSeconds: this.lastDurationSeconds,

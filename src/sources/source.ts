@@ -31,6 +31,8 @@ export class SourceError extends Error {
 
 /** The health of one source as /metrics shows it. */
 export interface SourceHealth {
+  /** False until the first read has ended: before that the source is neither up nor down, and says nothing. */
+  readonly attempted: boolean;
   readonly up: boolean;
   /** Unix milliseconds of the last successful read; undefined before the first. */
   readonly lastSuccessMs: number | undefined;
