@@ -5,9 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EtcdTestCluster } from '../test/support/etcd-cluster.js';
 import { ExporterProcess } from '../test/support/exporter-process.js';
-import { KubeApiTestServer, k0s5369Objects } from '../test/support/kube-api-server.js';
+import { sceneExporterOptions, startK0s5369Scene } from '../test/support/k0s5369.js';
 import { AlertmanagerTestServer, PrometheusTestServer, WebhookReceiver, writeRuleFileWithFor } from '../test/support/prometheus.js';
 
 const RULES = fileURLToPath(new URL('../../alerts/k0s-etcdmember.rules.yml', import.meta.url));
@@ -30,26 +29,14 @@ process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
 try {
-  say('starting a 3-member etcd on 127.0.0.1, .2 and .3 with mTLS as k0s sets it up');
-  const etcd = await EtcdTestCluster.start();
-  stops.push(() => etcd.stop());
-
-  say('starting the Kubernetes API test server with the k0s#5369 EtcdMember objects');
-  const api = await KubeApiTestServer.start();
-  stops.push(() => api.close());
-  for (const o of k0s5369Objects(etcd.members.map((m) => ({ name: m.name, memberIdHex: m.idHex, peerAddress: m.ip })))) {
-    api.create(o);
-  }
+  say('starting a 3-member etcd on 127.0.0.1, .2 and .3 with mTLS as k0s sets it up,');
+  say('and the Kubernetes API test server with the k0s#5369 EtcdMember objects');
+  const scene = await startK0s5369Scene();
+  const { etcd, api } = scene;
+  stops.push(() => etcd.stop(), () => api.close());
 
   say('starting the exporter');
-  const exporter = await ExporterProcess.start({
-    etcdEndpoints: etcd.endpoints,
-    caFile: etcd.caFile,
-    certFile: etcd.certFile,
-    keyFile: etcd.keyFile,
-    kubeconfig: api.kubeconfigPath,
-    interval: '5s',
-  });
+  const exporter = await ExporterProcess.start({ ...sceneExporterOptions(scene), interval: '5s' });
   stops.push(() => exporter.stop());
 
   const webhook = await WebhookReceiver.start();

@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { EtcdTestCluster } from './support/etcd-cluster.js';
+import type { EtcdTestCluster } from './support/etcd-cluster.js';
 import { ExporterProcess, findSample } from './support/exporter-process.js';
-import { KubeApiTestServer, k0s5369Objects } from './support/kube-api-server.js';
+import type { KubeApiTestServer } from './support/kube-api-server.js';
+import { startK0s5369Scene } from './support/k0s5369.js';
 import { AlertmanagerTestServer, PrometheusTestServer, WebhookReceiver, writeRuleFileWithFor } from './support/prometheus.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -39,11 +40,8 @@ describe('alert rules end to end: real etcd, API server, exporters, Prometheus a
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'alerts-e2e-'));
-    const [e, a, w] = await Promise.all([EtcdTestCluster.start(), KubeApiTestServer.start(), WebhookReceiver.start()]);
-    etcd = e;
-    api = a;
-    webhook = w;
-    for (const o of k0s5369Objects(etcd.members.map((m) => ({ name: m.name, memberIdHex: m.idHex, peerAddress: m.ip })))) api.create(o);
+    ({ etcd, api } = await startK0s5369Scene());
+    webhook = await WebhookReceiver.start();
 
     // One exporter per controller, each talking to its local etcd member under its own name, so the
     // "once per cluster" aggregation of the rules is exercised with three real, identical views.

@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_VARIABLE_VALUES, REPO_ROOT, dashboardQueries, loadDashboard, type DashboardQuery } from './support/dashboard.js';
-import { EtcdTestCluster } from './support/etcd-cluster.js';
+import type { EtcdTestCluster } from './support/etcd-cluster.js';
 import { ExporterProcess } from './support/exporter-process.js';
-import { KubeApiTestServer, k0s5369Objects } from './support/kube-api-server.js';
+import type { KubeApiTestServer } from './support/kube-api-server.js';
+import { startK0s5369Scene } from './support/k0s5369.js';
 import { PrometheusTestServer, waitUntil, writeRuleFileWithFor } from './support/prometheus.js';
 
 const HTTP_TIMEOUT_MS = 5_000;
@@ -64,8 +65,7 @@ const resultOf = (title: string, refId = 'A'): PromSeries[] => {
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dashboard-queries-'));
-  [etcd, api] = await Promise.all([EtcdTestCluster.start(), KubeApiTestServer.start()]);
-  for (const o of k0s5369Objects(etcd.members.map((m) => ({ name: m.name, memberIdHex: m.idHex, peerAddress: m.ip })))) api.create(o);
+  ({ etcd, api } = await startK0s5369Scene());
   const e = etcd;
   const common = { caFile: e.caFile, certFile: e.certFile, keyFile: e.keyFile, kubeconfig: api.kubeconfigPath, interval: '1s' };
   // Two controllers: each talks to its own member first (that is its local member) and registers its own name.

@@ -1,9 +1,10 @@
 // etcd failing under the exporter: a hung member, a dead member, all members dead.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { EtcdTestCluster } from './support/etcd-cluster.js';
+import type { EtcdTestCluster } from './support/etcd-cluster.js';
 import { ExporterProcess, findSample } from './support/exporter-process.js';
-import { KubeApiTestServer, k0s5369Objects } from './support/kube-api-server.js';
+import type { KubeApiTestServer } from './support/kube-api-server.js';
+import { sceneExporterOptions, startK0s5369Scene } from './support/k0s5369.js';
 
 let etcd: EtcdTestCluster;
 let api: KubeApiTestServer;
@@ -12,14 +13,9 @@ const INTERVAL_MS = 2000;
 const ETCD_TIMEOUT_MS = 1000;
 
 before(async () => {
-  [etcd, api] = await Promise.all([EtcdTestCluster.start(), KubeApiTestServer.start()]);
-  for (const o of k0s5369Objects(etcd.members.map((m) => ({ name: m.name, memberIdHex: m.idHex, peerAddress: m.ip })))) api.create(o);
+  ({ etcd, api } = await startK0s5369Scene());
   exporter = await ExporterProcess.start({
-    etcdEndpoints: etcd.endpoints,
-    caFile: etcd.caFile,
-    certFile: etcd.certFile,
-    keyFile: etcd.keyFile,
-    kubeconfig: api.kubeconfigPath,
+    ...sceneExporterOptions({ etcd, api }),
     interval: `${INTERVAL_MS}ms`,
     etcdTimeout: `${ETCD_TIMEOUT_MS}ms`,
   });

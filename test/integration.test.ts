@@ -1,9 +1,10 @@
 // The exporter against a real 3-member etcd with mTLS and the Kubernetes API test server in the k0s#5369 state.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { EtcdTestCluster } from './support/etcd-cluster.js';
+import type { EtcdTestCluster } from './support/etcd-cluster.js';
 import { ExporterProcess, findSample, type Sample } from './support/exporter-process.js';
-import { KubeApiTestServer, etcdMemberObject, k0s5369Objects } from './support/kube-api-server.js';
+import { etcdMemberObject, type KubeApiTestServer } from './support/kube-api-server.js';
+import { sceneExporterOptions, startK0s5369Scene } from './support/k0s5369.js';
 
 let etcd: EtcdTestCluster;
 let api: KubeApiTestServer;
@@ -13,14 +14,9 @@ const problemsOf = (s: Sample[], name: string): string[] =>
   s.filter((x) => x.name === 'k0s_etcdmember_object_problem' && x.labels['name'] === name).map((x) => x.labels['problem']!).sort();
 
 before(async () => {
-  [etcd, api] = await Promise.all([EtcdTestCluster.start(), KubeApiTestServer.start()]);
-  for (const o of k0s5369Objects(etcd.members.map((m) => ({ name: m.name, memberIdHex: m.idHex, peerAddress: m.ip })))) api.create(o);
+  ({ etcd, api } = await startK0s5369Scene());
   exporter = await ExporterProcess.start({
-    etcdEndpoints: etcd.endpoints,
-    caFile: etcd.caFile,
-    certFile: etcd.certFile,
-    keyFile: etcd.keyFile,
-    kubeconfig: api.kubeconfigPath,
+    ...sceneExporterOptions({ etcd, api }),
     interval: '5s',
   });
 });
@@ -57,10 +53,7 @@ describe('k0s#5369 against real etcd and the API', () => {
   });
 
   it('predicts the duplicate on a controller whose hostname changed (local name drift)', async () => {
-    const drifted = await ExporterProcess.start({
-      etcdEndpoints: etcd.endpoints, caFile: etcd.caFile, certFile: etcd.certFile, keyFile: etcd.keyFile,
-      kubeconfig: api.kubeconfigPath, memberName: 'C1 ',
-    });
+    const drifted = await ExporterProcess.start({ ...sceneExporterOptions({ etcd, api }), memberName: 'C1 ' });
     try {
       const s = await drifted.waitFor('local name drift', (s) => findSample(s, 'k0s_etcdmember_local_name_drift') !== undefined);
       assert.equal(findSample(s, 'k0s_etcdmember_local_name_drift')?.value, 1);

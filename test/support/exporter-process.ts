@@ -52,6 +52,10 @@ export class ExporterProcess {
       ...(o.extraArgs ?? []),
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KUBECONFIG: '' } });
+    // A test that fails before its after() hook must not leave an exporter running.
+    const killOnExit = (): void => void child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.off('exit', killOnExit));
     const logLines: string[] = [];
     let pending = '';
     child.stderr!.setEncoding('utf8');
