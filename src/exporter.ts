@@ -18,7 +18,8 @@ export interface KubernetesView {
 export interface ExporterOptions {
   readonly etcd: EtcdReader;
   readonly kubernetes: KubernetesView;
-  readonly host: HostFacts;
+  /** Read at every analysis: a hostname changed while the exporter runs must show as local name drift. */
+  readonly host: () => HostFacts;
   readonly intervalMs: number;
   readonly logger: Logger;
   readonly countError: (source: SourceName, reason: ErrorReason) => void;
@@ -34,7 +35,7 @@ export class Exporter {
   private stopped = false;
 
   constructor(private readonly opts: ExporterOptions) {
-    this.current = analyse(undefined, undefined, opts.host);
+    this.current = analyse(undefined, undefined, opts.host());
   }
 
   report(): Report {
@@ -99,7 +100,7 @@ export class Exporter {
 
   private analyseNow(): void {
     const kubernetes = this.opts.kubernetes.snapshot();
-    this.current = analyse(this.etcdSnapshot, kubernetes, this.opts.host);
+    this.current = analyse(this.etcdSnapshot, kubernetes, this.opts.host());
     this.opts.logger.debug('analysed', {
       etcd_members: this.current.etcdMembers,
       objects: this.current.kubernetesMembers,

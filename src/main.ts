@@ -31,13 +31,13 @@ async function main(argv: readonly string[]): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(cfg.logLevel, cfg.logFormat);
-  const host = readHostFacts(cfg.nodeMemberName);
+  const host = (): ReturnType<typeof readHostFacts> => readHostFacts(cfg.nodeMemberName);
   logger.info('starting k0s-etcdmember-exporter', {
     version,
     etcd_endpoints: cfg.etcdEndpoints.join(','),
     kubeconfig: kube.from,
     api_server: kube.kubeConfig.getCurrentCluster()?.server,
-    registration_name: host.registrationName,
+    registration_name: host().registrationName,
     interval_seconds: cfg.intervalMs / 1000,
   });
 
