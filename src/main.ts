@@ -52,8 +52,9 @@ async function main(argv: readonly string[]): Promise<void> {
     kubeConfig: kube.kubeConfig,
     requestTimeoutMs: cfg.kubernetesTimeoutMs,
     crdRecheckMs: cfg.intervalMs,
-    // Like client-go's reflector: a random 5 to 10 minutes, so many exporters do not reconnect in step.
-    watchTimeoutSeconds: 300 + Math.floor(Math.random() * 300),
+    // Jittered so many exporters do not reconnect in step; short, so a watch that died silently is noticed
+    // within watchTimeoutSeconds + 30 s at most (keepalive usually notices much sooner).
+    watchTimeoutSeconds: 60 + Math.floor(Math.random() * 60),
     maxBackoffMs: Math.min(30_000, Math.max(1000, cfg.intervalMs)),
     logger,
     onChange: () => exporter?.kubernetesChanged(),

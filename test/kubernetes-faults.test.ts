@@ -121,6 +121,19 @@ describe('Kubernetes API faults', () => {
     await exporter.waitFor('delete after reconnect seen', (s) => findSample(s, 'k0s_etcdmember_duplicates')?.value === 0, 3000);
   });
 
+  it('a watch that keeps failing backs off instead of spinning', async () => {
+    const { api, exporter } = await setup();
+    await exporter.waitFor('up', (s) => kubeUp(s) === 1 && count(s) === 4);
+    api.failNext(1000, 500, 'watch');
+    api.dropWatches();
+    const t0 = api.requestLog.length;
+    await new Promise((r) => setTimeout(r, 4000));
+    const watches = api.requestLog.slice(t0).filter((r) => r.query.includes('watch=')).length;
+    // Exponential backoff from 0.25-0.5 s doubles each time: at most 5 attempts fit in 4 s (a fixed delay: 16).
+    assert.ok(watches >= 2 && watches <= 6, `${watches} watch attempts in 4 s`);
+    assert.ok(errors(await exporter.samples(), 'server_error') >= 2);
+  });
+
   it('410 Gone: relists and carries on', async () => {
     const { api, exporter } = await setup();
     await exporter.waitFor('up', (s) => kubeUp(s) === 1 && count(s) === 4);

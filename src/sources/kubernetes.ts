@@ -39,6 +39,8 @@ export class KubernetesSource {
   private up = false;
   private watching = false;
   private lastSuccessMs: number | undefined;
+  /** When the open watch last showed it is alive (opened, an event, a bookmark). */
+  private lastWatchActivityMs = 0;
   private lastDurationSeconds: number | undefined;
   private stopped = false;
   private readonly abort = new AbortController();
@@ -72,22 +74,23 @@ export class KubernetesSource {
   }
 
   health(): SourceHealth {
-    // An open watch keeps the view current, so it counts as a successful read at every moment it is open.
+    // An open watch keeps the view current: its last sign of life counts as the last successful read.
     return {
       attempted: this.attempted,
       up: this.up,
-      lastSuccessMs: this.up && this.watching ? Date.now() : this.lastSuccessMs,
+      lastSuccessMs: this.up && this.watching ? Math.max(this.lastWatchActivityMs, this.lastSuccessMs ?? 0) : this.lastSuccessMs,
       lastDurationSeconds: this.lastDurationSeconds,
     };
   }
 
   private async run(): Promise<void> {
+    // One count of consecutive failures across lists and watches, so the backoff grows whatever fails: a watch
+    // that 410s at once, a watch the server ends at once, or one that RBAC forbids can never spin the loop.
     let failures = 0;
     while (!this.stopped) {
       let resourceVersion: string;
       try {
         resourceVersion = await this.list();
-        failures = 0;
       } catch (err) {
         if (this.stopped) return;
         this.fail(err, 'list');
@@ -95,28 +98,36 @@ export class KubernetesSource {
         continue;
       }
       if (this.crdPresent === false) {
+        failures = 0;
         await this.sleep(this.opts.crdRecheckMs);
         continue;
       }
       // Like client-go's reflector: a watch that ends or breaks is resumed from the last resourceVersion seen;
-      // only a 410 (history compacted) or a failure to reach the API at all leads back to a full relist.
-      let drops = 0;
+      // a 410 (history compacted) or any other failure leads back to a full relist.
       for (;;) {
+        const opened = Date.now();
+        let delivered = false;
         try {
-          resourceVersion = await this.watch(resourceVersion);
-          drops = 0;
+          const result = await this.watch(resourceVersion);
+          resourceVersion = result.resourceVersion;
+          delivered = result.events > 0;
+          // A watch that carried events, or stayed open a while, is healthy; one the server ends at once
+          // without events (client-go's "very short watch") is a failure, or this loop would spin.
+          if (delivered || Date.now() - opened > 1000) failures = 0;
+          else await this.sleep(backoff(++failures, this.opts.maxBackoffMs));
         } catch (err) {
-          this.watching = false;
           if (this.stopped) return;
           const e = toSourceError(err, 'watch');
           this.opts.onError(e.reason);
           if (e.reason === 'gone') {
             this.opts.logger.info('etcdmember watch expired, relisting', { reason: e.reason, err: e.message });
-            break;
+          } else {
+            this.opts.logger.warn('etcdmember watch failed', { reason: e.reason, err: e.message, resume_from: resourceVersion });
           }
-          this.opts.logger.warn('etcdmember watch failed', { reason: e.reason, err: e.message, resume_from: resourceVersion });
-          await this.sleep(backoff(++drops, this.opts.maxBackoffMs));
+          await this.sleep(backoff(++failures, this.opts.maxBackoffMs));
           if (e.reason !== 'watch_dropped') break;
+        } finally {
+          this.watching = false;
         }
         if (this.stopped) return;
       }
@@ -150,8 +161,8 @@ export class KubernetesSource {
         this.objects.clear();
       } else {
         if (res.statusCode !== 200) throw statusError(res.statusCode ?? 0, body, 'list');
-        const list = parseJSON(body, 'list');
-        const items = (list as { items?: unknown }).items;
+        const list = asRecord(parseJSON(body, 'list'), 'list');
+        const items = list['items'];
         if (!Array.isArray(items)) throw new SourceError('invalid_response', 'etcdmember list has no items array');
         const objects = new Map<string, EtcdMemberObject>();
         for (const item of items) {
@@ -182,9 +193,10 @@ export class KubernetesSource {
     this.opts.onChange();
   }
 
-  /** Follows a watch until it ends; returns the last resourceVersion seen. Throws on any failure. */
-  private async watch(fromResourceVersion: string): Promise<string> {
+  /** Follows a watch until it ends; returns the last resourceVersion seen and how many events came. Throws on any failure. */
+  private async watch(fromResourceVersion: string): Promise<{ resourceVersion: string; events: number }> {
     let rv = fromResourceVersion;
+    let events = 0;
     const timeoutSeconds = this.opts.watchTimeoutSeconds;
     const query = `?watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(rv)}&timeoutSeconds=${timeoutSeconds}`;
     const res = await this.request(COLLECTION_PATH + query, this.opts.requestTimeoutMs);
@@ -192,12 +204,17 @@ export class KubernetesSource {
       throw statusError(res.statusCode ?? 0, await readBody(res, this.opts.requestTimeoutMs, this.abort.signal), 'watch');
     }
     this.watching = true;
+    this.lastWatchActivityMs = Date.now();
+    // Keepalive probes notice a peer that vanished without a reset long before the silence limit below.
+    res.socket?.setKeepAlive(true, 15_000);
     // The server ends the stream after timeoutSeconds; if it falls silent past that, the connection is dead.
     const silence = (timeoutSeconds + 30) * 1000;
     await readLines(res, silence, this.abort.signal, (line) => {
-      const event = parseJSON(line, 'watch event') as { type?: unknown; object?: unknown };
-      const obj = event.object;
-      switch (event.type) {
+      const event = asRecord(parseJSON(line, 'watch event'), 'watch event');
+      const obj = event['object'];
+      this.lastWatchActivityMs = Date.now();
+      if (event['type'] !== 'BOOKMARK') events++;
+      switch (event['type']) {
         case 'ADDED':
         case 'MODIFIED': {
           const o = this.parse(obj);
@@ -222,10 +239,10 @@ export class KubernetesSource {
           throw statusError(typeof code === 'number' ? code : 0, JSON.stringify(obj), 'watch');
         }
         default:
-          throw new SourceError('invalid_response', `watch event of unknown type ${JSON.stringify(event.type)}`);
+          throw new SourceError('invalid_response', `watch event of unknown type ${JSON.stringify(event['type'])}`);
       }
     });
-    return rv;
+    return { resourceVersion: rv, events };
   }
 
   /** Validates one object at the boundary. A nameless object cannot be shown or deleted: it is skipped and logged. */
@@ -263,7 +280,8 @@ export class KubernetesSource {
     if (!cluster) throw new SourceError('other', 'kubeconfig has no current cluster');
     const url = new URL(cluster.server.replace(/\/+$/, '') + path);
     const options: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' } };
-    await this.opts.kubeConfig.applyToHTTPSOptions(options);
+    // Credentials may come from an exec or OIDC plugin that client-node runs without a deadline.
+    await withDeadline(this.opts.kubeConfig.applyToHTTPSOptions(options), timeoutMs, 'getting Kubernetes credentials (kubeconfig exec/auth plugin)');
     const transport = url.protocol === 'http:' ? http : https;
     return new Promise((resolve, reject) => {
       const req = transport.request(url, { ...options, signal: this.abort.signal }, (res) => {
@@ -290,6 +308,27 @@ export class KubernetesSource {
       }
       this.wake = done;
     });
+  }
+}
+
+function asRecord(v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new SourceError('invalid_response', `${what} is not a JSON object: ${JSON.stringify(v)?.slice(0, 120)}`);
+  }
+  return v as Record<string, unknown>;
+}
+
+async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new SourceError('timeout', `${what} took longer than ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
