@@ -32,6 +32,7 @@ export class Exporter {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private analysisQueued = false;
+  private lastEtcdReadStart = 0;
   private stopped = false;
 
   constructor(private readonly opts: ExporterOptions) {
@@ -59,11 +60,14 @@ export class Exporter {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await Promise.all([this.opts.kubernetes.stop(), this.inFlight]);
+    // An etcd read in flight has nothing to flush and ends by its own deadline: waiting for it could only
+    // push shutdown past the 5 s a SIGTERM allows.
+    await this.opts.kubernetes.stop();
   }
 
   /** Called by the Kubernetes view on every change; analyses once per burst of events. */
   kubernetesChanged(): void {
+    this.refreshEtcdSoon();
     if (this.analysisQueued) return;
     this.analysisQueued = true;
     setImmediate(() => {
@@ -72,7 +76,18 @@ export class Exporter {
     });
   }
 
+  /**
+   * An object change often comes with an etcd change (a controller joining or leaving): read etcd again now,
+   * at most once a second, instead of comparing the new objects with an etcd view up to an interval old.
+   */
+  private refreshEtcdSoon(): void {
+    if (this.stopped || this.inFlight !== undefined || Date.now() - this.lastEtcdReadStart < 1000) return;
+    clearTimeout(this.timer);
+    this.tick();
+  }
+
   private tick(): void {
+    this.lastEtcdReadStart = Date.now();
     // The next read is scheduled after this one ends, so a slow etcd never piles up reads.
     this.inFlight = this.readEtcd().finally(() => {
       this.inFlight = undefined;
@@ -83,7 +98,14 @@ export class Exporter {
   private async readEtcd(): Promise<void> {
     const started = performance.now();
     try {
+      const previous = this.etcdSnapshot;
       this.etcdSnapshot = await this.opts.etcd.read();
+      // Without the local member, local name drift cannot be judged: say why, once per change.
+      if (this.etcdSnapshot.localMemberError !== undefined && previous?.localMemberError === undefined) {
+        this.opts.logger.warn('local etcd member unknown: local name drift is not exported', { err: this.etcdSnapshot.localMemberError });
+      } else if (this.etcdSnapshot.localMemberError === undefined && previous?.localMemberError !== undefined) {
+        this.opts.logger.info('local etcd member known again', { local_member_id: this.etcdSnapshot.localMemberId });
+      }
       if (!this.etcdHealth.up) {
         this.opts.logger.info('etcd source up', { members: this.etcdSnapshot.members.length, local_member_id: this.etcdSnapshot.localMemberId });
       }

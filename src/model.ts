@@ -16,6 +16,8 @@ export interface EtcdSnapshot {
   readonly members: readonly EtcdMember[];
   /** ID of the member behind the first endpoint (this controller's own member), if it answered. */
   readonly localMemberId: string | undefined;
+  /** Why localMemberId is unknown, when it is. */
+  readonly localMemberError?: string;
 }
 
 /** One EtcdMember custom resource, reduced to what the analysis needs. */

@@ -60,12 +60,15 @@ export class EtcdSource implements EtcdReader {
       );
       if (list.status === 'rejected') throw classify(firstError(list.reason), this.opts.endpoints);
       const members = parseMembers(list.value.members as unknown);
-      let localMemberId: string | undefined;
-      if (status.status === 'fulfilled') {
-        const raw = (status.value.header as { member_id?: unknown } | undefined)?.member_id;
-        localMemberId = typeof raw === 'string' && /^[0-9]+$/.test(raw) ? memberIdFromDecimal(raw) : undefined;
+      if (status.status === 'rejected') {
+        const e = classify(firstError(status.reason), this.opts.endpoints.slice(0, 1));
+        return { members, localMemberId: undefined, localMemberError: `status of the first endpoint failed (${e.reason}): ${e.message}` };
       }
-      return { members, localMemberId };
+      const raw = (status.value.header as { member_id?: unknown } | undefined)?.member_id;
+      if (typeof raw !== 'string' || !/^[0-9]+$/.test(raw)) {
+        return { members, localMemberId: undefined, localMemberError: `status of the first endpoint has member_id ${JSON.stringify(raw)}, want a decimal uint64` };
+      }
+      return { members, localMemberId: memberIdFromDecimal(raw) };
     } finally {
       for (const c of clients) c.close();
     }
@@ -94,7 +97,9 @@ export class EtcdSource implements EtcdReader {
 /** Validates etcd's answer at the boundary: anything unexpected is an invalid_response, never a guess. */
 export function parseMembers(raw: unknown): EtcdMember[] {
   if (!Array.isArray(raw)) throw new SourceError('invalid_response', 'etcd member list has no members array');
-  return raw.map((m: RawMember, i) => {
+  return raw.map((item: unknown, i) => {
+    if (typeof item !== 'object' || item === null) throw new SourceError('invalid_response', `etcd member #${i} is not an object`);
+    const m = item as RawMember;
     const id = typeof m.ID === 'string' || typeof m.ID === 'number' ? String(m.ID) : undefined;
     if (id === undefined || !/^[0-9]+$/.test(id)) {
       throw new SourceError('invalid_response', `etcd member #${i} has ID ${JSON.stringify(m.ID)}, want a decimal uint64`);
