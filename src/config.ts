@@ -141,10 +141,16 @@ export function parseConfig(argv: readonly string[], version: string, out: (s: s
   }
   const o = cmd.opts<Record<string, unknown>>();
   const listen = parseListenAddressOrThrow(o['web.listenAddress'] as string);
+  const endpoints = normaliseEndpoints(o['etcd.endpoints']);
+  const tls = endpoints.every((e) => e.startsWith('https:'));
+  if (!tls && endpoints.some((e) => e.startsWith('https:'))) {
+    throw new UsageError(`--etcd.endpoints mixes http and https (${endpoints.join(',')}); the etcd client uses one scheme for all`);
+  }
+  // The k0s files are a default only for https: etcd3 would use TLS for every endpoint once it has them.
   const pick = (flag: keyof typeof K0S_PKI, key: string): string | undefined =>
-    (o[key] as string | undefined) ?? (existsSync(K0S_PKI[flag]) ? K0S_PKI[flag] : undefined);
+    (o[key] as string | undefined) ?? (tls && existsSync(K0S_PKI[flag]) ? K0S_PKI[flag] : undefined);
   const cfg: Config = {
-    etcdEndpoints: normaliseEndpoints(o['etcd.endpoints']),
+    etcdEndpoints: endpoints,
     etcdCaFile: pick('caFile', 'etcd.caFile'),
     etcdCertFile: pick('certFile', 'etcd.certFile'),
     etcdKeyFile: pick('keyFile', 'etcd.keyFile'),

@@ -29,11 +29,18 @@ export function loadKubeConfig(flag: string | undefined): { kubeConfig: KubeConf
     }
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new UsageError(`cannot load kubeconfig ${flag ?? process.env['KUBECONFIG'] ?? ''}: ${(err as Error).message}`);
+    // Only the first line: YAML errors go on to quote the file, and a kubeconfig holds tokens and keys.
+    const reason = String((err as Error).message).split('\n')[0];
+    throw new UsageError(`cannot load kubeconfig ${flag ?? process.env['KUBECONFIG'] ?? ''}: ${reason}`);
   }
-  const server = kubeConfig.getCurrentCluster()?.server;
+  const cluster = kubeConfig.getCurrentCluster();
+  const server = cluster?.server;
   if (!server || !/^https?:\/\//.test(server)) {
     throw new UsageError(`kubeconfig from ${from} has no current cluster with an http(s) server URL (got ${JSON.stringify(server ?? null)})`);
+  }
+  if (server.startsWith('http:') && !cluster?.skipTLSVerify) {
+    // client-node refuses plain http unless TLS verification is switched off; say so now, not at every request.
+    throw new UsageError(`kubeconfig from ${from}: server ${server} is plain http, which needs insecure-skip-tls-verify: true on the cluster (or use https)`);
   }
   return { kubeConfig, from };
 }

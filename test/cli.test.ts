@@ -40,6 +40,7 @@ describe('command line', () => {
     [['--log.format=text'], /'text' is invalid.*logfmt, json/],
     [['--etcd.ca-file=/nonexistent/ca.crt'], /cannot read \/nonexistent\/ca.crt: ENOENT/],
     [['--etcd.endpoints=http://127.0.0.1:1'], /no Kubernetes configuration/],
+    [['--etcd.endpoints=http://127.0.0.1:1,https://127.0.0.2:2379'], /mixes http and https/],
     [['--etcd.endpoints=https://127.0.0.1:1', '--kubeconfig=KUBECONFIG'], /https etcd endpoints need --etcd.ca-file/],
   ];
   for (const [args, want] of bad) {
