@@ -119,7 +119,7 @@ export function createMetrics(input: MetricsInput, build: BuildInfo): ExporterMe
   };
   // Absent until the first read ends, so a scrape right after start does not record a failure that never was.
   perSource('k0s_etcdmember_source_up', '1 when the last read of the source succeeded, else 0', (h) => (h.attempted ? Number(h.up) : undefined));
-  perSource('k0s_etcdmember_source_last_success_timestamp_seconds', 'Unix time of the last successful read of the source (an open Kubernetes watch counts as reading continuously)', (h) =>
+  perSource('k0s_etcdmember_source_last_success_timestamp_seconds', 'Unix time of the last successful read of the source (for Kubernetes, while its watch is open: the last event or bookmark of the watch)', (h) =>
     h.lastSuccessMs === undefined ? undefined : h.lastSuccessMs / 1000,
   );
   perSource('k0s_etcdmember_source_duration_seconds', 'How long the last read of the source took', (h) => h.lastDurationSeconds);
