@@ -58,11 +58,11 @@ export class EtcdSource implements EtcdReader {
         ]),
         this.opts.timeoutMs + 500,
       );
-      if (list.status === 'rejected') throw classify(firstError(list.reason), this.opts.endpoints);
+      if (list.status === 'rejected') throw classify(firstError(list.reason), this.opts.endpoints, 'member list');
       const members = parseMembers(list.value.members as unknown);
       if (status.status === 'rejected') {
-        const e = classify(firstError(status.reason), this.opts.endpoints.slice(0, 1));
-        return { members, localMemberId: undefined, localMemberError: `status of the first endpoint failed (${e.reason}): ${e.message}` };
+        const e = classify(firstError(status.reason), this.opts.endpoints.slice(0, 1), 'status');
+        return { members, localMemberId: undefined, localMemberError: e.message };
       }
       const raw = (status.value.header as { member_id?: unknown } | undefined)?.member_id;
       if (typeof raw !== 'string' || !/^[0-9]+$/.test(raw)) {
@@ -122,11 +122,13 @@ function firstError(reason: unknown): unknown {
   return reason instanceof AggregateError && reason.errors.length > 0 ? reason.errors[0] : reason;
 }
 
-function classify(err: unknown, endpoints: readonly string[]): SourceError {
+function classify(err: unknown, endpoints: readonly string[], call: string): SourceError {
   if (err instanceof SourceError) return err;
   const where = endpoints.join(',');
   const reason = reasonFor(err);
-  return new SourceError(reason, `etcd member list from ${where} failed (${reason}): ${errorMessage(err)}`);
+  // grpc-js ends some messages with an empty "Resolution note: ", which tells an operator nothing.
+  const detail = errorMessage(err).replace(/\.?\s*Resolution note:\s*$/, '');
+  return new SourceError(reason, `etcd ${call} from ${where} failed (${reason}): ${detail}`);
 }
 
 function reasonFor(err: unknown): ErrorReason {
