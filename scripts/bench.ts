@@ -4,8 +4,8 @@
 import { parseArgs } from 'node:util';
 import { analyse } from '../src/analysis.js';
 import type { EtcdMember, EtcdMemberObject } from '../src/model.js';
-import { ExporterProcess } from '../test/support/exporter-process.js';
-import { KubeApiTestServer, etcdMemberObject } from '../test/support/kube-api-server.js';
+import { ExporterProcess } from '../testbed/exporter-process.js';
+import { KubeApiTestServer, etcdMemberObject } from '../testbed/kube-api-server.js';
 
 const { values } = parseArgs({ options: { objects: { type: 'string', default: '1000' }, scrapes: { type: 'string', default: '300' } } });
 const objectCount = Number(values.objects);

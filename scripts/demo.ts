@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExporterProcess } from '../test/support/exporter-process.js';
-import { sceneExporterOptions, startK0s5369Scene } from '../test/support/k0s5369.js';
-import { AlertmanagerTestServer, PrometheusTestServer, WebhookReceiver, writeRuleFileWithFor } from '../test/support/prometheus.js';
+import { ExporterProcess } from '../testbed/exporter-process.js';
+import { sceneExporterOptions, startK0s5369Scene } from '../testbed/k0s5369.js';
+import { AlertmanagerTestServer, PrometheusTestServer, WebhookReceiver, writeRuleFileWithFor } from '../testbed/prometheus.js';
 
 const RULES = fileURLToPath(new URL('../../alerts/k0s-etcdmember.rules.yml', import.meta.url));
 const say = (msg: string): void => void process.stdout.write(`demo: ${msg}\n`);

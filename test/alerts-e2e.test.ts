@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import type { EtcdTestCluster } from './support/etcd-cluster.js';
-import { ExporterProcess, findSample } from './support/exporter-process.js';
-import type { KubeApiTestServer } from './support/kube-api-server.js';
-import { startK0s5369Scene } from './support/k0s5369.js';
-import { AlertmanagerTestServer, PrometheusTestServer, WebhookReceiver, writeRuleFileWithFor } from './support/prometheus.js';
+import type { EtcdTestCluster } from '../testbed/etcd-cluster.js';
+import { ExporterProcess, findSample } from '../testbed/exporter-process.js';
+import type { KubeApiTestServer } from '../testbed/kube-api-server.js';
+import { startK0s5369Scene } from '../testbed/k0s5369.js';
+import { AlertmanagerTestServer, PrometheusTestServer, WebhookReceiver, writeRuleFileWithFor } from '../testbed/prometheus.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RULES_PATH = join(REPO_ROOT, 'alerts', 'k0s-etcdmember.rules.yml');

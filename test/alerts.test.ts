@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { AlertmanagerTestServer, PrometheusTestServer, WebhookReceiver, writeRuleFileWithFor } from './support/prometheus.js';
+import { AlertmanagerTestServer, PrometheusTestServer, WebhookReceiver, writeRuleFileWithFor } from '../testbed/prometheus.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RULES_PATH = join(REPO_ROOT, 'alerts', 'k0s-etcdmember.rules.yml');

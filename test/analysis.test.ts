@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { analyse, normaliseHost, type Report } from '../src/analysis.js';
+import { K0S_FIXTURES } from '../testbed/paths.js';
 import { memberIdFromDecimal, normaliseHexMemberId, type EtcdMember, type EtcdMemberObject, type EtcdSnapshot } from '../src/model.js';
 
 const host = { registrationName: 'c1.example.org' };
@@ -30,7 +32,7 @@ function problems(r: Report): string[] {
 /** The fixture from k0s#5369, as `kubectl get etcdmember` printed it; placeholder IDs mapped to hex. */
 function issue5369Objects(): EtcdMemberObject[] {
   const ids: Record<string, string> = { c1id: 'a1', c2id: 'b2', c3id: 'c3' };
-  const text = readFileSync(new URL('../../../shared/fixtures/k0s/issue-5369.txt', import.meta.url), 'utf8');
+  const text = readFileSync(join(K0S_FIXTURES, 'issue-5369.txt'), 'utf8');
   const rows = text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#') && !l.startsWith('NAME'));
   return rows.map((row) => {
     const [name, peer, id, joined] = row.trim().split(/\s+/);

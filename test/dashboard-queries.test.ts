@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_VARIABLE_VALUES, REPO_ROOT, dashboardQueries, loadDashboard, type DashboardQuery } from './support/dashboard.js';
-import type { EtcdTestCluster } from './support/etcd-cluster.js';
-import { ExporterProcess } from './support/exporter-process.js';
-import type { KubeApiTestServer } from './support/kube-api-server.js';
-import { startK0s5369Scene } from './support/k0s5369.js';
-import { PrometheusTestServer, waitUntil, writeRuleFileWithFor } from './support/prometheus.js';
+import { DEFAULT_VARIABLE_VALUES, REPO_ROOT, dashboardQueries, loadDashboard, type DashboardQuery } from '../testbed/dashboard-queries.js';
+import type { EtcdTestCluster } from '../testbed/etcd-cluster.js';
+import { ExporterProcess } from '../testbed/exporter-process.js';
+import type { KubeApiTestServer } from '../testbed/kube-api-server.js';
+import { startK0s5369Scene } from '../testbed/k0s5369.js';
+import { PrometheusTestServer, waitUntil, writeRuleFileWithFor } from '../testbed/prometheus.js';
 
 const HTTP_TIMEOUT_MS = 5_000;
 // Grafana derives $__rate_interval from the scrape interval (at least 4 of them); with the 1 s scrape below, 5s

@@ -18,7 +18,7 @@ import {
   variablesUsed,
   type DashboardJson,
   type DashboardPanelJson,
-} from './support/dashboard.js';
+} from '../testbed/dashboard-queries.js';
 
 const CONFIGMAP_PATH = resolve(REPO_ROOT, 'deploy', 'kubernetes', 'grafana-dashboard-configmap.yaml');
 const PROVISIONING_PATH = resolve(REPO_ROOT, 'grafana', 'provisioning', 'dashboards.yaml');

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments, stringify } from 'yaml';
+import { CRD_PATH } from '../testbed/paths.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KUBE_DIR = join(ROOT, 'deploy/kubernetes');
@@ -122,7 +123,7 @@ describe('Kubernetes manifests', () => {
 
   test('RBAC: get/list/watch on etcdmembers and get on their CRD, nothing else', () => {
     const role = one('ClusterRole');
-    const crd = parse(readFileSync(join(ROOT, '../shared/fixtures/k0s/etcdmembers.etcd.k0sproject.io.yaml'), 'utf8')) as Obj;
+    const crd = parse(readFileSync(CRD_PATH, 'utf8')) as Obj;
     assert.deepEqual(role['rules'], [
       { apiGroups: [crd['spec']['group']], resources: [crd['spec']['names']['plural']], verbs: ['get', 'list', 'watch'] },
       { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], resourceNames: [crd['metadata']['name']], verbs: ['get'] },

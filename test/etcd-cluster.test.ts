@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, type IMemberListResponse } from 'etcd3';
 import { noop } from 'cockatiel';
-import { EtcdTestCluster, freePort } from './support/etcd-cluster.js';
-import { waitFor } from './support/wait.js';
+import { EtcdTestCluster, freePort } from '../testbed/etcd-cluster.js';
+import { waitFor } from '../testbed/wait.js';
 
 let etcd: EtcdTestCluster;
 let startMs = 0;

@@ -1,10 +1,10 @@
 // etcd failing under the exporter: a hung member, a dead member, all members dead.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { EtcdTestCluster } from './support/etcd-cluster.js';
-import { ExporterProcess, findSample } from './support/exporter-process.js';
-import type { KubeApiTestServer } from './support/kube-api-server.js';
-import { sceneExporterOptions, startK0s5369Scene } from './support/k0s5369.js';
+import type { EtcdTestCluster } from '../testbed/etcd-cluster.js';
+import { ExporterProcess, findSample } from '../testbed/exporter-process.js';
+import type { KubeApiTestServer } from '../testbed/kube-api-server.js';
+import { sceneExporterOptions, startK0s5369Scene } from '../testbed/k0s5369.js';
 
 let etcd: EtcdTestCluster;
 let api: KubeApiTestServer;

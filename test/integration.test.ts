@@ -1,10 +1,10 @@
 // The exporter against a real 3-member etcd with mTLS and the Kubernetes API test server in the k0s#5369 state.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { EtcdTestCluster } from './support/etcd-cluster.js';
-import { ExporterProcess, findSample, type Sample } from './support/exporter-process.js';
-import { etcdMemberObject, type KubeApiTestServer } from './support/kube-api-server.js';
-import { sceneExporterOptions, startK0s5369Scene } from './support/k0s5369.js';
+import type { EtcdTestCluster } from '../testbed/etcd-cluster.js';
+import { ExporterProcess, findSample, type Sample } from '../testbed/exporter-process.js';
+import { etcdMemberObject, type KubeApiTestServer } from '../testbed/kube-api-server.js';
+import { sceneExporterOptions, startK0s5369Scene } from '../testbed/k0s5369.js';
 
 let etcd: EtcdTestCluster;
 let api: KubeApiTestServer;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { KubeApiError, KubeApiTestServer, etcdMemberObject, k0s5369Objects, type EtcdMemberObject } from './support/kube-api-server.js';
+import { KubeApiError, KubeApiTestServer, etcdMemberObject, k0s5369Objects, type EtcdMemberObject } from '../testbed/kube-api-server.js';
 
 // Per test: generous next to the few hundred milliseconds each takes, short enough that a hang fails fast.
 const T = 10_000;
@@ -707,7 +707,7 @@ describe('KubeApiTestServer without the CRD, and down', () => {
     dirs.push(dir);
     const seed = join(dir, 'objects.json');
     writeFileSync(seed, JSON.stringify(k0s5369Objects(MEMBERS)));
-    const script = fileURLToPath(new URL('./support/kube-api-server.js', import.meta.url));
+    const script = fileURLToPath(new URL('../testbed/kube-api-server.js', import.meta.url));
     const child = spawn(process.execPath, [script, '--port', '0', '--tls=false', '--seed-file', seed], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     const line = await withTimeout(

@@ -2,8 +2,8 @@
 // figures (object count, duplicates) must live on their own.
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
-import { ExporterProcess, findSample, type Sample } from './support/exporter-process.js';
-import { KubeApiTestServer, etcdMemberObject, k0s5369Objects } from './support/kube-api-server.js';
+import { ExporterProcess, findSample, type Sample } from '../testbed/exporter-process.js';
+import { KubeApiTestServer, etcdMemberObject, k0s5369Objects } from '../testbed/kube-api-server.js';
 
 const MEMBERS = [
   { name: 'c1.example.org', memberIdHex: 'a1', peerAddress: '10.0.0.1' },

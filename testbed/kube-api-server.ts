@@ -3,7 +3,7 @@
 // kube-apiserver's REST protocol for a cluster-scoped CRD with a status subresource: discovery, list with
 // selectors and pagination, get, create, update, merge and JSON patch, delete with preconditions and
 // finalizers, the status subresource, watch with resourceVersion, bookmarks and 410 Gone, Status error bodies,
-// bearer auth and TLS. Objects are validated against the CRD k0s ships (shared/fixtures/k0s), and unknown
+// bearer auth and TLS. Objects are validated against the CRD k0s ships (testbed/fixtures/k0s), and unknown
 // fields are pruned, as kube-apiserver does. Known differences are listed at the end of the file.
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -14,6 +14,7 @@ import { isIP, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CRD_PATH } from './paths.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 
@@ -33,8 +34,6 @@ const HISTORY_LIMIT = 1000;
 const REQUEST_LOG_LIMIT = 1000;
 // kube-apiserver's default --max-request-body-bytes for JSON bodies.
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
-// The compiled module lives at dist/test/support/, so the repo root is three levels up and shared/ sits next to it.
-const DEFAULT_CRD_PATH = fileURLToPath(new URL('../../../../shared/fixtures/k0s/etcdmembers.etcd.k0sproject.io.yaml', import.meta.url));
 const DEFAULT_USER = 'system:serviceaccount:k0s-system:etcdmember-exporter';
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const OBJECT_META_FIELDS = new Set([
@@ -74,7 +73,7 @@ export interface KubeApiTestServerOptions {
   host?: string;
   /** Default 0: a free port, kept across stop()/restart(). */
   port?: number;
-  /** The CRD manifest; default shared/fixtures/k0s/etcdmembers.etcd.k0sproject.io.yaml next to the repo. */
+  /** The CRD manifest; default testbed/fixtures/k0s/etcdmembers.etcd.k0sproject.io.yaml. */
   crdPath?: string;
   /** How often a watch with allowWatchBookmarks gets a BOOKMARK; default 5000 (kube-apiserver: about a minute). */
   bookmarkIntervalMs?: number;
@@ -217,7 +216,7 @@ export class KubeApiTestServer {
         tls ? makeCertificates(dir, host) : undefined,
         options.token ?? randomBytes(24).toString('base64url'),
         options.crdInstalled ?? true,
-        options.crdPath ?? DEFAULT_CRD_PATH,
+        options.crdPath ?? CRD_PATH,
         options.port ?? 0,
       );
       await s.listen();
@@ -1551,7 +1550,7 @@ function makeCertificates(dir: string, host: string): { cert: string; key: strin
   return { cert: f('server.crt'), key: f('server.key'), ca: f('ca.crt') };
 }
 
-// ---- run directly: node dist/test/support/kube-api-server.js --port N --tls=false --seed-file objects.json ----
+// ---- run directly: node dist/testbed/kube-api-server.js --port N --tls=false --seed-file objects.json ----
 
 function isMain(): boolean {
   const arg = process.argv[1];

@@ -1,11 +1,10 @@
 // Loads the committed Grafana dashboard and lists every query in it with the template variables filled in, so tests
 // can check the queries offline (promtool) or run them against a real Prometheus.
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { REPO_ROOT } from './paths.js';
 
-/** dist/test/support -> repository root. */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export { REPO_ROOT };
 export const DASHBOARD_PATH = resolve(REPO_ROOT, 'grafana', 'k0s-etcdmember.json');
 
 export interface DashboardDatasourceRef {
