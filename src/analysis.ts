@@ -9,10 +9,22 @@ import {
   type KubernetesSnapshot,
 } from './model.js';
 
+/**
+ * Findings on an EtcdMember object.
+ * - duplicate: provably stale; another object of its member-ID group is named exactly after the etcd member.
+ * - ambiguous_duplicate: in a group of objects sharing one member ID when it cannot be proven which is stale
+ *   (etcd unreadable, the member unknown to etcd or unstarted, or no object of the group named after the member).
+ *   Every object of such a group gets it; an operator compares and decides, nothing names one to delete.
+ * - orphaned: etcd does not know the object's member ID and the object does not ask to leave.
+ * - left: spec.leave is true and etcd no longer lists the member: a completed leave whose object k0s keeps.
+ *   Cleanup, not an incident; it replaces orphaned for that object.
+ */
 export const OBJECT_PROBLEMS = [
   'duplicate',
+  'ambiguous_duplicate',
   'hostname_drift',
   'orphaned',
+  'left',
   'peer_address_mismatch',
   'leave_pending',
   'reconcile_failed',
@@ -63,7 +75,9 @@ export interface Report {
   readonly crdPresent: boolean | undefined;
   readonly duplicates: number | undefined;
   readonly hostnameDrift: number | undefined;
+  /** Objects etcd does not know that do not ask to leave; those that do are counted in leftObjects. */
   readonly orphanedObjects: number | undefined;
+  readonly leftObjects: number | undefined;
   readonly unregisteredMembers: number | undefined;
   readonly peerAddressMismatches: number | undefined;
   readonly objectFindings: readonly ObjectFinding[];
@@ -96,6 +110,7 @@ export function analyse(
   let duplicates: number | undefined;
   let hostnameDrift: number | undefined;
   let orphanedObjects: number | undefined;
+  let leftObjects: number | undefined;
   let peerAddressMismatches: number | undefined;
   let unregisteredMembers: number | undefined;
 
@@ -104,7 +119,9 @@ export function analyse(
     for (const group of groupByMemberId(objects).values()) {
       if (group.length < 2) continue;
       duplicates += group.length - 1;
-      for (const o of staleInGroup(group, etcd === undefined ? undefined : membersById)) flag(o, 'duplicate');
+      const stale = staleInGroup(group, etcd === undefined ? undefined : membersById);
+      if (stale === undefined) for (const o of group) flag(o, 'ambiguous_duplicate');
+      else for (const o of stale) flag(o, 'duplicate');
     }
     for (const o of objects) {
       if (o.invalidMemberId !== undefined) flag(o, 'invalid_member_id');
@@ -116,14 +133,21 @@ export function analyse(
   if (both) {
     hostnameDrift = 0;
     orphanedObjects = 0;
+    leftObjects = 0;
     peerAddressMismatches = 0;
     unregisteredMembers = 0;
     for (const o of objects) {
       if (o.memberId === undefined) continue;
       const member = membersById.get(o.memberId);
       if (member === undefined) {
-        orphanedObjects++;
-        flag(o, 'orphaned');
+        // k0s keeps the object after a completed leave (`k0s etcd leave` or spec.leave): expected, not an orphan.
+        if (o.leave) {
+          leftObjects++;
+          flag(o, 'left');
+        } else {
+          orphanedObjects++;
+          flag(o, 'orphaned');
+        }
         continue;
       }
       // An unstarted member has no name yet, so there is nothing to drift from.
@@ -172,6 +196,7 @@ export function analyse(
     duplicates,
     hostnameDrift,
     orphanedObjects,
+    leftObjects,
     unregisteredMembers,
     peerAddressMismatches,
     objectFindings: objectFindings.sort(byNameThen),
@@ -198,18 +223,18 @@ function groupByMemberId(objects: readonly EtcdMemberObject[]): Map<string, Etcd
 }
 
 /**
- * The objects of one duplicate group that should be deleted: those not named after the etcd member they
- * point at. When that cannot be told (etcd unavailable, member unknown or unstarted, or no object carries the
- * member's name) every object of the group is returned, so an operator looks before deleting anything.
+ * The provably stale objects of one duplicate group: those not named after the etcd member they point at, when
+ * exactly that name is among the group. Undefined when it cannot be proven (etcd unavailable, member unknown or
+ * unstarted, or no object carries the member's name): then the whole group is ambiguous and an operator decides.
  */
 function staleInGroup(
   group: readonly EtcdMemberObject[],
   membersById: ReadonlyMap<string, EtcdMember> | undefined,
-): readonly EtcdMemberObject[] {
+): readonly EtcdMemberObject[] | undefined {
   const member = group[0]?.memberId === undefined ? undefined : membersById?.get(group[0].memberId);
-  if (member === undefined || member.name === '') return group;
+  if (member === undefined || member.name === '') return undefined;
   const expected = objectNameFor(member.name);
-  if (!group.some((o) => o.name === expected)) return group;
+  if (!group.some((o) => o.name === expected)) return undefined;
   return group.filter((o) => o.name !== expected);
 }
 

@@ -2,7 +2,7 @@
 // its collect(), so a figure whose source is down, or a deleted object's series, disappears at the next scrape.
 // Nothing here touches etcd or the API, so any number of scrapers cost nothing extra.
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
-import type { Report } from './analysis.js';
+import { MEMBER_PROBLEMS, OBJECT_PROBLEMS, type Report } from './analysis.js';
 import { ERROR_REASONS, type ErrorReason, type SourceHealth, type SourceName } from './sources/source.js';
 
 const SOURCES: readonly SourceName[] = ['etcd', 'kubernetes'];
@@ -46,7 +46,8 @@ export function createMetrics(input: MetricsInput, build: BuildInfo): ExporterMe
   });
   figure('k0s_etcdmember_duplicates', 'Surplus EtcdMember objects: per shared member ID, objects minus one, summed', (r) => r.duplicates);
   figure('k0s_etcdmember_hostname_drift', "EtcdMember objects whose name differs from their etcd member's lowercased name", (r) => r.hostnameDrift);
-  figure('k0s_etcdmember_orphaned_objects', 'EtcdMember objects whose member ID etcd does not know', (r) => r.orphanedObjects);
+  figure('k0s_etcdmember_orphaned_objects', 'EtcdMember objects whose member ID etcd does not know, except those with spec.leave true (counted as left)', (r) => r.orphanedObjects);
+  figure('k0s_etcdmember_left_objects', 'EtcdMember objects with spec.leave true whose member etcd no longer lists: a completed leave, the object left to delete', (r) => r.leftObjects);
   figure('k0s_etcdmember_unregistered_members', 'Started etcd members that no EtcdMember object claims', (r) => r.unregisteredMembers);
   figure('k0s_etcdmember_peer_address_mismatches', "EtcdMember objects whose status.peerAddress differs from their member's first peer URL", (r) => r.peerAddressMismatches);
   figure('k0s_etcdmember_learners', "Learners in etcd's member list", (r) => r.learners);
@@ -60,7 +61,7 @@ export function createMetrics(input: MetricsInput, build: BuildInfo): ExporterMe
 
   new Gauge({
     name: 'k0s_etcdmember_object_problem',
-    help: `1 for each finding on an EtcdMember object; problem is one of duplicate, hostname_drift, orphaned, peer_address_mismatch, leave_pending, reconcile_failed, no_status, invalid_member_id. ${FROM_LAST_REFRESH}`,
+    help: `1 for each finding on an EtcdMember object; problem is one of ${OBJECT_PROBLEMS.join(', ')}. ${FROM_LAST_REFRESH}`,
     labelNames: ['name', 'member_id', 'problem'] as const,
     registers: [registry],
     collect() {
@@ -70,7 +71,7 @@ export function createMetrics(input: MetricsInput, build: BuildInfo): ExporterMe
   });
   new Gauge({
     name: 'k0s_etcdmember_member_problem',
-    help: `1 for each finding on an etcd member; problem is one of unregistered, learner, unstarted. ${FROM_LAST_REFRESH}`,
+    help: `1 for each finding on an etcd member; problem is one of ${MEMBER_PROBLEMS.join(', ')}. ${FROM_LAST_REFRESH}`,
     labelNames: ['name', 'member_id', 'problem'] as const,
     registers: [registry],
     collect() {

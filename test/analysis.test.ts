@@ -59,6 +59,7 @@ describe('k0s#5369: a hostname changed and changed back', () => {
     assert.equal(r.hostnameDrift, 1);
     assert.deepEqual(problems(r), ['c1:duplicate', 'c1:hostname_drift']);
     assert.equal(r.orphanedObjects, 0);
+    assert.equal(r.leftObjects, 0);
     assert.equal(r.unregisteredMembers, 0);
     assert.equal(r.peerAddressMismatches, 0);
   });
@@ -71,15 +72,33 @@ describe('k0s#5369: a hostname changed and changed back', () => {
 
 describe('duplicates', () => {
   const objects = [object('c1', 'a1', '10.0.0.1'), object('c1.example.org', 'a1', '10.0.0.1')];
-  it('flags every object of the group when etcd is down, and still counts them', () => {
+  const ambiguous = (r: Report): string[] => r.objectFindings.filter((f) => f.problem.endsWith('duplicate')).map((f) => `${f.name}:${f.problem}`);
+  it('calls every object of the group ambiguous when etcd is down, none duplicate, and still counts them', () => {
     const r = analyse(undefined, { crdPresent: true, objects }, host);
     assert.equal(r.duplicates, 1);
-    assert.deepEqual(problems(r), ['c1:duplicate', 'c1.example.org:duplicate']);
+    assert.deepEqual(problems(r), ['c1:ambiguous_duplicate', 'c1.example.org:ambiguous_duplicate']);
     assert.equal(r.hostnameDrift, undefined, 'drift needs etcd');
   });
-  it('flags every object of the group when no name matches the member', () => {
+  it('calls the group ambiguous when no object is named after the member', () => {
     const r = analyse(ETCD, { crdPresent: true, objects: [object('x', 'a1', '10.0.0.1'), object('y', 'a1', '10.0.0.1')] }, host);
-    assert.deepEqual(r.objectFindings.filter((f) => f.problem === 'duplicate').map((f) => f.name), ['x', 'y']);
+    assert.deepEqual(ambiguous(r), ['x:ambiguous_duplicate', 'y:ambiguous_duplicate']);
+    assert.equal(r.duplicates, 1);
+  });
+  it('calls the group ambiguous when its member is unstarted (no name to match yet)', () => {
+    const etcd = { ...ETCD, members: [...ETCD.members, member('', 'd4', '10.0.0.4')] };
+    const r = analyse(etcd, { crdPresent: true, objects: [object('c4', 'd4', '10.0.0.4'), object('c4.example.org', 'd4', '10.0.0.4')] }, host);
+    assert.deepEqual(ambiguous(r), ['c4:ambiguous_duplicate', 'c4.example.org:ambiguous_duplicate']);
+  });
+  it('calls the group ambiguous when etcd does not know its member, beside orphaned', () => {
+    const r = analyse(ETCD, { crdPresent: true, objects: [object('c4', 'dead', '10.0.0.4'), object('c4.example.org', 'dead', '10.0.0.4')] }, host);
+    assert.deepEqual(problems(r), ['c4:ambiguous_duplicate', 'c4:orphaned', 'c4.example.org:ambiguous_duplicate', 'c4.example.org:orphaned']);
+  });
+  it('never gives one object both duplicate and ambiguous_duplicate', () => {
+    for (const e of [undefined, ETCD]) {
+      const r = analyse(e, { crdPresent: true, objects: issue5369Objects() }, host);
+      const names = r.objectFindings.filter((f) => f.problem === 'duplicate').map((f) => f.name);
+      assert.deepEqual(r.objectFindings.filter((f) => f.problem === 'ambiguous_duplicate' && names.includes(f.name)), []);
+    }
   });
   it('sums surplus objects over groups', () => {
     const r = analyse(ETCD, {
@@ -132,14 +151,36 @@ describe('findings that need both sources', () => {
   it('leave_pending: spec.leave is set and etcd still has the member', () => {
     const r = analyse(ETCD, { crdPresent: true, objects: [object('c1.example.org', 'a1', '10.0.0.1', { leave: true })] }, host);
     assert.deepEqual(problems(r), ['c1.example.org:leave_pending']);
-    const gone = analyse(ETCD, { crdPresent: true, objects: [object('c9', 'ff', '10.0.0.9', { leave: true })] }, host);
-    assert.deepEqual(problems(gone), ['c9:orphaned']);
+  });
+  it('left: spec.leave is set and etcd no longer lists the member; not orphaned, counted apart', () => {
+    const r = analyse(ETCD, { crdPresent: true, objects: [object('c9', 'ff', '10.0.0.9', { leave: true }), object('c8', 'ee', '10.0.0.8')] }, host);
+    assert.deepEqual(problems(r), ['c8:orphaned', 'c9:left']);
+    assert.equal(r.leftObjects, 1);
+    assert.equal(r.orphanedObjects, 1, 'the left object is not in the orphaned figure');
+  });
+  it('left needs etcd: with etcd down a leaving object is neither left nor orphaned', () => {
+    const r = analyse(undefined, { crdPresent: true, objects: [object('c9', 'ff', '10.0.0.9', { leave: true })] }, host);
+    assert.deepEqual(problems(r), []);
+    assert.equal(r.leftObjects, undefined);
+  });
+  it('a planned replacement: the left object of the old member, the new member with its own object, nothing else', () => {
+    const etcd = { ...ETCD, members: [ETCD.members[0]!, ETCD.members[1]!, member('c4.example.org', 'd4', '10.0.0.4')] };
+    const objects = [
+      object('c1.example.org', 'a1', '10.0.0.1'),
+      object('c2.example.org', 'b2', '10.0.0.2'),
+      object('c3.example.org', 'c3', '10.0.0.3', { leave: true }),
+      object('c4.example.org', 'd4', '10.0.0.4'),
+    ];
+    const r = analyse(etcd, { crdPresent: true, objects }, host);
+    assert.deepEqual(problems(r), ['c3.example.org:left']);
+    assert.deepEqual(r.memberFindings, []);
+    assert.equal(r.orphanedObjects, 0);
   });
   it('exports none of them while etcd is down, and no etcd figures either', () => {
     const r = analyse(undefined, { crdPresent: true, objects: issue5369Objects() }, host);
     assert.equal(r.kubernetesMembers, 4);
     assert.equal(r.duplicates, 1);
-    for (const v of [r.etcdMembers, r.hostnameDrift, r.orphanedObjects, r.unregisteredMembers, r.peerAddressMismatches, r.learners, r.local]) {
+    for (const v of [r.etcdMembers, r.hostnameDrift, r.orphanedObjects, r.leftObjects, r.unregisteredMembers, r.peerAddressMismatches, r.learners, r.local]) {
       assert.equal(v, undefined);
     }
   });

@@ -67,7 +67,9 @@ describe('etcd faults', () => {
     }
     assert.equal(findSample(s, 'k0s_etcdmember_members', { source: 'kubernetes' })?.value, 4);
     assert.equal(findSample(s, 'k0s_etcdmember_duplicates')?.value, 1);
-    assert.equal(findSample(s, 'k0s_etcdmember_object_problem', { name: 'c1', problem: 'duplicate' })?.value, 1, 'etcd down: every object of the group is flagged');
+    assert.equal(findSample(s, 'k0s_etcdmember_object_problem', { name: 'c1', problem: 'ambiguous_duplicate' })?.value, 1, 'etcd down: every object of the group is ambiguous');
+    assert.equal(findSample(s, 'k0s_etcdmember_object_problem', { name: 'c1.example.org', problem: 'ambiguous_duplicate' })?.value, 1);
+    assert.equal(findSample(s, 'k0s_etcdmember_object_problem', { problem: 'duplicate' }), undefined, 'etcd down: nothing is provably stale');
     assert.equal(findSample(s, 'k0s_etcdmember_hostname_drift'), undefined);
     assert.equal(findSample(s, 'k0s_etcdmember_members', { source: 'etcd' }), undefined);
     assert.equal(findSample(s, 'k0s_etcdmember_local_name_drift'), undefined);
