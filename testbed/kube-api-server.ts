@@ -1,10 +1,10 @@
 // A Kubernetes API test server for the EtcdMember custom resource. No kube-apiserver can be installed here, so
-// the exporter's integration tests, the end-to-end tests and `npm run demo` run against this. It follows
-// kube-apiserver's REST protocol for a cluster-scoped CRD with a status subresource: discovery, list with
-// selectors and pagination, get, create, update, merge and JSON patch, delete with preconditions and
-// finalizers, the status subresource, watch with resourceVersion, bookmarks and 410 Gone, Status error bodies,
-// bearer auth and TLS. Objects are validated against the CRD k0s ships (testbed/fixtures/k0s), and unknown
-// fields are pruned, as kube-apiserver does. Known differences are listed at the end of the file.
+// the exporter's integration tests, the end-to-end tests, `npm run demo` and kubectl in tests run against this.
+// It follows kube-apiserver's REST protocol for a cluster-scoped CRD, as far as those clients use it: discovery,
+// list and get (as JSON or as the Table kubectl asks for, with the CRD's printer columns), watch with
+// resourceVersion, bookmarks and 410 Gone, delete with preconditions, Status error bodies, bearer auth and TLS.
+// Objects written through the helpers are validated against the CRD k0s ships (testbed/fixtures/k0s), and
+// unknown fields are pruned, as kube-apiserver does. Known differences are listed at the end of the file.
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CRD_PATH } from './paths.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { JSONPath } from 'jsonpath-plus';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 
 const GROUP = 'etcd.k0sproject.io';
@@ -27,9 +28,7 @@ const KIND = 'EtcdMember';
 const LIST_KIND = 'EtcdMemberList';
 const CRD_NAME = `${PLURAL}.${GROUP}`;
 const CRD_GROUP = 'apiextensions.k8s.io';
-const CRD_COLLECTION = `/apis/${CRD_GROUP}/v1/customresourcedefinitions`;
 const GROUP_PREFIX = `/apis/${GROUP}`;
-const COLLECTION = `${GROUP_PREFIX}/${VERSION}/${PLURAL}`;
 const HISTORY_LIMIT = 1000;
 const REQUEST_LOG_LIMIT = 1000;
 // kube-apiserver's default --max-request-body-bytes for JSON bodies.
@@ -110,17 +109,32 @@ interface HistoryEvent {
   type: EventType;
   rv: number;
   object: EtcdMemberObject;
-  /** The object before this event (MODIFIED), so a selector watch can turn it into ADDED or DELETED. */
-  prev: EtcdMemberObject | undefined;
 }
 interface Watcher {
   res: http.ServerResponse;
-  matches: (o: EtcdMemberObject) => boolean;
   timers: NodeJS.Timeout[];
   intervals: NodeJS.Timeout[];
 }
 type Cause = { reason: string; message: string; field: string };
-type Mode = 'rest' | 'status' | 'helper' | 'raw';
+/** One of the CRD version's additionalPrinterColumns. */
+interface PrinterColumn {
+  name: string;
+  type: string;
+  jsonPath: string;
+  format?: string;
+  description?: string;
+  priority?: number;
+}
+// ObjectMeta's swagger description of name, which kube-apiserver gives the Name column of every Table.
+const NAME_DESCRIPTION =
+  'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names';
+const AGE_COLUMN: PrinterColumn = {
+  name: 'Age',
+  type: 'date',
+  jsonPath: '.metadata.creationTimestamp',
+  description: 'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata',
+};
+type Mode = 'helper' | 'raw';
 interface Route {
   kind: 'etcdmembers' | 'crd' | 'other';
   verb: string;
@@ -174,6 +188,7 @@ export class KubeApiTestServer {
   private readonly validateSchema: ValidateFunction;
   private readonly schema: Json;
   private readonly crd: Json;
+  private readonly printerColumns: readonly PrinterColumn[];
   private server: http.Server | undefined;
   private port: number;
 
@@ -192,9 +207,12 @@ export class KubeApiTestServer {
     this.kubeconfigPath = join(dir, 'kubeconfig');
     this.port = port;
     this.crd = parseYaml(readFileSync(crdPath, 'utf8')) as Json;
-    const spec = this.crd['spec'] as { versions?: { name: string; schema?: { openAPIV3Schema?: Json } }[] } | undefined;
-    const schema = spec?.versions?.find((v) => v.name === VERSION)?.schema?.openAPIV3Schema;
+    const spec = this.crd['spec'] as { versions?: { name: string; schema?: { openAPIV3Schema?: Json }; additionalPrinterColumns?: PrinterColumn[] }[] } | undefined;
+    const version = spec?.versions?.find((v) => v.name === VERSION);
+    const schema = version?.schema?.openAPIV3Schema;
     if (!schema) throw new Error(`${crdPath} has no openAPIV3Schema for version ${VERSION}`);
+    // kube-apiserver serves an Age column only for a CRD version that declares no printer columns.
+    this.printerColumns = version?.additionalPrinterColumns?.length ? version.additionalPrinterColumns : [AGE_COLUMN];
     this.schema = schema;
     // OpenAPI v3 schemas carry Kubernetes extensions (x-kubernetes-*) that are no JSON Schema keywords.
     const ajv = new Ajv({ strict: false, allErrors: true, verbose: true });
@@ -237,7 +255,8 @@ export class KubeApiTestServer {
   /** Writes a kubeconfig for this server; another token makes one the server rejects with 401. */
   async writeKubeconfig(path: string, o: { token?: string } = {}): Promise<void> {
     const cluster: Json = { server: this.url };
-    if (this.caFile) cluster['certificate-authority'] = this.caFile;
+    // Embedded, as `kubectl config set-cluster --embed-certs` writes it: the file stands on its own.
+    if (this.caFile) cluster['certificate-authority-data'] = readFileSync(this.caFile).toString('base64');
     writeFileSync(
       path,
       stringifyYaml({
@@ -253,20 +272,24 @@ export class KubeApiTestServer {
     );
   }
 
-  // ---- data, through the same code paths as the REST API ----
+  // ---- data: the writes k0s would make (the REST API only serves reads and deletes) ----
 
-  /** Creates an object, status included (unlike a REST POST); validates. Throws KubeApiError (409, 422, 404 without CRD). */
-  create(obj: unknown): EtcdMemberObject {
-    return this.doCreate(obj, 'helper', false).object;
+  /**
+   * Creates an object, status included, as k0s does with a create and a status update; validates against the
+   * CRD. `createdAt` backdates creationTimestamp (an object left over from long ago). Throws KubeApiError (409,
+   * 422, 404 without CRD).
+   */
+  create(obj: unknown, o: { createdAt?: Date } = {}): EtcdMemberObject {
+    return this.doCreate(obj, 'helper', o.createdAt).object;
   }
 
   /** Replaces spec, status and metadata of an object; metadata.resourceVersion, when given, must be current. */
   update(obj: unknown): EtcdMemberObject {
     const o = this.decode(obj);
-    return this.doUpdate(o.metadata.name, o, 'helper', false, false).object;
+    return this.doUpdate(o.metadata.name, o).object;
   }
 
-  /** Deletes an object (finalizers are ignored here, as if removed at once). Throws KubeApiError 404. */
+  /** Deletes an object. Throws KubeApiError 404. */
   delete(name: string): void {
     this.requireCrd();
     const o = this.objects.get(name);
@@ -292,7 +315,7 @@ export class KubeApiTestServer {
 
   /** Stores an object without schema validation or pruning: objects written before the schema existed, or malformed data. */
   seedRaw(obj: unknown): void {
-    this.doCreate(obj, 'raw', false);
+    this.doCreate(obj, 'raw');
   }
 
   /** Installing makes the group served again; uninstalling deletes every object and ends open watches, like deleting the CRD. */
@@ -426,13 +449,13 @@ export class KubeApiTestServer {
       const route = classify(method, url);
       this.injectFault(route);
       if (this.forbidden && route.kind === 'etcdmembers') throw new KubeApiError(this.forbiddenStatus(route));
-      checkAccept(req.headers.accept);
+      const media = negotiate(req.headers.accept, route.kind === 'etcdmembers' && method === 'GET' && !route.isWatch);
       const body = method === 'GET' || method === 'HEAD' ? '' : await readBody(req);
       if (route.isWatch && route.kind === 'etcdmembers' && route.name === undefined && this.crdInstalled) {
         await this.watch(url, res, entry);
         return;
       }
-      const [code, out, headers] = await this.dispatch(method, url, route, body, req.headers['content-type']);
+      const [code, out, headers] = this.dispatch(method, url, route, body, req.headers['content-type'], media);
       send(code, out, headers);
     } catch (err) {
       if (err instanceof KubeApiError) send(err.status.code, err.status);
@@ -473,7 +496,7 @@ export class KubeApiTestServer {
     );
   }
 
-  private async dispatch(method: string, url: URL, route: Route, body: string, contentType: string | undefined): Promise<[number, unknown, Record<string, string>?]> {
+  private dispatch(method: string, url: URL, route: Route, body: string, contentType: string | undefined, media: Media): [number, unknown, Record<string, string>?] {
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     if (route.kind === 'other') {
       if (method !== 'GET') throw new KubeApiError(path === '/' || !this.servesPath(path) ? notFoundPath() : methodNotAllowed());
@@ -505,62 +528,20 @@ export class KubeApiTestServer {
           throw new KubeApiError(notFoundPath());
       }
     }
-    if (route.kind === 'crd') return this.dispatchCrd(method, route, body, contentType);
+    if (route.kind === 'crd') return this.dispatchCrd(method, route);
 
     if (!this.crdInstalled) throw new KubeApiError(notFoundPath());
-    const q = url.searchParams;
-    const dryRun = q.getAll('dryRun').includes('All');
-    if (q.getAll('dryRun').some((v) => v !== 'All')) throw new KubeApiError(badRequest(`unsupported dry run value: ${q.getAll('dryRun').join(',')}`));
-    const fieldValidation = q.get('fieldValidation') ?? 'Warn';
-    if (!['Ignore', 'Warn', 'Strict'].includes(fieldValidation)) {
-      throw new KubeApiError(invalidOptions(`fieldValidation: Unsupported value: "${fieldValidation}": supported values: "Ignore", "Warn", "Strict"`));
-    }
-    const strict = fieldValidation === 'Strict';
-    const warn = fieldValidation === 'Warn';
-    const written = (code: number, r: { object: EtcdMemberObject; unknown: string[] }): [number, unknown, Record<string, string>] =>
-      [code, r.object, warn && r.unknown.length > 0 ? { Warning: r.unknown.map((f) => `299 - "unknown field \\"${f}\\""`).join(', ') } : {}];
-
     if (route.name === undefined) {
-      switch (method) {
-        case 'GET':
-          return [200, await this.listBody(q)];
-        case 'POST': {
-          const obj = decodeBody(body, contentType);
-          return written(201, this.doCreate(obj, 'rest', strict, dryRun));
-        }
-        case 'DELETE': {
-          const matches = selectorOf(q);
-          const deleted = this.sorted().filter(matches);
-          if (!dryRun) for (const o of deleted) this.deleteObject(o);
-          return [200, { apiVersion: API_VERSION, items: deleted.map(clone), kind: LIST_KIND, metadata: { continue: '', resourceVersion: String(this.rv) } }];
-        }
-        default:
-          throw new KubeApiError(methodNotAllowed());
-      }
+      if (method !== 'GET') throw new KubeApiError(methodNotAllowed());
+      const list = this.listBody();
+      return [200, media === 'json' ? list : this.table(list.items as EtcdMemberObject[], String(this.rv), url.searchParams, media)];
     }
     const name = route.name;
-    const mode: Mode = route.subresource === 'status' ? 'status' : 'rest';
     switch (method) {
       case 'GET': {
         const o = this.objects.get(name);
         if (!o) throw new KubeApiError(notFoundObject(name));
-        return [200, clone(o)];
-      }
-      case 'PUT': {
-        const o = this.decode(decodeBody(body, contentType));
-        if (o.metadata.name !== name) throw new KubeApiError(badRequest(`the name of the object (${o.metadata.name}) does not match the name on the URL (${name})`));
-        return written(200, this.doUpdate(name, o, mode, strict, dryRun));
-      }
-      case 'PATCH': {
-        const current = this.objects.get(name);
-        if (!current) throw new KubeApiError(notFoundObject(name));
-        const patched = applyPatch(clone(current), body, contentType);
-        const o = this.decode(patched);
-        if (o.metadata.name !== name) throw new KubeApiError(badRequest(`the name of the object (${o.metadata.name}) does not match the name on the URL (${name})`));
-        // A patch is unconditional unless it names a resourceVersion itself.
-        const patchRv = resourceVersionIn(body, contentType);
-        if (patchRv === undefined) o.metadata.resourceVersion = current.metadata.resourceVersion;
-        return written(200, this.doUpdate(name, o, mode, strict, dryRun));
+        return [200, media === 'json' ? clone(o) : this.table([o], o.metadata.resourceVersion ?? '', url.searchParams, media)];
       }
       case 'DELETE': {
         if (route.subresource) throw new KubeApiError(methodNotAllowed());
@@ -577,49 +558,56 @@ export class KubeApiTestServer {
         if (pre.resourceVersion !== undefined && pre.resourceVersion !== o.metadata.resourceVersion) {
           throw new KubeApiError(conflict(name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${o.metadata.resourceVersion ?? ''}`));
         }
-        const dry = dryRun || (Array.isArray(opts['dryRun']) && (opts['dryRun'] as unknown[]).includes('All'));
-        if (dry) return [200, successStatus(o)];
-        const pending = this.deleteObject(o);
-        // An object held by finalizers is only marked for deletion and is returned, as kube-apiserver does.
-        return pending ? [200, pending] : [200, successStatus(o)];
+        this.remove(o);
+        // Custom resources answer a delete with a Success Status (their store does not return the deleted object).
+        return [200, successStatus(o)];
       }
       default:
         throw new KubeApiError(methodNotAllowed());
     }
   }
 
-  private dispatchCrd(method: string, route: Route, body: string, contentType: string | undefined): [number, unknown] {
-    const notFound = (): KubeApiError =>
-      new KubeApiError(failure(404, 'NotFound', `customresourcedefinitions.${CRD_GROUP} "${route.name ?? ''}" not found`, { name: route.name ?? '', group: CRD_GROUP, kind: 'customresourcedefinitions' }));
+  private dispatchCrd(method: string, route: Route): [number, unknown] {
+    if (method !== 'GET') throw new KubeApiError(methodNotAllowed());
     if (route.name === undefined) {
-      if (method === 'GET') {
-        return [200, { apiVersion: `${CRD_GROUP}/v1`, items: this.crdInstalled ? [this.crdObject()] : [], kind: 'CustomResourceDefinitionList', metadata: { resourceVersion: String(this.rv) } }];
-      }
-      if (method !== 'POST') throw new KubeApiError(methodNotAllowed());
-      const posted = decodeBody(body, contentType) as { metadata?: { name?: unknown } };
-      const name = posted?.metadata?.name;
-      if (name !== CRD_NAME) throw new KubeApiError(badRequest(`this test server only serves the CustomResourceDefinition ${CRD_NAME}, not ${JSON.stringify(name)}`));
-      if (this.crdInstalled) {
-        throw new KubeApiError(failure(409, 'AlreadyExists', `customresourcedefinitions.${CRD_GROUP} "${CRD_NAME}" already exists`, { name: CRD_NAME, group: CRD_GROUP, kind: 'customresourcedefinitions' }));
-      }
-      this.setCrdInstalled(true);
-      return [201, this.crdObject()];
+      return [200, { apiVersion: `${CRD_GROUP}/v1`, items: this.crdInstalled ? [this.crdObject()] : [], kind: 'CustomResourceDefinitionList', metadata: { resourceVersion: String(this.rv) } }];
     }
-    if (route.name !== CRD_NAME) throw notFound();
-    switch (method) {
-      case 'GET':
-        if (!this.crdInstalled) throw notFound();
-        return [200, this.crdObject()];
-      case 'DELETE': {
-        if (!this.crdInstalled) throw notFound();
-        const crd = this.crdObject();
-        this.setCrdInstalled(false);
-        (crd['metadata'] as Json)['deletionTimestamp'] = timestamp();
-        return [200, crd];
-      }
-      default:
-        throw new KubeApiError(methodNotAllowed());
+    if (route.name !== CRD_NAME || !this.crdInstalled) {
+      throw new KubeApiError(failure(404, 'NotFound', `customresourcedefinitions.${CRD_GROUP} "${route.name}" not found`, { name: route.name, group: CRD_GROUP, kind: 'customresourcedefinitions' }));
     }
+    return [200, this.crdObject()];
+  }
+
+  /**
+   * A meta.k8s.io Table as the CRD's table convertor builds it: a Name column, then the version's
+   * additionalPrinterColumns (Age only when the CRD declares none), one row per object with the first JSONPath
+   * match of each column, and the object as includeObject asks (default: its metadata only).
+   */
+  private table(objects: readonly EtcdMemberObject[], resourceVersion: string, q: URLSearchParams, version: 'v1' | 'v1beta1'): Json {
+    const include = q.get('includeObject') ?? 'Metadata';
+    if (!['None', 'Metadata', 'Object'].includes(include)) {
+      throw new KubeApiError(badRequest(`includeObject: Unsupported value: "${include}": supported values: "None", "Metadata", "Object"`));
+    }
+    const columns = this.printerColumns;
+    return {
+      kind: 'Table',
+      apiVersion: `meta.k8s.io/${version}`,
+      metadata: { resourceVersion },
+      columnDefinitions: [
+        { name: 'Name', type: 'string', format: 'name', description: NAME_DESCRIPTION, priority: 0 },
+        ...columns.map((c) => ({
+          name: c.name,
+          type: c.type,
+          format: c.format ?? '',
+          description: c.description ?? `Custom resource definition column (in JSONPath format): ${c.jsonPath}`,
+          priority: c.priority ?? 0,
+        })),
+      ],
+      rows: objects.map((o) => ({
+        cells: [o.metadata.name, ...columns.map((c) => cell(c, o))],
+        ...(include === 'None' ? {} : { object: include === 'Object' ? clone(o) : { kind: 'PartialObjectMetadata', apiVersion: `meta.k8s.io/${version}`, metadata: clone(o.metadata) } }),
+      })),
+    };
   }
 
   /** Paths served with GET only: other methods on them get 405 rather than 404. */
@@ -673,51 +661,10 @@ export class KubeApiTestServer {
 
   // ---- list ----
 
-  private async listBody(q: URLSearchParams): Promise<Json> {
-    const matches = selectorOf(q);
-    const rvParam = q.get('resourceVersion') ?? '';
-    const match = q.get('resourceVersionMatch') ?? '';
-    if (match !== '' && rvParam === '') throw new KubeApiError(invalidOptions('resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided'));
-    if (match !== '' && match !== 'NotOlderThan' && match !== 'Exact') {
-      throw new KubeApiError(invalidOptions(`resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`));
-    }
-    if (rvParam !== '' && rvParam !== '0') {
-      const n = parseRv(rvParam);
-      if (match === 'Exact' && n !== this.rv) {
-        if (n < this.compactedRv) throw new KubeApiError(expired(`too old resource version: ${n} (${this.compactedRv})`));
-        // Only the newest state is kept: an exact older snapshot cannot be served.
-        throw new KubeApiError(expired(`too old resource version: ${n} (${this.rv})`));
-      }
-      await this.waitForRv(n);
-    }
-    let start = '';
-    const token = q.get('continue') ?? '';
-    if (token !== '') {
-      if (rvParam !== '' && rvParam !== '0') throw new KubeApiError(invalidOptions('resourceVersion: Forbidden: specifying resource version is not allowed when using continue'));
-      const c = decodeContinue(token);
-      if (c.rv < this.compactedRv) {
-        throw new KubeApiError(
-          failure(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.', {}),
-        );
-      }
-      start = c.start;
-    }
-    const limitParam = q.get('limit');
-    const limit = limitParam === null || limitParam === '' ? 0 : Number(limitParam);
-    if (!Number.isInteger(limit) || limit < 0) throw new KubeApiError(badRequest(`invalid limit: ${limitParam ?? ''}`));
-    let items = this.sorted().filter((o) => o.metadata.name >= start && matches(o));
-    // Custom resource lists are unstructured: keys come sorted and continue is "" (not absent) on the last page.
-    let metadata: Json = { continue: '', resourceVersion: String(this.rv) };
-    if (limit > 0 && items.length > limit) {
-      const rest = items.length - limit;
-      items = items.slice(0, limit);
-      const next = encodeContinue(this.rv, `${items[items.length - 1]!.metadata.name}\u0000`);
-      // kube-apiserver only counts the remainder when no selector filters it.
-      metadata = !q.get('labelSelector') && !q.get('fieldSelector')
-        ? { continue: next, remainingItemCount: rest, resourceVersion: String(this.rv) }
-        : { continue: next, resourceVersion: String(this.rv) };
-    }
-    return { apiVersion: API_VERSION, items: items.map(clone), kind: LIST_KIND, metadata };
+  /** Always the newest state; `limit` is not honoured (kubectl's limit=500 chunks just come as one). */
+  private listBody(): Json {
+    // Custom resource lists are unstructured: keys come sorted and continue is "" (not absent).
+    return { apiVersion: API_VERSION, items: this.sorted().map(clone), kind: LIST_KIND, metadata: { continue: '', resourceVersion: String(this.rv) } };
   }
 
   /** Like the watch cache: a request for a resourceVersion not reached yet waits up to 3 s, then 504. */
@@ -776,22 +723,14 @@ export class KubeApiTestServer {
     return c;
   }
 
-  /** Prunes fields the schema does not know (returned for warnings) and validates metadata and schema. */
-  private admit(o: EtcdMemberObject, strict: boolean): string[] {
-    const unknown: string[] = [];
+  /** Prunes fields the schema does not know and validates metadata and schema, as kube-apiserver admits a write. */
+  private admit(o: EtcdMemberObject): void {
     for (const k of Object.keys(o.metadata)) {
-      if (!OBJECT_META_FIELDS.has(k)) {
-        delete o.metadata[k];
-        unknown.push(`metadata.${k}`);
-      }
+      if (!OBJECT_META_FIELDS.has(k)) delete o.metadata[k];
     }
-    prune(o, this.schema, '', unknown, true);
-    if (strict && unknown.length > 0) {
-      throw new KubeApiError(badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`));
-    }
+    prune(o, this.schema, '', [], true);
     const causes = [...validateMeta(o.metadata), ...this.schemaCauses(o)];
     if (causes.length > 0) throw new KubeApiError(invalid(o.metadata.name, causes));
-    return unknown;
   }
 
   private schemaCauses(o: EtcdMemberObject): Cause[] {
@@ -816,104 +755,62 @@ export class KubeApiTestServer {
     return causes;
   }
 
-  private doCreate(obj: unknown, mode: Mode, strict: boolean, dryRun = false): { object: EtcdMemberObject; unknown: string[] } {
+  private doCreate(obj: unknown, mode: Mode, createdAt?: Date): { object: EtcdMemberObject } {
     this.requireCrd();
     let o: EtcdMemberObject;
-    let unknown: string[] = [];
     if (mode === 'raw') {
       o = clone(obj) as EtcdMemberObject;
       if (typeof o?.metadata?.name !== 'string' || o.metadata.name === '') throw new Error('seedRaw needs metadata.name');
     } else {
       o = this.decode(obj);
-      const gen = o.metadata['generateName'];
-      if (o.metadata.name === '' && typeof gen === 'string' && gen !== '') o.metadata.name = `${gen}${randomBytes(4).toString('hex').slice(0, 5)}`;
-      // With a status subresource, create cannot set status.
-      if (mode === 'rest') delete o.status;
-      // A cluster-scoped object has no namespace; kube-apiserver clears it.
+      // A cluster-scoped object has no namespace; kube-apiserver clears it, and sets the system fields itself.
       delete o.metadata['namespace'];
       for (const k of ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink']) delete o.metadata[k];
-      unknown = this.admit(o, strict);
+      this.admit(o);
     }
     const name = o.metadata.name;
     if (this.objects.has(name)) throw new KubeApiError(failure(409, 'AlreadyExists', `${CRD_NAME} "${name}" already exists`, qualifiedDetails(name)));
-    o.metadata = { ...o.metadata, uid: randomUUID(), creationTimestamp: timestamp(), generation: 1 };
-    if (dryRun) return { object: sortKeys({ ...o, metadata: { ...o.metadata, resourceVersion: '' } }) as EtcdMemberObject, unknown };
-    return { object: clone(this.commit('ADDED', o, undefined)), unknown };
+    // Raw seeds keep the system fields they bring.
+    o.metadata = { uid: randomUUID(), creationTimestamp: timestamp(createdAt), generation: 1, ...o.metadata };
+    return { object: clone(this.commit('ADDED', o)) };
   }
 
-  private doUpdate(name: string, o: EtcdMemberObject, mode: Mode, strict: boolean, dryRun: boolean): { object: EtcdMemberObject; unknown: string[] } {
+  private doUpdate(name: string, o: EtcdMemberObject): { object: EtcdMemberObject } {
     this.requireCrd();
     const current = this.objects.get(name);
     if (!current) throw new KubeApiError(notFoundObject(name));
     const rv = o.metadata.resourceVersion;
-    if (rv === undefined || rv === '') {
-      // Custom resources refuse unconditional updates; the helper is the exception.
-      if (mode !== 'helper') throw new KubeApiError(invalid(name, [{ reason: 'FieldValueInvalid', message: 'Invalid value: 0x0: must be specified for an update', field: 'metadata.resourceVersion' }]));
-    } else if (rv !== current.metadata.resourceVersion) {
-      throw new KubeApiError(conflict(name));
-    }
-    let next: EtcdMemberObject;
-    if (mode === 'status') {
-      // /status writes only status; everything else stays as stored.
-      next = clone(current);
-      if (o.status === undefined) delete next.status;
-      else next.status = clone(o.status);
-    } else {
-      next = clone(o);
-      if (mode === 'rest') {
-        // The main resource ignores status while the status subresource is enabled.
-        if (current.status === undefined) delete next.status;
-        else next.status = clone(current.status);
-      }
-      delete next.metadata['namespace'];
-      for (const k of ['uid', 'creationTimestamp', 'generation', 'deletionTimestamp', 'deletionGracePeriodSeconds']) {
-        if (current.metadata[k] === undefined) delete next.metadata[k];
-        else next.metadata[k] = current.metadata[k];
-      }
+    if (rv !== undefined && rv !== '' && rv !== current.metadata.resourceVersion) throw new KubeApiError(conflict(name));
+    const next = clone(o);
+    delete next.metadata['namespace'];
+    for (const k of ['uid', 'creationTimestamp', 'generation', 'deletionTimestamp', 'deletionGracePeriodSeconds']) {
+      if (current.metadata[k] === undefined) delete next.metadata[k];
+      else next.metadata[k] = current.metadata[k];
     }
     next.metadata.resourceVersion = current.metadata.resourceVersion;
-    const unknown = this.admit(next, strict);
+    this.admit(next);
     if (deepEqual(withoutMetaStatus(next), withoutMetaStatus(current)) === false) next.metadata.generation = (current.metadata.generation ?? 1) + 1;
-    if (deepEqual(sortKeys(next), sortKeys(current))) return { object: clone(current), unknown }; // a no-op write changes nothing, not even resourceVersion
-    if (dryRun) return { object: sortKeys(next) as EtcdMemberObject, unknown };
-    if (next.metadata.deletionTimestamp !== undefined && (next.metadata.finalizers ?? []).length === 0) {
-      this.remove(next);
-      return { object: clone(next), unknown };
-    }
-    return { object: clone(this.commit('MODIFIED', next, current)), unknown };
-  }
-
-  /** Deletes, or only marks for deletion while finalizers remain (then returns the marked object). */
-  private deleteObject(o: EtcdMemberObject): EtcdMemberObject | undefined {
-    if ((o.metadata.finalizers ?? []).length > 0) {
-      if (o.metadata.deletionTimestamp !== undefined) return clone(o);
-      const marked = clone(o);
-      marked.metadata.deletionTimestamp = timestamp();
-      marked.metadata['deletionGracePeriodSeconds'] = 0;
-      return clone(this.commit('MODIFIED', marked, o));
-    }
-    this.remove(o);
-    return undefined;
+    if (deepEqual(sortKeys(next), sortKeys(current))) return { object: clone(current) }; // a no-op write changes nothing, not even resourceVersion
+    return { object: clone(this.commit('MODIFIED', next)) };
   }
 
   private remove(o: EtcdMemberObject): void {
-    const prev = this.objects.get(o.metadata.name);
-    this.commit('DELETED', clone(o), prev);
+    this.commit('DELETED', clone(o));
   }
 
   /** The one write path: bumps resourceVersion, stores, records history and notifies watches. */
-  private commit(type: EventType, o: EtcdMemberObject, prev: EtcdMemberObject | undefined): EtcdMemberObject {
+  private commit(type: EventType, o: EtcdMemberObject): EtcdMemberObject {
     const rv = this.bump();
     const stored = sortKeys({ ...o, metadata: { ...o.metadata, resourceVersion: String(rv) } }) as EtcdMemberObject;
     if (type === 'DELETED') this.objects.delete(stored.metadata.name);
     else this.objects.set(stored.metadata.name, stored);
-    const event: HistoryEvent = { type, rv, object: stored, prev };
+    const event: HistoryEvent = { type, rv, object: stored };
     this.history.push(event);
     if (this.history.length > HISTORY_LIMIT) {
       const dropped = this.history.splice(0, this.history.length - HISTORY_LIMIT);
       this.compactedRv = dropped[dropped.length - 1]!.rv;
     }
-    for (const w of this.watchers) this.deliver(w, event);
+    for (const w of this.watchers) writeEvent(w.res, type, stored);
     return stored;
   }
 
@@ -921,16 +818,8 @@ export class KubeApiTestServer {
 
   private async watch(url: URL, res: http.ServerResponse, entry: { status: number }): Promise<void> {
     const q = url.searchParams;
-    const matches = selectorOf(q);
     const from = q.get('resourceVersion') ?? '';
-    const sendInitial = q.get('sendInitialEvents') === 'true';
     const bookmarks = q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1';
-    if (q.has('sendInitialEvents')) {
-      if (q.get('resourceVersionMatch') !== 'NotOlderThan') throw new KubeApiError(invalidOptions('sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan'));
-      if (sendInitial && !bookmarks) throw new KubeApiError(invalidOptions('allowWatchBookmarks: Forbidden: allowWatchBookmarks must be set to true when sendInitialEvents is specified'));
-    } else if (q.has('resourceVersionMatch')) {
-      throw new KubeApiError(invalidOptions('resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided'));
-    }
     const timeoutParam = q.get('timeoutSeconds');
     const timeoutSeconds = timeoutParam === null || timeoutParam === '' ? 0 : Number(timeoutParam);
     if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) throw new KubeApiError(badRequest(`invalid timeoutSeconds: ${timeoutParam ?? ''}`));
@@ -941,7 +830,7 @@ export class KubeApiTestServer {
     this.log(entry as { method: string; path: string; query: string; status: number });
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Audit-Id': randomUUID(), 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
-    const w: Watcher = { res, matches, timers: [], intervals: [] };
+    const w: Watcher = { res, timers: [], intervals: [] };
     res.on('close', () => this.forget(w));
     if (fromRv !== undefined && fromRv < this.compactedRv) {
       // A watch cache answers a compacted resourceVersion inside the stream, not with an HTTP status.
@@ -949,12 +838,9 @@ export class KubeApiTestServer {
       res.end();
       return;
     }
-    if (fromRv === undefined || sendInitial) {
-      // The current state as synthetic ADDED events (resourceVersion "" or "0", or sendInitialEvents).
-      for (const o of this.sorted()) if (matches(o)) writeEvent(res, 'ADDED', o);
-      if (sendInitial) writeEvent(res, 'BOOKMARK', this.bookmark({ 'k8s.io/initial-events-end': 'true' }));
-    }
-    if (fromRv !== undefined) for (const e of this.history) if (e.rv > fromRv) this.deliver(w, e);
+    // From resourceVersion "" or "0": the current state as synthetic ADDED events first.
+    if (fromRv === undefined) for (const o of this.sorted()) writeEvent(res, 'ADDED', o);
+    else for (const e of this.history) if (e.rv > fromRv) writeEvent(res, e.type, e.object);
     if (res.destroyed || res.writableEnded) return;
     this.watchers.add(w);
     if (timeoutSeconds > 0) {
@@ -966,21 +852,8 @@ export class KubeApiTestServer {
     if (bookmarks) w.intervals.push(setInterval(() => writeEvent(res, 'BOOKMARK', this.bookmark()), this.opts.bookmarkIntervalMs));
   }
 
-  private bookmark(annotations?: Record<string, string>): Json {
-    return { apiVersion: API_VERSION, kind: KIND, metadata: { ...(annotations ? { annotations } : {}), creationTimestamp: null, resourceVersion: String(this.rv) } };
-  }
-
-  /** Sends one history event as this watch's selector sees it (a change out of the selector is a DELETED). */
-  private deliver(w: Watcher, e: HistoryEvent): void {
-    const now = e.type !== 'DELETED' && w.matches(e.object);
-    const before = e.type === 'DELETED' ? w.matches(e.object) : e.prev !== undefined && w.matches(e.prev);
-    if (e.type === 'ADDED') {
-      if (now) writeEvent(w.res, 'ADDED', e.object);
-    } else if (e.type === 'DELETED') {
-      if (before) writeEvent(w.res, 'DELETED', e.object);
-    } else if (now && before) writeEvent(w.res, 'MODIFIED', e.object);
-    else if (now) writeEvent(w.res, 'ADDED', e.object);
-    else if (before && e.prev) writeEvent(w.res, 'DELETED', { ...e.prev, metadata: { ...e.prev.metadata, resourceVersion: String(e.rv) } });
+  private bookmark(): Json {
+    return { apiVersion: API_VERSION, kind: KIND, metadata: { creationTimestamp: null, resourceVersion: String(this.rv) } };
   }
 
   private forget(w: Watcher): void {
@@ -1112,18 +985,47 @@ function classify(method: string, url: URL): Route {
   return { kind: 'other', verb: 'get', isWatch: false, isList: false };
 }
 
-function checkAccept(accept: string | undefined): void {
-  if (!accept) return;
-  const ok = accept.split(',').some((part) => {
-    const type = part.split(';')[0]!.trim().toLowerCase();
-    return type === '*/*' || type === 'application/*' || type === 'application/json' || type === 'application/yaml';
-  });
-  if (!ok) throw new KubeApiError(failure(406, 'NotAcceptable', 'only the following media types are accepted: application/json, application/yaml'));
+type Media = 'json' | 'v1' | 'v1beta1';
+
+/**
+ * Content negotiation as kube-apiserver does it: the first media range of Accept that the endpoint can serve
+ * wins. A Table (`application/json;as=Table;v=v1;g=meta.k8s.io`, v1beta1 too) only for etcdmembers GETs; other
+ * `as=` forms (aggregated discovery, PartialObjectMetadata) are not served, so a client's fallback is used.
+ */
+export function negotiate(accept: string | undefined, tableAllowed: boolean): Media {
+  if (!accept) return 'json';
+  for (const range of accept.split(',')) {
+    const [type = '', ...params] = range.split(';').map((p) => p.trim());
+    const param = new Map(params.map((p) => [p.split('=')[0]!.toLowerCase(), p.split('=').slice(1).join('=')]));
+    const t = type.toLowerCase();
+    if (t !== 'application/json' && t !== 'application/*' && t !== '*/*') continue;
+    const as = param.get('as');
+    if (as === undefined) return 'json';
+    if (tableAllowed && as === 'Table' && param.get('g') === 'meta.k8s.io' && (param.get('v') === 'v1' || param.get('v') === 'v1beta1')) {
+      return param.get('v') as 'v1' | 'v1beta1';
+    }
+  }
+  throw new KubeApiError(failure(406, 'NotAcceptable', 'only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io, application/json;as=Table;v=v1beta1;g=meta.k8s.io'));
 }
 
-function invalidOptions(detail: string): Status {
-  const [field, ...rest] = detail.split(': ');
-  return failure(422, 'Invalid', `ListOptions.meta.k8s.io "" is invalid: ${detail}`, { group: 'meta.k8s.io', kind: 'ListOptions', causes: [{ reason: 'FieldValueInvalid', message: rest.join(': '), field: field ?? '' }] });
+/** One Table cell: the first JSONPath match, printed as Go's jsonpath prints it for strings; null when absent. */
+function cell(c: PrinterColumn, o: EtcdMemberObject): unknown {
+  const found = JSONPath({ path: `$${c.jsonPath}`, json: o as object, wrap: true }) as unknown[];
+  const v = found[0];
+  if (v === undefined || v === null) return null;
+  switch (c.type) {
+    case 'string':
+      return typeof v === 'object' ? JSON.stringify(v) : String(v);
+    case 'integer':
+      return typeof v === 'number' && Number.isInteger(v) ? v : null;
+    case 'number':
+      return typeof v === 'number' ? v : null;
+    case 'boolean':
+      return typeof v === 'boolean' ? v : null;
+    default:
+      // date: the RFC 3339 string, which kubectl turns into an age.
+      return v;
+  }
 }
 
 function successStatus(o: EtcdMemberObject): Status {
@@ -1133,90 +1035,6 @@ function successStatus(o: EtcdMemberObject): Status {
 function parseRv(v: string): number {
   if (!/^\d+$/.test(v)) throw new KubeApiError(badRequest(`invalid resource version: ${JSON.stringify(v)}`));
   return Number(v);
-}
-
-function encodeContinue(rv: number, start: string): string {
-  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start })).toString('base64url');
-}
-
-function decodeContinue(token: string): { rv: number; start: string } {
-  try {
-    const c = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: unknown; rv?: unknown; start?: unknown };
-    if (c.v !== 'meta.k8s.io/v1' || typeof c.rv !== 'number' || typeof c.start !== 'string') throw new Error('unrecognized');
-    return { rv: c.rv, start: c.start };
-  } catch {
-    throw new KubeApiError(badRequest('continue key is not valid: continue key is not valid'));
-  }
-}
-
-/** labelSelector and fieldSelector (metadata.name, metadata.namespace) as one predicate; bad syntax is a 400. */
-function selectorOf(q: URLSearchParams): (o: EtcdMemberObject) => boolean {
-  const label = parseLabelSelector(q.get('labelSelector') ?? '');
-  const field = parseFieldSelector(q.get('fieldSelector') ?? '');
-  return (o) => label(o.metadata.labels ?? {}) && field(o);
-}
-
-function parseLabelSelector(s: string): (labels: Record<string, string>) => boolean {
-  const reqs: ((l: Record<string, string>) => boolean)[] = [];
-  const parts: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (const ch of s) {
-    if (ch === '(') depth++;
-    if (ch === ')') depth--;
-    if (ch === ',' && depth === 0) {
-      parts.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  if (cur.trim() !== '' || parts.length > 0) parts.push(cur);
-  const key = /^([a-zA-Z0-9]([-a-zA-Z0-9_./]*[a-zA-Z0-9])?)$/;
-  const value = /^(([a-zA-Z0-9]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?)?)$/;
-  const bad = (p: string, why: string): never => {
-    throw new KubeApiError(badRequest(`unable to parse requirement: ${why} in "${p.trim()}"`));
-  };
-  for (const raw of parts) {
-    const p = raw.trim();
-    if (p === '') bad(raw, 'found \'\', expected: identifier');
-    let m: RegExpExecArray | null;
-    if ((m = /^!\s*(\S+)$/.exec(p))) {
-      const k = m[1]!;
-      if (!key.test(k)) bad(p, `invalid label key "${k}"`);
-      reqs.push((l) => !(k in l));
-    } else if ((m = /^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(p))) {
-      const k = m[1]!;
-      const values = new Set(m[3]!.split(',').map((v) => v.trim()));
-      if (!key.test(k)) bad(p, `invalid label key "${k}"`);
-      for (const v of values) if (!value.test(v)) bad(p, `invalid label value: "${v}"`);
-      reqs.push(m[2] === 'in' ? (l) => k in l && values.has(l[k]!) : (l) => !(k in l) || !values.has(l[k]!));
-    } else if ((m = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(p))) {
-      const k = m[1]!;
-      const v = m[3]!;
-      if (!key.test(k)) bad(p, `invalid label key "${k}"`);
-      if (!value.test(v)) bad(p, `invalid label value: "${v}"`);
-      reqs.push(m[2] === '!=' ? (l) => l[k] !== v : (l) => l[k] === v);
-    } else if (key.test(p)) {
-      reqs.push((l) => p in l);
-    } else {
-      bad(p, 'found unexpected characters');
-    }
-  }
-  return (l) => reqs.every((r) => r(l));
-}
-
-function parseFieldSelector(s: string): (o: EtcdMemberObject) => boolean {
-  if (s.trim() === '') return () => true;
-  const reqs = s.split(',').map((p) => {
-    const m = /^\s*([^=!\s]+)\s*(==|=|!=)\s*(.*?)\s*$/.exec(p);
-    if (!m) throw new KubeApiError(badRequest(`invalid selector: '${s}'; can't understand '${p}'`));
-    const [, field, op, v] = m as unknown as [string, string, string, string];
-    if (field !== 'metadata.name' && field !== 'metadata.namespace') {
-      throw new KubeApiError(badRequest(`field label not supported: ${field}`));
-    }
-    const get = (o: EtcdMemberObject): string => (field === 'metadata.name' ? o.metadata.name : '');
-    return op === '!=' ? (o: EtcdMemberObject) => get(o) !== v : (o: EtcdMemberObject) => get(o) === v;
-  });
-  return (o) => reqs.every((r) => r(o));
 }
 
 /** Field paths as kube-apiserver prints them: status.conditions[0].type. */
@@ -1340,143 +1158,6 @@ function decodeBody(body: string, contentType: string | undefined): unknown {
   }
 }
 
-function applyPatch(target: EtcdMemberObject, body: string, contentType: string | undefined): unknown {
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  let patch: unknown;
-  try {
-    patch = JSON.parse(body) as unknown;
-  } catch (err) {
-    throw new KubeApiError(badRequest(`error decoding patch: ${errorMessage(err)}`));
-  }
-  switch (type) {
-    case 'application/merge-patch+json':
-      if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new KubeApiError(badRequest('merge patch must be a JSON object'));
-      return mergePatch(target, patch);
-    case 'application/json-patch+json':
-      if (!Array.isArray(patch)) throw new KubeApiError(badRequest('json patch must be a JSON array of operations'));
-      try {
-        return jsonPatch(target, patch);
-      } catch (err) {
-        if (err instanceof KubeApiError) throw err;
-        throw new KubeApiError(failure(422, 'Invalid', errorMessage(err)));
-      }
-    case 'application/strategic-merge-patch+json':
-      throw new KubeApiError(failure(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml'));
-    default:
-      throw new KubeApiError(failure(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml'));
-  }
-}
-
-/** The metadata.resourceVersion a merge patch sets (a precondition), if any. */
-function resourceVersionIn(body: string, contentType: string | undefined): string | undefined {
-  if (!(contentType ?? '').startsWith('application/merge-patch+json')) return undefined;
-  try {
-    const rv = (JSON.parse(body) as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion;
-    return typeof rv === 'string' && rv !== '' ? rv : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** RFC 7386 JSON merge patch. */
-function mergePatch(target: unknown, patch: unknown): unknown {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
-  const out: Json = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Json) } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
-}
-
-/** RFC 6902 JSON patch: add, remove, replace, move, copy, test. */
-function jsonPatch(doc: unknown, ops: unknown[]): unknown {
-  let root = clone(doc);
-  const split = (ptr: string): string[] => {
-    if (ptr === '') return [];
-    if (!ptr.startsWith('/')) throw new Error(`invalid JSON pointer ${JSON.stringify(ptr)}`);
-    return ptr.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-  };
-  const parentOf = (ptr: string): [unknown, string] => {
-    const segs = split(ptr);
-    const last = segs.pop();
-    if (last === undefined) throw new Error('cannot operate on the document root');
-    let cur: unknown = root;
-    for (const s of segs) {
-      cur = Array.isArray(cur) ? cur[Number(s)] : (cur as Json | undefined)?.[s];
-      if (typeof cur !== 'object' || cur === null) throw new Error(`doc is missing path: ${ptr}`);
-    }
-    return [cur, last];
-  };
-  const get = (ptr: string): unknown => {
-    let cur: unknown = root;
-    for (const s of split(ptr)) {
-      if (typeof cur !== 'object' || cur === null) throw new Error(`doc is missing path: ${ptr}`);
-      cur = Array.isArray(cur) ? cur[Number(s)] : (cur as Json)[s];
-      if (cur === undefined) throw new Error(`doc is missing path: ${ptr}`);
-    }
-    return cur;
-  };
-  const remove = (ptr: string): unknown => {
-    const [parent, key] = parentOf(ptr);
-    if (Array.isArray(parent)) {
-      const i = Number(key);
-      if (!Number.isInteger(i) || i < 0 || i >= parent.length) throw new Error(`Unable to remove nonexistent key: ${key}: missing value`);
-      return parent.splice(i, 1)[0];
-    }
-    const o = parent as Json;
-    if (!(key in o)) throw new Error(`Unable to remove nonexistent key: ${key}: missing value`);
-    const v = o[key];
-    delete o[key];
-    return v;
-  };
-  const add = (ptr: string, value: unknown, replace: boolean): void => {
-    if (ptr === '') {
-      root = clone(value);
-      return;
-    }
-    const [parent, key] = parentOf(ptr);
-    if (Array.isArray(parent)) {
-      const i = key === '-' ? parent.length : Number(key);
-      if (!Number.isInteger(i) || i < 0 || i > parent.length || (replace && i >= parent.length)) throw new Error(`Unable to access invalid index: ${key}`);
-      if (replace) parent[i] = clone(value);
-      else parent.splice(i, 0, clone(value));
-    } else {
-      const o = parent as Json;
-      if (replace && !(key in o)) throw new Error(`replace operation does not apply: doc is missing key: ${ptr}: missing value`);
-      o[key] = clone(value);
-    }
-  };
-  for (const raw of ops) {
-    const op = raw as { op?: unknown; path?: unknown; from?: unknown; value?: unknown };
-    const path = typeof op.path === 'string' ? op.path : '';
-    const from = typeof op.from === 'string' ? op.from : '';
-    switch (op.op) {
-      case 'add':
-        add(path, op.value, false);
-        break;
-      case 'remove':
-        remove(path);
-        break;
-      case 'replace':
-        add(path, op.value, true);
-        break;
-      case 'move':
-        add(path, remove(from), false);
-        break;
-      case 'copy':
-        add(path, get(from), false);
-        break;
-      case 'test':
-        if (!deepEqual(sortKeys(get(path)), sortKeys(op.value))) throw new Error(`testing value ${path} failed: test failed`);
-        break;
-      default:
-        throw new Error(`Unexpected kind: ${String(op.op)}`);
-    }
-  }
-  return root;
-}
-
 function withoutMetaStatus(o: EtcdMemberObject): unknown {
   const { metadata: _m, status: _s, ...rest } = o;
   return sortKeys(rest);
@@ -1502,8 +1183,8 @@ function clone<T>(v: T): T {
   return structuredClone(v);
 }
 
-function timestamp(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+function timestamp(at = new Date()): string {
+  return at.toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
 function errorMessage(err: unknown): string {
@@ -1635,12 +1316,13 @@ if (isMain()) {
 }
 
 // Differences from kube-apiserver, on purpose or for brevity:
+// - only what the exporter, check/prune, the demo and kubectl get/delete use is served over REST: discovery,
+//   list, get, watch and delete of etcdmembers, get of the CRD; writes (create, update, patch, the status
+//   subresource) answer 405 and are made through the helpers, which validate as admission would;
 // - one bearer token stands for one user; no anonymous requests (missing token is 401, as with --anonymous-auth=false);
 // - setForbidden denies only etcdmembers requests (discovery and the CRD stay readable);
-// - lists always serve the newest state: resourceVersionMatch=Exact for an older version answers 410, and a
-//   continue token continues over the current objects (not a snapshot);
-// - no server-side apply (application/apply-patch+yaml answers 415), no managedFields, no Table output, no
-//   protobuf, no HTTP/2, no admission webhooks, no CEL rules (the CRD has none);
-// - the CRD endpoint serves only etcdmembers.etcd.k0sproject.io; installing it again uses the fixture's schema;
-// - create()/update() helpers write status together with spec (a REST POST drops status, a REST PUT on the main
-//   resource keeps the stored status), and update() does not require metadata.resourceVersion.
+// - lists always serve the newest state and ignore limit, continue, resourceVersion and label or field selectors;
+// - watches stream objects, never Tables (kubectl get --watch is not served); no sendInitialEvents;
+// - discovery is the legacy form (kubectl falls back from aggregated discovery), /api/v1 lists no resources;
+// - no finalizers, no dry run, no managedFields, no protobuf, no HTTP/2, no admission webhooks, no CEL rules;
+// - the CRD endpoint serves only etcdmembers.etcd.k0sproject.io.
