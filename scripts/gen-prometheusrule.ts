@@ -3,7 +3,8 @@
 // this script's output with its defaults, and test/alerts.test.ts fails when it is not.
 //
 //   node dist/scripts/gen-prometheusrule.js [--label release=kube-prometheus-stack ...] [--name NAME]
-//     [--namespace NS] [--job JOB] [--rules alerts/k0s-etcdmember.rules.yml] [--out alerts/prometheusrule.yaml|-]
+//     [--namespace NS] [--job JOB] [--grafana-url URL] [--rules alerts/k0s-etcdmember.rules.yml]
+//     [--out alerts/prometheusrule.yaml|-]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,6 +18,8 @@ export const DEFAULT_NAME = 'k0s-etcdmember-exporter';
 export const DEFAULT_NAMESPACE = 'k0s-etcdmember-exporter';
 /** The scrape job the rule file is written for; --job rewrites its matchers (only K0sEtcdMemberExporterDown has any). */
 export const DEFAULT_JOB = 'k0s-etcdmember-exporter';
+/** Base of every alert's dashboard_url in the rule file (Grafana's own default root URL); --grafana-url replaces it. */
+export const DEFAULT_GRAFANA_URL = 'http://localhost:3000';
 export const DEFAULT_LABELS: Readonly<Record<string, string>> = {
   'app.kubernetes.io/name': 'k0s-etcdmember-exporter',
   'app.kubernetes.io/component': 'alerting-rules',
@@ -34,6 +37,8 @@ export interface PrometheusRuleOptions {
   /** Added to (and overriding) DEFAULT_LABELS, e.g. release=kube-prometheus-stack for its ruleSelector. */
   readonly labels?: Readonly<Record<string, string>>;
   readonly job?: string;
+  /** Grafana's root URL for the alerts' dashboard_url, without a trailing slash. */
+  readonly grafanaUrl?: string;
 }
 
 /** The groups of a Prometheus rule file, checked for the shape the Operator expects. */
@@ -47,6 +52,20 @@ export function parseRuleFile(text: string): RuleGroup[] {
     }
   }
   return doc.groups as RuleGroup[];
+}
+
+/** The groups with every dashboard_url pointed at another Grafana. */
+export function withGrafanaUrl(groups: readonly RuleGroup[], url: string): RuleGroup[] {
+  const from = `${DEFAULT_GRAFANA_URL}/`;
+  return groups.map((g) => ({
+    ...g,
+    rules: g.rules.map((r) => {
+      const annotations = r['annotations'] as Record<string, string> | undefined;
+      const dashboard = annotations?.['dashboard_url'];
+      if (dashboard === undefined || !dashboard.startsWith(from)) return { ...r };
+      return { ...r, annotations: { ...annotations, dashboard_url: `${url}/${dashboard.slice(from.length)}` } };
+    }),
+  }));
 }
 
 /** The groups with every `job="<DEFAULT_JOB>"` matcher in an expression pointed at another job. */
@@ -68,7 +87,7 @@ export function buildPrometheusRule(groups: readonly RuleGroup[], o: PrometheusR
       namespace: o.namespace ?? DEFAULT_NAMESPACE,
       labels: { ...DEFAULT_LABELS, ...(o.labels ?? {}) },
     },
-    spec: { groups: withJob(groups, o.job ?? DEFAULT_JOB) },
+    spec: { groups: withGrafanaUrl(withJob(groups, o.job ?? DEFAULT_JOB), o.grafanaUrl ?? DEFAULT_GRAFANA_URL) },
   };
 }
 
@@ -114,6 +133,18 @@ function parseJob(v: string): string {
   return v;
 }
 
+function parseGrafanaUrl(v: string): string {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new InvalidArgumentError(`"${v}" is not a URL; expected e.g. https://grafana.example.com.`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`"${v}" is not an http(s) URL.`);
+  if (url.search !== '' || url.hash !== '') throw new InvalidArgumentError(`"${v}" must have no query or fragment.`);
+  return v.replace(/\/+$/, '');
+}
+
 function nonEmpty(v: string): string {
   if (v === '') throw new InvalidArgumentError('must not be empty.');
   return v;
@@ -126,6 +157,7 @@ export function main(argv: readonly string[]): void {
     .option('--name <name>', 'metadata.name', matching(DNS_SUBDOMAIN, 253, 'object name'), DEFAULT_NAME)
     .option('--namespace <namespace>', 'metadata.namespace', matching(DNS_LABEL, 63, 'namespace'), DEFAULT_NAMESPACE)
     .option('--job <job>', 'scrape job name of the exporter (used by K0sEtcdMemberExporterDown)', parseJob, DEFAULT_JOB)
+    .option('--grafana-url <url>', "Grafana's root URL, for the alerts' dashboard_url", parseGrafanaUrl, DEFAULT_GRAFANA_URL)
     .addOption(new Option('--rules <path>', 'rule file to wrap').argParser(nonEmpty).default(DEFAULT_RULES_PATH, 'alerts/k0s-etcdmember.rules.yml'))
     .addOption(new Option('--out <path>', 'where to write; - for standard output').argParser(nonEmpty).default(DEFAULT_OUT_PATH, 'alerts/prometheusrule.yaml'))
     .allowExcessArguments(false)
@@ -133,8 +165,8 @@ export function main(argv: readonly string[]): void {
     // Errors are printed by the caller as one line; help still goes to stdout.
     .configureOutput({ writeErr: () => {}, outputError: () => {} });
   program.parse([...argv], { from: 'user' });
-  const o = program.opts<{ label: Record<string, string>; name: string; namespace: string; job: string; rules: string; out: string }>();
-  const text = renderPrometheusRule(readFileSync(resolve(o.rules), 'utf8'), { name: o.name, namespace: o.namespace, labels: o.label, job: o.job });
+  const o = program.opts<{ label: Record<string, string>; name: string; namespace: string; job: string; grafanaUrl: string; rules: string; out: string }>();
+  const text = renderPrometheusRule(readFileSync(resolve(o.rules), 'utf8'), { name: o.name, namespace: o.namespace, labels: o.label, job: o.job, grafanaUrl: o.grafanaUrl });
   if (o.out === '-') {
     process.stdout.write(text);
     return;

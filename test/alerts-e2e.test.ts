@@ -18,7 +18,8 @@ import { AlertmanagerTestServer, PrometheusTestServer, WebhookReceiver, writeRul
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RULES_PATH = join(REPO_ROOT, 'alerts', 'k0s-etcdmember.rules.yml');
 const RUNBOOK_PATH = join(REPO_ROOT, 'docs', 'runbook.md');
-const RUNBOOK_BASE = 'https://github.com/k0s-etcdmember-exporter/k0s-etcdmember-exporter/blob/main/docs/runbook.md';
+const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const RUNBOOK_BASE = `https://github.com/k0s-etcdmember-exporter/k0s-etcdmember-exporter/blob/v${VERSION}/docs/runbook.md`;
 
 const DUP = 'K0sEtcdMemberDuplicate';
 const SOURCE_DOWN = 'K0sEtcdMemberSourceDown';

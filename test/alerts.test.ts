@@ -19,13 +19,21 @@ const PROMETHEUSRULE_PATH = join(REPO_ROOT, 'alerts', 'prometheusrule.yaml');
 const TESTS_DIR = join(REPO_ROOT, 'alerts', 'tests');
 const RUNBOOK_PATH = join(REPO_ROOT, 'docs', 'runbook.md');
 const GENERATOR = join(REPO_ROOT, 'dist', 'scripts', 'gen-prometheusrule.js');
-const RUNBOOK_BASE = 'https://github.com/k0s-etcdmember-exporter/k0s-etcdmember-exporter/blob/main/docs/runbook.md';
+const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+// The runbook as released with these rules, not whatever `main` says by the time someone is paged.
+const RUNBOOK_BASE = `https://github.com/k0s-etcdmember-exporter/k0s-etcdmember-exporter/blob/v${VERSION}/docs/runbook.md`;
+const DASHBOARD_URL = 'http://localhost:3000/d/k0s-etcdmember/k0s-etcd-membership';
 const JOB_MATCHER = 'job="k0s-etcdmember-exporter"';
 
 const ALERT_NAMES = [
+  'K0sEtcdMemberMembersLost',
+  'K0sEtcdMemberUnstarted',
+  'K0sEtcdMemberCRDAbsent',
   'K0sEtcdMemberDuplicate',
+  'K0sEtcdMemberAmbiguousDuplicate',
   'K0sEtcdMemberHostnameDrift',
   'K0sEtcdMemberOrphaned',
+  'K0sEtcdMemberLeft',
   'K0sEtcdMemberUnregistered',
   'K0sEtcdMemberPeerAddressMismatch',
   'K0sEtcdMemberLeaveStuck',
@@ -99,10 +107,10 @@ describe('alert rules and promtool tests', () => {
     assert.equal(r.status, 0, `promtool is required (apt-get install prometheus): ${output(r)}`);
   });
 
-  it('promtool check rules accepts the rule file with exactly the eleven alerts', () => {
+  it('promtool check rules accepts the rule file with exactly the sixteen alerts and eight recording rules', () => {
     const r = promtool(['check', 'rules', RULES_PATH]);
     assert.equal(r.status, 0, output(r));
-    assert.match(r.stdout, /SUCCESS: 11 rules found/);
+    assert.match(r.stdout, /SUCCESS: 24 rules found/);
     assert.deepEqual(alerts().map((a) => a.alert).sort(), [...ALERT_NAMES].sort());
   });
 
@@ -157,20 +165,72 @@ describe('alert rules and promtool tests', () => {
     }
   });
 
-  it('the quiet tests fail when a duplicate seen without etcd is trusted', () => {
+  for (const file of ['quiet.yml', 'planned-work.yml']) {
+    it(`${file} fails when a finding of an exporter blind to etcd is trusted`, () => {
+      const dir = mkdtempSync(join(tmpdir(), 'alerts-mutant-'));
+      try {
+        const text = readFileSync(RULES_PATH, 'utf8');
+        const gate = /\n\s*and ignoring \(name, member_id, problem\)\n\s*\(instance:k0s_etcdmember_sources_up:min == 1\)/g;
+        assert.ok(gate.test(text), 'the source_up gate is where this test expects it');
+        writeFileSync(join(dir, 'k0s-etcdmember.rules.yml'), text.replace(gate, ''));
+        mkdirAndCopy(join(TESTS_DIR, file), join(dir, 'tests', file));
+        const r = promtool(['test', 'rules', file], join(dir, 'tests'));
+        assert.notEqual(r.status, 0, `${file} passed against rules that name c1.example.org while etcd is down`);
+        assert.match(output(r), /c1\.example\.org/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('planned-work.yml fails when a completed planned leave no longer explains the missing member', () => {
     const dir = mkdtempSync(join(tmpdir(), 'alerts-mutant-'));
     try {
       const text = readFileSync(RULES_PATH, 'utf8');
-      const gate = /\n\s*and ignoring \(name, member_id, problem\)\n\s*\(min without \(source\) \(k0s_etcdmember_source_up\) == 1\)/g;
-      assert.ok(gate.test(text), 'the source_up gate is where this test expects it');
-      writeFileSync(join(dir, 'k0s-etcdmember.rules.yml'), text.replace(gate, ''));
-      mkdirAndCopy(join(TESTS_DIR, 'quiet.yml'), join(dir, 'tests', 'quiet.yml'));
-      const r = promtool(['test', 'rules', 'quiet.yml'], join(dir, 'tests'));
-      assert.notEqual(r.status, 0, 'quiet.yml passed against rules that alert on c1.example.org while etcd is down');
-      assert.match(output(r), /c1\.example\.org/);
+      const planned = '- (cluster:k0s_etcdmember_planned_leaves:count or cluster:k0s_etcdmember_started_voting_members:max * 0)';
+      assert.ok(text.includes(planned));
+      writeFileSync(join(dir, 'k0s-etcdmember.rules.yml'), text.replace(planned, ''));
+      mkdirAndCopy(join(TESTS_DIR, 'planned-work.yml'), join(dir, 'tests', 'planned-work.yml'));
+      const r = promtool(['test', 'rules', 'planned-work.yml'], join(dir, 'tests'));
+      assert.notEqual(r.status, 0, 'a planned replacement paged and the test did not notice');
+      assert.match(output(r), /K0sEtcdMemberMembersLost/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('ambiguous.yml evaluates every alert in each scene and expects no delete command in any annotation', () => {
+    const doc = parseYaml(readFileSync(join(TESTS_DIR, 'ambiguous.yml'), 'utf8')) as {
+      tests: { input_series: { series: string }[]; alert_rule_test: { eval_time: string; alertname: string; exp_alerts: { exp_annotations: Record<string, string> }[] }[] }[];
+    };
+    assert.equal(doc.tests.length, 2);
+    for (const t of doc.tests) {
+      assert.ok(t.input_series.some((s) => s.series.includes('problem="ambiguous_duplicate"')), 'the scene has an ambiguous group');
+      const at45 = new Set(t.alert_rule_test.filter((a) => a.eval_time === '45m').map((a) => a.alertname));
+      assert.deepEqual([...at45].sort(), [...ALERT_NAMES].sort(), 'every alert is evaluated at 45m');
+      const fired = t.alert_rule_test.flatMap((a) => a.exp_alerts);
+      assert.ok(fired.some((e) => e.exp_annotations['summary']?.includes('cannot be told which is stale')));
+      for (const e of fired) for (const v of Object.values(e.exp_annotations)) assert.doesNotMatch(v, /kubectl delete/);
+    }
+    const amb = alerts().find((a) => a.alert === 'K0sEtcdMemberAmbiguousDuplicate');
+    assert.doesNotMatch(JSON.stringify(amb?.annotations), /kubectl delete|etcdctl member remove/);
+  });
+
+  it('summaries are static, so notifications that group several alerts share one', () => {
+    for (const a of alerts()) assert.doesNotMatch(a.annotations?.['summary'] ?? '', /\{\{/, `${a.alert}: summary has a template`);
+  });
+
+  it('every alert links the dashboard, scoped to its cluster when it has one', () => {
+    for (const a of alerts()) {
+      assert.equal(a.annotations?.['dashboard_url'], `${DASHBOARD_URL}{{ with $labels.cluster }}?var-cluster={{ . }}{{ end }}`, `${a.alert}`);
+    }
+  });
+
+  it('only K0sEtcdMemberMembersLost is critical, and it fires within 5 minutes of its condition', () => {
+    const critical = alerts().filter((a) => a.labels?.['severity'] === 'critical');
+    assert.deepEqual(critical.map((a) => a.alert), ['K0sEtcdMemberMembersLost']);
+    const minutes = Number(/^(\d+)m$/.exec(critical[0]?.for ?? '')?.[1]);
+    assert.ok(minutes > 0 && minutes < 5, `for: ${critical[0]?.for}`);
   });
 
   it('every alert has a severity, summary, description and a runbook_url whose anchor is a runbook heading', () => {
@@ -189,13 +249,15 @@ describe('alert rules and promtool tests', () => {
 
   it('per-object alerts name the object and member and the safe check; the duplicate alert forbids spec.leave', () => {
     for (const a of alerts()) {
-      if (!/k0s_etcdmember_(object|member)_problem/.test(a.expr)) continue;
+      if (!/k0s_etcdmember_(object|member)_problem/.test(a.expr) || a.alert === 'K0sEtcdMemberUnstarted') continue;
       const d = a.annotations?.['description'] ?? '';
       assert.match(d, /\{\{ \$labels\.name \}\}/, `${a.alert}: description does not name the object`);
       assert.match(d, /\{\{ \$labels\.member_id \}\}/, `${a.alert}: description does not name the member ID`);
       assert.match(d, /k0s etcd member-list/, `${a.alert}: description does not say to check etcd's member list`);
     }
     const dup = alerts().find((a) => a.alert === 'K0sEtcdMemberDuplicate');
+    const left = alerts().find((a) => a.alert === 'K0sEtcdMemberLeft');
+    assert.match(left?.annotations?.['description'] ?? '', /`kubectl delete etcdmember \{\{ \$labels\.name \}\}`/);
     assert.match(dup?.annotations?.['description'] ?? '', /`kubectl delete etcdmember \{\{ \$labels\.name \}\}`/);
     assert.match(dup?.annotations?.['description'] ?? '', /Never set spec\.leave/);
     const local = alerts().find((a) => a.alert === 'K0sEtcdMemberLocalNameDrift');
@@ -238,6 +300,20 @@ describe('runbook', () => {
       assert.ok(dup.includes(cmd), `duplicate section lacks ${cmd}`);
     }
     assert.match(dup, /spec\.leave/);
+  });
+
+  it('says what a planned replacement and a rolling upgrade look like, and how to silence what may fire', () => {
+    const text = readFileSync(RUNBOOK_PATH, 'utf8');
+    const start = text.indexOf('\n## Planned work: replacing a controller, rolling upgrades\n');
+    assert.ok(start >= 0);
+    const section = text.slice(start, text.indexOf('\n## ', start + 1));
+    for (const needle of ['spec.leave', 'left', 'K0sEtcdMemberMembersLost', 'K0sEtcdMemberLeft', 'amtool silence add', 'Rolling k0s upgrades']) {
+      assert.ok(section.includes(needle), `planned work section lacks ${needle}`);
+    }
+    for (const name of ['K0sEtcdMemberMembersLost', 'K0sEtcdMemberLeft', 'K0sEtcdMemberOrphaned']) {
+      assert.match(runbookSection(name), /planned-work-replacing-a-controller-rolling-upgrades|spec\.leave/);
+    }
+    assert.doesNotMatch(runbookSection('K0sEtcdMemberAmbiguousDuplicate'), /kubectl delete etcdmember [a-z]/);
   });
 
   it('explains k0s#5369 and the choice of aggregation labels, and ExporterDown\'s absent() limitation', () => {
@@ -283,7 +359,7 @@ describe('PrometheusRule generator', () => {
     writeFileSync(spec, JSON.stringify(doc.spec));
     const r = promtool(['check', 'rules', spec]);
     assert.equal(r.status, 0, output(r));
-    assert.match(r.stdout, /SUCCESS: 11 rules found/);
+    assert.match(r.stdout, /SUCCESS: 24 rules found/);
   });
 
   it('--label, --name, --namespace and --job change only what they name', () => {
@@ -305,8 +381,23 @@ describe('PrometheusRule generator', () => {
     );
   });
 
+  it('--grafana-url points every dashboard_url at that Grafana and changes nothing else', () => {
+    const r = run(process.execPath, [GENERATOR, '--grafana-url', 'https://grafana.example.com/sub/', '--out', '-']);
+    assert.equal(r.status, 0, output(r));
+    const rules = (parseYaml(r.stdout) as { spec: { groups: RuleGroup[] } }).spec.groups.flatMap((g) => g.rules);
+    const original = loadGroups().flatMap((g) => g.rules);
+    assert.equal(rules.length, original.length);
+    rules.forEach((x, i) => {
+      const o = original[i]!;
+      if (o.alert === undefined) return assert.deepEqual(x, o);
+      assert.equal(x.annotations?.['dashboard_url'], o.annotations?.['dashboard_url']?.replace('http://localhost:3000/', 'https://grafana.example.com/sub/'));
+      assert.deepEqual({ ...x, annotations: { ...x.annotations, dashboard_url: '' } }, { ...o, annotations: { ...o.annotations, dashboard_url: '' } });
+    });
+  });
+
   for (const [args, pattern] of [
     [['--bogus'], /unknown option '--bogus'/],
+    [['--grafana-url', 'grafana:3000'], /not an http\(s\) URL|not a URL/],
     [['--label', 'release'], /--label.*key=value/],
     [['--label', 'bad key=x'], /not a valid Kubernetes label key/],
     [['--namespace', 'Not_A_Namespace'], /not a valid namespace/],
