@@ -3,6 +3,7 @@
 // installs npm dependencies if missing, makes sure etcd and Prometheus are there, builds, then hands over
 // to the TypeScript demo (scripts/demo.ts).
 import { execFileSync, spawnSync } from 'node:child_process';
+import process from 'node:process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -12,7 +12,7 @@ import { AlertmanagerTestServer, PrometheusTestServer, WebhookReceiver, writeRul
 const RULES = fileURLToPath(new URL('../../alerts/k0s-etcdmember.rules.yml', import.meta.url));
 const say = (msg: string): void => void process.stdout.write(`demo: ${msg}\n`);
 
-const stops: (() => Promise<unknown>)[] = [];
+const stops: (() => unknown)[] = [];
 let stopping = false;
 
 async function stopAll(code: number): Promise<never> {
@@ -20,7 +20,8 @@ async function stopAll(code: number): Promise<never> {
   stopping = true;
   say('stopping every process and removing the data directories');
   for (const stop of stops.reverse()) {
-    await stop().catch((err: unknown) => say(`while stopping: ${String(err)}`));
+    // A stop that throws synchronously is reported like one that rejects.
+    await Promise.resolve().then(stop).catch((err: unknown) => say(`while stopping: ${String(err)}`));
   }
   process.exit(code);
 }
@@ -46,7 +47,7 @@ try {
   // The shipped rules wait 15 to 30 minutes before firing; the demo shortens every `for` to 10 s (a copy of
   // the rule file, otherwise identical) so the whole path to Alertmanager shows within a minute.
   const rulesDir = mkdtempSync(join(tmpdir(), 'k0s-etcdmember-demo-rules-'));
-  stops.push(async () => rmSync(rulesDir, { recursive: true, force: true }));
+  stops.push(() => rmSync(rulesDir, { recursive: true, force: true }));
   const demoRules = join(rulesDir, 'k0s-etcdmember.rules.yml');
   writeRuleFileWithFor(RULES, demoRules, { '*': '10s', K0sEtcdMemberExporterDown: '1m' });
   say('starting Prometheus with alerts/ loaded (every `for` shortened to 10 s for the demo)');
@@ -93,7 +94,7 @@ try {
       }
     })();
   }, 2000);
-  stops.push(async () => clearInterval(poll));
+  stops.push(() => clearInterval(poll));
 } catch (err) {
   process.stderr.write(`demo: failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   await stopAll(1);

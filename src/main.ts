@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Wiring only: configuration in, sources and server up, clean exit on SIGTERM.
 import type { Server } from 'node:http';
-import { ExitRequest, UsageError, parseConfig, type Config } from './config.js';
+import { ExitRequest, parseConfig, type Config } from './config.js';
 import { Exporter } from './exporter.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { readHostFacts } from './hostfacts.js';
@@ -72,7 +72,7 @@ async function main(argv: readonly string[]): Promise<void> {
     host,
     intervalMs: cfg.intervalMs,
     logger,
-    countError: metrics.countError,
+    countError: (source, reason) => metrics.countError(source, reason),
   });
 
   const app = createApp({ registry: metrics.registry, telemetryPath: cfg.telemetryPath, ready: () => exporter.ready(), version });

@@ -13,7 +13,7 @@ import type { EtcdTestCluster } from '../testbed/etcd-cluster.js';
 import { ExporterProcess, findSample } from '../testbed/exporter-process.js';
 import type { KubeApiTestServer } from '../testbed/kube-api-server.js';
 import { startK0s5369Scene } from '../testbed/k0s5369.js';
-import { AlertmanagerTestServer, PrometheusTestServer, WebhookReceiver, writeRuleFileWithFor } from '../testbed/prometheus.js';
+import { AlertmanagerTestServer, PrometheusTestServer, WebhookReceiver, writeRuleFileWithFor, type NotifiedAlert, type WebhookNotification } from '../testbed/prometheus.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RULES_PATH = join(REPO_ROOT, 'alerts', 'k0s-etcdmember.rules.yml');
@@ -23,8 +23,8 @@ const RUNBOOK_BASE = `https://github.com/k0s-etcdmember-exporter/k0s-etcdmember-
 
 const DUP = 'K0sEtcdMemberDuplicate';
 const SOURCE_DOWN = 'K0sEtcdMemberSourceDown';
-const alertsIn = (n: any): any[] => (Array.isArray(n?.alerts) ? (n.alerts as any[]) : []);
-const isDup = (a: any): boolean => a?.labels?.alertname === DUP;
+const alertsIn = (n: WebhookNotification): NotifiedAlert[] => n.alerts;
+const isDup = (a: { labels: Record<string, string> }): boolean => a.labels['alertname'] === DUP;
 
 describe('alert rules end to end: real etcd, API server, exporters, Prometheus and Alertmanager', { timeout: 90_000 }, () => {
   let dir: string | undefined;
@@ -118,6 +118,7 @@ describe('alert rules end to end: real etcd, API server, exporters, Prometheus a
       throw new Error(`${err.message}${diagnostics()}`);
     });
     const alert = alertsIn(firing).find(isDup);
+    assert.ok(alert, JSON.stringify(firing));
     assert.equal(alert.status, 'firing');
     assert.equal(alert.labels.name, 'c1');
     assert.equal(alert.labels.member_id, etcd!.members[0]!.idHex);
@@ -128,14 +129,15 @@ describe('alert rules end to end: real etcd, API server, exporters, Prometheus a
       readFileSync(RUNBOOK_PATH, 'utf8').split('\n').some((l) => l.trim() === `## ${DUP}`),
       'the runbook_url anchor is a heading in docs/runbook.md',
     );
-    assert.match(alert.annotations.description, /`kubectl delete etcdmember c1`/);
-    assert.ok(alert.annotations.description.includes(etcd!.members[0]!.idHex), alert.annotations.description);
+    const description = alert.annotations['description'] ?? '';
+    assert.match(description, /`kubectl delete etcdmember c1`/);
+    assert.ok(description.includes(etcd!.members[0]!.idHex), description);
 
     // Three exporters each report c1 (and c1.example.org shares its ID): still one alert, for c1 only.
     const active = (await prometheus!.alerts()).filter(isDup);
     assert.equal(active.length, 1, JSON.stringify(active));
-    assert.equal(active[0].labels.name, 'c1');
-    assert.equal(active[0].state, 'firing');
+    assert.equal(active[0]?.labels.name, 'c1');
+    assert.equal(active[0]?.state, 'firing');
     const delivered = webhook!.notifications.flatMap(alertsIn).filter(isDup);
     assert.deepEqual([...new Set(delivered.map((a) => a.labels.name))], ['c1'], JSON.stringify(delivered));
     // c1 also has hostname_drift; the rules report it as the duplicate only.
@@ -152,6 +154,7 @@ describe('alert rules end to end: real etcd, API server, exporters, Prometheus a
       throw new Error(`${err.message}${diagnostics()}`);
     });
     const alert = alertsIn(resolvedN).find(isDup);
+    assert.ok(alert, JSON.stringify(resolvedN));
     assert.equal(alert.labels.member_id, etcd!.members[0]!.idHex);
     assert.ok(Date.parse(alert.endsAt) >= deletedAt - 1000, `endsAt ${alert.endsAt} is after the delete`);
     assert.equal((await prometheus!.alerts()).filter(isDup).length, 0);
@@ -165,7 +168,7 @@ describe('alert rules end to end: real etcd, API server, exporters, Prometheus a
     // Evidence that the quiet check looked at something: every exporter's sources were scraped the whole time.
     const minUp = await prometheus!.query(`min_over_time(k0s_etcdmember_source_up[${window}])`);
     assert.equal(minUp.length, exporters.length * 2, JSON.stringify(minUp));
-    for (const s of minUp) assert.equal(s.value[1], '1', `source ${s.metric.source} on ${s.metric.instance} was down`);
+    for (const s of minUp) assert.equal(s.value?.[1], '1', `source ${s.metric.source} on ${s.metric.instance} was down`);
     const fired = await prometheus!.query(`count_over_time(ALERTS{alertname="${SOURCE_DOWN}"}[${window}])`);
     assert.deepEqual(fired, [], JSON.stringify(fired));
     assert.ok(!webhook!.notifications.flatMap(alertsIn).some((a) => a.labels.alertname === SOURCE_DOWN));

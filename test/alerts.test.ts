@@ -491,15 +491,16 @@ describe('Prometheus and Alertmanager harness with the real rules', () => {
   });
 
   it('fires K0sEtcdMemberDuplicate once for c1, delivered to the webhook, and resolves after c1 is deleted', async () => {
-    const isDup = (a: any): boolean => a?.labels?.alertname === 'K0sEtcdMemberDuplicate';
-    const firing = await webhook!.waitFor((n) => n.status === 'firing' && (n.alerts ?? []).some(isDup), 30_000);
-    const alert = (firing.alerts as any[]).find(isDup);
+    const isDup = (a: { labels: Record<string, string> }): boolean => a.labels['alertname'] === 'K0sEtcdMemberDuplicate';
+    const firing = await webhook!.waitFor((n) => n.status === 'firing' && n.alerts.some(isDup), 30_000);
+    const alert = firing.alerts.find(isDup);
+    assert.ok(alert, JSON.stringify(firing));
     assert.equal(alert.labels.name, 'c1');
     assert.equal(alert.labels.member_id, '8e9e05c52164694d');
     assert.equal(alert.labels.cluster, 'demo');
     assert.equal(alert.labels.severity, 'warning');
     assert.equal(alert.labels.instance, undefined, 'a cluster-wide alert must not carry one exporter\'s instance');
-    assert.match(alert.annotations.description, /`kubectl delete etcdmember c1`/);
+    assert.match(alert.annotations['description'] ?? '', /`kubectl delete etcdmember c1`/);
     assert.equal(alert.annotations.runbook_url, `${RUNBOOK_BASE}#k0setcdmemberduplicate`);
 
     const active = (await prometheus!.alerts()).filter(isDup);
@@ -507,10 +508,10 @@ describe('Prometheus and Alertmanager harness with the real rules', () => {
     assert.ok(!(await prometheus!.alerts()).some((a) => a.labels.alertname === 'K0sEtcdMemberHostnameDrift'));
 
     fixed = true;
-    const resolved = await webhook!.waitFor((n) => n.status === 'resolved' && (n.alerts ?? []).some(isDup), 30_000);
-    assert.equal((resolved.alerts as any[]).find(isDup).labels.name, 'c1');
-    const dupNotifications = webhook!.notifications.filter((n) => (n.alerts ?? []).some(isDup));
-    assert.ok(dupNotifications.every((n) => (n.alerts as any[]).filter(isDup).length === 1), JSON.stringify(dupNotifications));
+    const resolved = await webhook!.waitFor((n) => n.status === 'resolved' && n.alerts.some(isDup), 30_000);
+    assert.equal(resolved.alerts.find(isDup)?.labels.name, 'c1');
+    const dupNotifications = webhook!.notifications.filter((n) => n.alerts.some(isDup));
+    assert.ok(dupNotifications.every((n) => n.alerts.filter(isDup).length === 1), JSON.stringify(dupNotifications));
   });
 });
 

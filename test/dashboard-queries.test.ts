@@ -12,7 +12,7 @@ import type { EtcdTestCluster } from '../testbed/etcd-cluster.js';
 import { ExporterProcess } from '../testbed/exporter-process.js';
 import type { KubeApiTestServer } from '../testbed/kube-api-server.js';
 import { startK0s5369Scene } from '../testbed/k0s5369.js';
-import { PrometheusTestServer, waitUntil, writeRuleFileWithFor } from '../testbed/prometheus.js';
+import { PrometheusTestServer, waitUntil, writeRuleFileWithFor, type PromSeries } from '../testbed/prometheus.js';
 
 const HTTP_TIMEOUT_MS = 5_000;
 // Grafana derives $__rate_interval from the scrape interval (at least 4 of them); with the 1 s scrape below, 5s
@@ -28,13 +28,7 @@ const exporters: ExporterProcess[] = [];
 let prom: PrometheusTestServer | undefined;
 let dir: string | undefined;
 /** Result of each query, by label, run once everything is scraped. */
-const results = new Map<string, { resultType: string; result: any[] }>();
-
-interface PromSeries {
-  metric: Record<string, string>;
-  value?: [number, string];
-  values?: [number, string][];
-}
+const results = new Map<string, { resultType: string; result: PromSeries[] }>();
 
 /** Runs a query the way Grafana does for the panel (instant or range) and checks the HTTP answer itself. */
 async function runPanelQuery(p: PrometheusTestServer, q: DashboardQuery): Promise<{ resultType: string; result: PromSeries[] }> {
@@ -89,7 +83,7 @@ before(async () => {
     const dup = await p.query('count(k0s_etcdmember_duplicates)');
     const rate = await p.query('count(count by (instance) (rate(k0s_etcdmember_source_errors_total[5s])))');
     const alerts = await p.query('ALERTS{alertname="K0sEtcdMemberDuplicate", alertstate="firing"}');
-    if (valueOf(dup[0] ?? {}) === 2 && valueOf(rate[0] ?? {}) === 2 && alerts.length > 0) return true;
+    if (dup[0] && valueOf(dup[0]) === 2 && rate[0] && valueOf(rate[0]) === 2 && alerts.length > 0) return true;
     throw new Error(`duplicates series ${JSON.stringify(dup)}, rate instances ${JSON.stringify(rate)}, duplicate alerts ${alerts.length}`);
   });
   for (const q of queries) results.set(label(q), await runPanelQuery(p, q));
@@ -134,7 +128,7 @@ describe('dashboard queries against Prometheus scraping two exporters in the k0s
   });
 
   it('shows the cluster-wide counts once, not per exporter', () => {
-    const members = Object.fromEntries(resultOf('Members per source').map((s) => [s.metric['source'], valueOf(s)]));
+    const members = Object.fromEntries(resultOf('Members per source').map((s) => [s.metric['source'] ?? '', valueOf(s)]));
     assert.deepEqual(members, { etcd: 3, kubernetes: 4 });
     const single = (title: string): number => {
       const r = resultOf(title);

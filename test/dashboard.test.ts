@@ -75,7 +75,7 @@ function promqlNames(expr: string): { metrics: string[]; functions: string[] } {
 function valuesUnder(node: unknown, key: string, path = '$'): { path: string; value: unknown }[] {
   if (Array.isArray(node)) return node.flatMap((v, i) => valuesUnder(v, key, `${path}[${i}]`));
   if (node === null || typeof node !== 'object') return [];
-  return Object.entries(node).flatMap(([k, v]) => [...(k === key ? [{ path: `${path}.${k}`, value: v }] : []), ...valuesUnder(v, key, `${path}.${k}`)]);
+  return Object.entries(node as Record<string, unknown>).flatMap(([k, v]) => [...(k === key ? [{ path: `${path}.${k}`, value: v }] : []), ...valuesUnder(v, key, `${path}.${k}`)]);
 }
 
 function panelByTitle(d: DashboardJson, title: string): DashboardPanelJson {

@@ -133,7 +133,7 @@ function execForm(ins: Instruction | undefined, what: string): string[] {
     assert.fail(`${what} must use the exec (JSON array) form, so no shell is needed; got ${ins.args}`);
   }
   assert.ok(Array.isArray(parsed) && parsed.every((p) => typeof p === 'string'), `${what} is not an array of strings`);
-  return parsed as string[];
+  return parsed;
 }
 
 const { globalArgs, stages } = parseDockerfile(DOCKERFILE);

@@ -38,7 +38,7 @@ describe('refresh loop', () => {
   it('reads the hostname at every refresh: restoring it clears local name drift without a restart', async () => {
     let hostname = 'c1';
     exporter = new Exporter({
-      etcd: { read: async () => etcd },
+      etcd: { read: () => Promise.resolve(etcd) },
       kubernetes: kubeView({ crdPresent: true, objects: [] }),
       host: () => ({ registrationName: hostname }),
       intervalMs: 20,
@@ -57,7 +57,7 @@ describe('refresh loop', () => {
     const errors: string[] = [];
     let fail = false;
     exporter = new Exporter({
-      etcd: { read: async () => { if (fail) throw new SourceError('timeout', 'etcd did not answer'); return etcd; } },
+      etcd: { read: () => (fail ? Promise.reject(new SourceError('timeout', 'etcd did not answer')) : Promise.resolve(etcd)) },
       kubernetes: kubeView({ crdPresent: true, objects: [] }),
       host: () => ({ registrationName: 'c1.example.org' }),
       intervalMs: 20,

@@ -265,7 +265,7 @@ describe('KubeApiTestServer', () => {
 
     const bad = join(mkdtempSync(join(tmpdir(), 'kube-api-test-kc-')), 'kubeconfig');
     dirs.push(join(bad, '..'));
-    await api.writeKubeconfig(bad, { token: 'wrong-token' });
+    api.writeKubeconfig(bad, { token: 'wrong-token' });
     const kcBad = new KubeConfig();
     kcBad.loadFromFile(bad);
     await assert.rejects(

@@ -19,11 +19,11 @@ after(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function setup(opts: { crdInstalled?: boolean; kubeconfig?: (api: KubeApiTestServer) => Promise<string>; interval?: string } = {}) {
+async function setup(opts: { crdInstalled?: boolean; kubeconfig?: (api: KubeApiTestServer) => string; interval?: string } = {}) {
   const api = await KubeApiTestServer.start({ crdInstalled: opts.crdInstalled ?? true });
   cleanups.push(() => api.close());
   if (opts.crdInstalled !== false) for (const o of k0s5369Objects(MEMBERS)) api.create(o);
-  const kubeconfig = opts.kubeconfig ? await opts.kubeconfig(api) : api.kubeconfigPath;
+  const kubeconfig = opts.kubeconfig ? opts.kubeconfig(api) : api.kubeconfigPath;
   const exporter = await ExporterProcess.start({
     etcdEndpoints: ['http://127.0.0.1:1'],
     kubeconfig,
@@ -41,9 +41,9 @@ const errors = (s: Sample[], reason: string) => findSample(s, 'k0s_etcdmember_so
 describe('Kubernetes API faults', () => {
   it('401: source down, counted, and a log line that says the credentials were rejected', async () => {
     const { exporter } = await setup({
-      kubeconfig: async (api) => {
+      kubeconfig: (api) => {
         const path = `${api.kubeconfigPath}.bad`;
-        await api.writeKubeconfig(path, { token: 'wrong-token' });
+        api.writeKubeconfig(path, { token: 'wrong-token' });
         return path;
       },
     });

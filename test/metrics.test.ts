@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { analyse, type Report } from '../src/analysis.js';
 import { createMetrics } from '../src/metrics.js';
 import type { EtcdMemberObject, EtcdSnapshot } from '../src/model.js';
-import type { SourceHealth, SourceName } from '../src/sources/source.js';
+import type { ErrorReason, SourceHealth, SourceName } from '../src/sources/source.js';
 
 const etcd: EtcdSnapshot = {
   members: [
@@ -27,7 +27,7 @@ function harness(initial: Report) {
   return {
     set: (r: Report) => (report = r),
     health,
-    countError: m.countError,
+    countError: (source: SourceName, reason: ErrorReason) => m.countError(source, reason),
     /** The exposition's k0s_etcdmember samples, one "name{labels} value" string each. */
     samples: async () => (await m.registry.metrics()).split('\n').filter((l) => l.startsWith('k0s_etcdmember_')),
   };

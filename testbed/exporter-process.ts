@@ -58,8 +58,8 @@ export class ExporterProcess {
     child.once('exit', () => process.off('exit', killOnExit));
     const logLines: string[] = [];
     let pending = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
       pending += chunk;
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';

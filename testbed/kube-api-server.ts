@@ -238,7 +238,7 @@ export class KubeApiTestServer {
         options.port ?? 0,
       );
       await s.listen();
-      await s.writeKubeconfig(s.kubeconfigPath);
+      s.writeKubeconfig(s.kubeconfigPath);
       return s;
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
@@ -253,7 +253,7 @@ export class KubeApiTestServer {
   }
 
   /** Writes a kubeconfig for this server; another token makes one the server rejects with 401. */
-  async writeKubeconfig(path: string, o: { token?: string } = {}): Promise<void> {
+  writeKubeconfig(path: string, o: { token?: string } = {}): void {
     const cluster: Json = { server: this.url };
     // Embedded, as `kubectl config set-cluster --embed-certs` writes it: the file stands on its own.
     if (this.caFile) cluster['certificate-authority-data'] = readFileSync(this.caFile).toString('base64');
@@ -712,7 +712,7 @@ export class KubeApiTestServer {
     const o = obj as Json;
     if (typeof o['kind'] !== 'string' || o['kind'] === '') throw new KubeApiError(badRequest(`Object 'Kind' is missing in '${JSON.stringify(obj).slice(0, 200)}'`));
     if (o['apiVersion'] !== API_VERSION) {
-      throw new KubeApiError(badRequest(`the API version in the data (${String(o['apiVersion'] ?? '')}) does not match the expected API version (${API_VERSION})`));
+      throw new KubeApiError(badRequest(`the API version in the data (${typeof o['apiVersion'] === 'string' ? o['apiVersion'] : JSON.stringify(o['apiVersion'] ?? '')}) does not match the expected API version (${API_VERSION})`));
     }
     if (o['kind'] !== KIND) throw new KubeApiError(badRequest(`the kind in the data (${String(o['kind'])}) does not match the expected kind (${KIND})`));
     const meta = o['metadata'] ?? {};
@@ -1029,7 +1029,7 @@ function cell(c: PrinterColumn, o: EtcdMemberObject): unknown {
 }
 
 function successStatus(o: EtcdMemberObject): Status {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: qualifiedDetails(o.metadata.name, { uid: o.metadata.uid }), code: 200 } as Status;
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: qualifiedDetails(o.metadata.name, { uid: o.metadata.uid }), code: 200 };
 }
 
 function parseRv(v: string): number {
@@ -1062,11 +1062,11 @@ function toCause(e: ErrorObject): Cause | undefined {
       return { reason: 'FieldValueRequired', message: 'Required value', field: fieldPath(e.instancePath, missing) };
     }
     case 'type': {
-      const want = String((e.params as { type?: unknown }).type ?? '');
+      const want = (e.params as { type?: string }).type ?? '';
       return { reason: 'FieldValueTypeInvalid', message: `Invalid value: "${goTypeName(value)}": ${field || 'body'} in body must be of type ${want}: "${goTypeName(value)}"`, field: field || '<root>' };
     }
     case 'pattern': {
-      const pattern = String((e.params as { pattern?: unknown }).pattern ?? '');
+      const pattern = (e.params as { pattern?: string }).pattern ?? '';
       return { reason: 'FieldValueInvalid', message: `Invalid value: ${shown}: ${field} in body should match '${pattern}'`, field };
     }
     case 'enum': {
@@ -1074,7 +1074,7 @@ function toCause(e: ErrorObject): Cause | undefined {
       return { reason: 'FieldValueNotSupported', message: `Unsupported value: ${shown}: supported values: ${allowed}`, field };
     }
     case 'format': {
-      const format = String((e.params as { format?: unknown }).format ?? '');
+      const format = (e.params as { format?: string }).format ?? '';
       return { reason: 'FieldValueInvalid', message: `Invalid value: ${shown}: ${field} in body must be of type ${format}: ${shown}`, field };
     }
     default:

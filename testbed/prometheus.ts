@@ -16,6 +16,61 @@ export const ALERTMANAGER_BIN = process.env['ALERTMANAGER_BIN'] ?? '/usr/bin/pro
 export const DEFAULT_JOB_NAME = 'k0s-etcdmember-exporter';
 
 const HTTP_TIMEOUT_MS = 5_000;
+
+// The parts of Prometheus' and Alertmanager's JSON the tests and the demo read, as their HTTP API documents them
+// (https://prometheus.io/docs/prometheus/latest/querying/api/, Alertmanager's webhook_config payload). Both
+// servers are real and trusted here, so their answers are typed, not validated.
+
+/** One series of a query result: `value` for an instant vector (a scalar comes back as one of these), `values` for a matrix. */
+export interface PromSeries {
+  metric: Record<string, string>;
+  value?: [number, string];
+  values?: [number, string][];
+}
+
+/** One alert of /api/v1/alerts. */
+export interface PromAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  state: 'pending' | 'firing';
+  activeAt: string;
+  value: string;
+}
+
+/** One alert of an Alertmanager webhook notification. */
+export interface NotifiedAlert {
+  status: 'firing' | 'resolved';
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string;
+  fingerprint: string;
+}
+
+/** An Alertmanager webhook notification (payload version 4). */
+export interface WebhookNotification {
+  version: string;
+  status: 'firing' | 'resolved';
+  receiver: string;
+  groupLabels: Record<string, string>;
+  commonLabels: Record<string, string>;
+  commonAnnotations: Record<string, string>;
+  alerts: NotifiedAlert[];
+}
+
+interface PromTarget {
+  labels: Record<string, string>;
+  scrapeUrl: string;
+  health: 'up' | 'down' | 'unknown';
+  lastError: string;
+}
+
+interface PromResponse<T> {
+  status: 'success' | 'error';
+  data?: T;
+  errorType?: string;
+  error?: string;
+}
 const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 const LOG_LINES = 2_000;
@@ -37,16 +92,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function getJson(url: string): Promise<any> {
+async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(url, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
   const text = await res.text();
-  let body: any;
+  let body: PromResponse<T>;
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(text) as PromResponse<T>;
   } catch {
     throw new Error(`GET ${url}: HTTP ${res.status}, not JSON: ${text.slice(0, 200)}`);
   }
-  if (!res.ok || body?.status !== 'success') {
+  if (!res.ok || body?.status !== 'success' || body.data === undefined) {
     throw new Error(`GET ${url}: HTTP ${res.status} ${body?.errorType ?? ''} ${body?.error ?? text.slice(0, 200)}`.trim());
   }
   return body.data;
@@ -84,8 +139,8 @@ class Child {
       this.logs.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
       if (this.logs.length > LOG_LINES) this.logs.splice(0, this.logs.length - LOG_LINES);
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     this.exited = new Promise((res) => {
       child.once('error', (err) => {
         this.logs.push(`spawn ${bin}: ${err.message}`);
@@ -221,22 +276,27 @@ export class PrometheusTestServer {
   }
 
   /** Instant query; the result as a list of { metric, value } (a scalar or string comes back as one element). */
-  async query(expr: string): Promise<any[]> {
-    const data = await getJson(`${this.url}/api/v1/query?query=${encodeURIComponent(expr)}`);
-    if (data.resultType === 'vector' || data.resultType === 'matrix') return data.result as any[];
+  async query(expr: string): Promise<PromSeries[]> {
+    type Data =
+      | { resultType: 'vector'; result: PromSeries[] }
+      | { resultType: 'matrix'; result: PromSeries[] }
+      | { resultType: 'scalar'; result: [number, string] }
+      | { resultType: 'string'; result: [number, string] };
+    const data = await getJson<Data>(`${this.url}/api/v1/query?query=${encodeURIComponent(expr)}`);
+    if (data.resultType === 'vector' || data.resultType === 'matrix') return data.result;
     return [{ metric: {}, value: data.result }];
   }
 
   /** Active alerts (pending and firing) as /api/v1/alerts lists them. */
-  async alerts(): Promise<any[]> {
-    return (await getJson(`${this.url}/api/v1/alerts`)).alerts as any[];
+  async alerts(): Promise<PromAlert[]> {
+    return (await getJson<{ alerts: PromAlert[] }>(`${this.url}/api/v1/alerts`)).alerts;
   }
 
   /** Resolves once every scrape target of the job has been scraped successfully (Prometheus waits ~5 s first). */
   async waitForTargetsUp(timeoutMs: number): Promise<void> {
     await waitUntil(`${this.targetCount} targets of job ${this.jobName} up`, timeoutMs, async () => {
-      const data = await getJson(`${this.url}/api/v1/targets?state=active`);
-      const mine = (data.activeTargets as any[]).filter((t) => t.labels?.job === this.jobName);
+      const data = await getJson<{ activeTargets: PromTarget[] }>(`${this.url}/api/v1/targets?state=active`);
+      const mine = data.activeTargets.filter((t) => t.labels['job'] === this.jobName);
       const down = mine.filter((t) => t.health !== 'up');
       if (mine.length === this.targetCount && down.length === 0) return true;
       throw new Error(`${mine.length - down.length}/${this.targetCount} up${down.map((t) => `; ${t.scrapeUrl}: ${t.health} ${t.lastError}`).join('')}`);
@@ -244,7 +304,7 @@ export class PrometheusTestServer {
   }
 
   /** Polls alerts() until one matches; returns it. */
-  async waitForAlert(pred: (alert: any) => boolean, timeoutMs: number): Promise<any> {
+  async waitForAlert(pred: (alert: PromAlert) => boolean, timeoutMs: number): Promise<PromAlert> {
     return waitUntil('an alert to match', timeoutMs, async () => (await this.alerts()).find(pred));
   }
 
@@ -318,7 +378,7 @@ export class AlertmanagerTestServer {
 
 /** Receives Alertmanager webhook notifications ({ status, alerts: [{ status, labels, annotations }], ... }). */
 export class WebhookReceiver {
-  readonly notifications: any[] = [];
+  readonly notifications: WebhookNotification[] = [];
   private readonly waiters = new Set<() => void>();
 
   private constructor(
@@ -333,7 +393,7 @@ export class WebhookReceiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         try {
-          receiver?.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          receiver?.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as WebhookNotification);
           res.writeHead(200).end();
         } catch {
           res.writeHead(400).end();
@@ -350,13 +410,13 @@ export class WebhookReceiver {
     return receiver;
   }
 
-  private push(n: unknown): void {
+  private push(n: WebhookNotification): void {
     this.notifications.push(n);
     for (const w of this.waiters) w();
   }
 
   /** The first notification (already received or still to come) that matches. */
-  waitFor(pred: (n: any) => boolean, timeoutMs: number): Promise<any> {
+  waitFor(pred: (n: WebhookNotification) => boolean, timeoutMs: number): Promise<WebhookNotification> {
     const found = this.notifications.find(pred);
     if (found !== undefined) return Promise.resolve(found);
     return new Promise((res, rej) => {
@@ -384,8 +444,8 @@ export class WebhookReceiver {
   }
 }
 
-function summarise(n: any): string {
-  return `${n?.status}: ${(n?.alerts ?? []).map((a: any) => `${a?.labels?.alertname}(${a?.labels?.name ?? a?.labels?.instance ?? ''})`).join(',')}`;
+function summarise(n: WebhookNotification): string {
+  return `${n.status}: ${n.alerts.map((a) => `${a.labels['alertname']}(${a.labels['name'] ?? a.labels['instance'] ?? ''})`).join(',')}`;
 }
 
 /**

@@ -59,7 +59,7 @@ export class EtcdSource implements EtcdReader {
         this.opts.timeoutMs + 500,
       );
       if (list.status === 'rejected') throw classify(firstError(list.reason), this.opts.endpoints, 'member list');
-      const members = parseMembers(list.value.members as unknown);
+      const members = parseMembers(list.value.members);
       if (status.status === 'rejected') {
         const e = classify(firstError(status.reason), this.opts.endpoints.slice(0, 1), 'status');
         return { members, localMemberId: undefined, localMemberError: e.message };

@@ -434,7 +434,7 @@ function readLines(
       res.destroy(new SourceError('other', 'stopped'));
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    const finish = (err?: unknown): void => {
+    const finish = (err?: Error): void => {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       if (err) reject(err);
@@ -454,7 +454,7 @@ function readLines(
         }
       } catch (err) {
         res.destroy();
-        finish(err);
+        finish(err instanceof Error ? err : new Error(String(err)));
         return;
       }
       if (pending.length > MAX_LINE_BYTES) {
