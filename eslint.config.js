@@ -4,7 +4,15 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      // Not yet typed: they read parsed JSON/YAML as `any`. Removed from this list by the commit that types them.
+      'test/deploy.test.ts',
+      'test/kube-api-server.test.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1010,12 +1010,13 @@ export function negotiate(accept: string | undefined, tableAllowed: boolean): Me
 
 /** One Table cell: the first JSONPath match, printed as Go's jsonpath prints it for strings; null when absent. */
 function cell(c: PrinterColumn, o: EtcdMemberObject): unknown {
-  const found = JSONPath({ path: `$${c.jsonPath}`, json: o as object, wrap: true }) as unknown[];
+  const found = JSONPath<unknown[]>({ path: `$${c.jsonPath}`, json: o as object, wrap: true });
   const v = found[0];
   if (v === undefined || v === null) return null;
   switch (c.type) {
     case 'string':
-      return typeof v === 'object' ? JSON.stringify(v) : String(v);
+      // JSON parsed from YAML holds no functions or bigints: JSON.stringify prints numbers and booleans as String would.
+      return typeof v === 'string' ? v : JSON.stringify(v);
     case 'integer':
       return typeof v === 'number' && Number.isInteger(v) ? v : null;
     case 'number':
