@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
+import { redact } from './redact.js';
 
 export const ENV_PREFIX = 'K0S_ETCDMEMBER_EXPORTER_';
 export const DEFAULT_PORT = 9979;
@@ -27,11 +28,18 @@ export interface Config {
   readonly listenHost: string | undefined;
   readonly listenPort: number;
   readonly telemetryPath: string;
+  /** exporter-toolkit web config (TLS, basic auth, headers); undefined: plain HTTP, no auth. */
+  readonly webConfigFile: string | undefined;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
 }
 
-export class UsageError extends Error {}
+/** One line for stderr and exit 2; any URL in it has its userinfo masked (the line quotes what the user typed). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(redact(message));
+  }
+}
 
 /** Parses Prometheus-style durations ("15s", "1m30s", "500ms"); rejects anything else, including 0. */
 export function parseDuration(text: string): number {
@@ -52,6 +60,10 @@ function parseEndpoints(text: string): string[] {
       url = new URL(e);
     } catch {
       throw new InvalidArgumentError(`"${e}" is not a URL; want e.g. https://127.0.0.1:2379`);
+    }
+    if (url.username !== '' || url.password !== '') {
+      // etcd's user/password auth is not implemented here, and a password on the command line shows in ps.
+      throw new InvalidArgumentError(`"${redact(e)}" carries a user name or password: etcd credentials in URLs are not supported; use client certificates (--etcd.cert-file, --etcd.key-file)`);
     }
     if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.port === '' || url.pathname !== '/') {
       throw new InvalidArgumentError(`"${e}" is not an etcd client URL; want scheme://host:port, e.g. https://127.0.0.1:2379`);
@@ -121,6 +133,7 @@ export function buildCommand(version: string): Command {
     .addOption(option('--node.member-name <name>', 'the etcd member name k0s registers on this host (set when spec.storage.etcd.extraArgs.name is used; default: the kernel hostname)').argParser(parseName))
     .addOption(option('--web.listen-address <address>', 'address to serve on').default(`:${DEFAULT_PORT}`))
     .addOption(option('--web.telemetry-path <path>', 'path of the metrics endpoint').default('/metrics').argParser(parsePath))
+    .addOption(option('--web.config.file <path>', 'web config in Prometheus exporter-toolkit format: TLS, basic auth, headers; re-read when it changes').argParser(readableFile))
     .addOption(option('--log.level <level>', `one of ${LOG_LEVELS.join(', ')}`).default('info').argParser(parseChoice(LOG_LEVELS)))
     .addOption(option('--log.format <format>', `one of ${LOG_FORMATS.join(', ')}`).default('logfmt').argParser(parseChoice(LOG_FORMATS)))
     .allowExcessArguments(false);
@@ -162,6 +175,7 @@ export function parseConfig(argv: readonly string[], version: string, out: (s: s
     listenHost: listen.host,
     listenPort: listen.port,
     telemetryPath: o['web.telemetryPath'] as string,
+    webConfigFile: o['web.configFile'] as string | undefined,
     logLevel: o['log.level'] as LogLevel,
     logFormat: o['log.format'] as LogFormat,
   };

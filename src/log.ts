@@ -1,5 +1,7 @@
 // One line per event on stderr, logfmt (as Prometheus' own components log) or JSON. Callers pass fields,
-// never credentials: nothing here knows how to redact.
+// never credentials; as a backstop every value has the userinfo of any URL in it masked (redact.ts), because
+// URLs arrive from kubeconfigs, flags and library error messages that nobody here wrote.
+import { redact } from './redact.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -23,7 +25,8 @@ export function createLogger(
   const threshold = LOG_LEVELS.indexOf(level);
   const log = (lvl: LogLevel, msg: string, fields: Fields = {}): void => {
     if (LOG_LEVELS.indexOf(lvl) < threshold) return;
-    const record: Fields = { ts: new Date().toISOString(), level: lvl, msg, ...fields };
+    const record: Fields = { ts: new Date().toISOString(), level: lvl, msg: redact(msg) };
+    for (const [k, v] of Object.entries(fields)) record[k] = typeof v === 'string' ? redact(v) : v;
     write(format === 'json' ? JSON.stringify(record) : logfmt(record));
   };
   return {

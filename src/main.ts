@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 // Wiring only: configuration in, sources and server up, clean exit on SIGTERM.
-import type { Server } from 'node:http';
 import { ExitRequest, parseConfig, type Config } from './config.js';
 import { Exporter } from './exporter.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { readHostFacts } from './hostfacts.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { createApp } from './server.js';
 import { EtcdSource } from './sources/etcd.js';
 import { KubernetesSource } from './sources/kubernetes.js';
 import { buildRevision, packageVersion } from './version.js';
+import { WebConfigError } from './web/config.js';
+import { LiveWebConfig } from './web/live.js';
+import { serve } from './web/serve.js';
 
 const SHUTDOWN_GRACE_MS = 4000;
 
@@ -31,6 +33,14 @@ async function main(argv: readonly string[]): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(cfg.logLevel, cfg.logFormat);
+  let web: LiveWebConfig | undefined;
+  try {
+    web = cfg.webConfigFile === undefined ? undefined : LiveWebConfig.start(cfg.webConfigFile, logger);
+  } catch (err) {
+    if (!(err instanceof WebConfigError)) throw err;
+    process.stderr.write(`k0s-etcdmember-exporter: --web.config.file ${cfg.webConfigFile}: ${err.message}\n`);
+    process.exit(2);
+  }
   const host = (): ReturnType<typeof readHostFacts> => readHostFacts(cfg.nodeMemberName);
   logger.info('starting k0s-etcdmember-exporter', {
     version,
@@ -76,7 +86,14 @@ async function main(argv: readonly string[]): Promise<void> {
   });
 
   const app = createApp({ registry: metrics.registry, telemetryPath: cfg.telemetryPath, ready: () => exporter.ready(), version });
-  const server = await listen(app, cfg, logger);
+  let server: Awaited<ReturnType<typeof serve>>;
+  try {
+    server = await serve(app, { host: cfg.listenHost, port: cfg.listenPort, web, logger, fields: { telemetry_path: cfg.telemetryPath } });
+  } catch (err) {
+    // Port taken, or an address this host does not have: one line, no false "listening" before it.
+    logger.error('cannot listen', { address: `${cfg.listenHost ?? ''}:${cfg.listenPort}`, err: (err as Error).message });
+    process.exit(1);
+  }
   exporter.start();
 
   let stopping = false;
@@ -95,24 +112,6 @@ async function main(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-}
-
-function listen(app: ReturnType<typeof createApp>, cfg: Config, logger: Logger): Promise<Server> {
-  return new Promise((resolve) => {
-    const onListening = (): void => {
-      // Report the bound port, which differs from the configured one when that was 0.
-      const bound = server.address();
-      const port = typeof bound === 'object' && bound !== null ? bound.port : cfg.listenPort;
-      logger.info('listening', { address: `${cfg.listenHost ?? ''}:${port}`, telemetry_path: cfg.telemetryPath });
-      resolve(server);
-    };
-    // Without a host Node listens on every address, IPv6 and IPv4 alike.
-    const server = cfg.listenHost === undefined ? app.listen(cfg.listenPort, onListening) : app.listen(cfg.listenPort, cfg.listenHost, onListening);
-    server.on('error', (err: NodeJS.ErrnoException) => {
-      logger.error('cannot listen', { address: `${cfg.listenHost ?? ''}:${cfg.listenPort}`, err: err.message });
-      process.exit(1);
-    });
-  });
 }
 
 await main(process.argv.slice(2));

@@ -12,6 +12,10 @@ export interface ServerOptions {
 export function createApp(opts: ServerOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Route as Go's net/http ServeMux does for the exporters Prometheus users know: the path must match exactly
+  // (/METRICS and /metrics/ are not /metrics), the query string plays no part (/metrics?x=1 is /metrics).
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   app.get(opts.telemetryPath, async (_req, res) => {
     const body = await opts.registry.metrics();
     res.type(opts.registry.contentType).send(body);
@@ -26,10 +30,36 @@ export function createApp(opts: ServerOptions): express.Express {
   app.get('/', (_req, res) => {
     res.type('html').send(landingPage(opts.telemetryPath, opts.version));
   });
+  // A known path asked with another method: 405 naming the methods it has, not a misleading 404. Routes are
+  // looked up when the request comes, so routes added after createApp are covered too.
+  app.use((req, res, next) => {
+    const allowed = methodsFor(app, req.path);
+    if (allowed.length === 0) {
+      next();
+      return;
+    }
+    res.status(405).set('Allow', allowed.join(', ')).type('text/plain').send('method not allowed\n');
+  });
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('not found\n');
   });
   return app;
+}
+
+interface RouteLayer {
+  route?: { methods: Record<string, boolean> };
+  match(path: string): boolean;
+}
+
+/** The methods registered for a path, uppercase, HEAD included where GET is (Express answers HEAD with GET). */
+function methodsFor(app: express.Express, path: string): string[] {
+  const methods = new Set<string>();
+  for (const layer of (app.router as unknown as { stack: RouteLayer[] }).stack) {
+    if (layer.route === undefined || !layer.match(path)) continue;
+    for (const [m, on] of Object.entries(layer.route.methods)) if (on && m !== '_all') methods.add(m.toUpperCase());
+  }
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].sort();
 }
 
 function landingPage(telemetryPath: string, version: string): string {

@@ -1,6 +1,8 @@
 // What every source shares: a fixed vocabulary of failure reasons (so source_errors_total stays small and
 // alertable) and the health record the metrics render.
 
+import { redact } from '../redact.js';
+
 export const ERROR_REASONS = [
   'timeout',
   'unavailable',
@@ -24,7 +26,8 @@ export class SourceError extends Error {
     readonly reason: ErrorReason,
     message: string,
   ) {
-    super(message);
+    // Messages quote URLs from kubeconfigs, flags and libraries; none may carry a password further.
+    super(redact(message));
     this.name = 'SourceError';
   }
 }
@@ -55,5 +58,5 @@ export function reasonForNodeError(err: unknown): ErrorReason | undefined {
 }
 
 export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return redact(err instanceof Error ? err.message : String(err));
 }

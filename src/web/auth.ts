@@ -1,0 +1,81 @@
+// HTTP basic auth against bcrypt hashes, as exporter-toolkit's web/handler.go does it: successful checks are
+// cached so a scrape every 15 s does not pay a bcrypt each time, bcrypt runs one at a time (an attacker cannot
+// occupy every libuv thread, which the Kubernetes client's DNS and file reads also need), and an unknown user
+// costs a bcrypt like a known one so response times do not tell which user names exist. The comparison of the
+// hash itself is the library's (constant time).
+import { createHash } from 'node:crypto';
+import { hash as bcryptHash, verify } from '@node-rs/bcrypt';
+
+/** golang.org/x/crypto/bcrypt's answer to "what cost": the two digits after the version. */
+function costOf(hash: string): number {
+  return Number(hash.slice(4, 6));
+}
+
+// The toolkit's fixed hash for unknown users ("fakepassword", cost 10); other costs get one made at first need.
+const TOOLKIT_DUMMY = '$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi';
+const CACHE_SIZE = 100;
+
+export interface Credentials {
+  readonly user: string;
+  readonly password: string;
+}
+
+/** Go's Request.BasicAuth: "Basic " (any case), standard base64, split at the first colon. */
+export function parseBasicAuth(header: string | undefined): Credentials | undefined {
+  if (header === undefined) return undefined;
+  const m = /^basic (.*)$/is.exec(header);
+  if (!m || !/^[A-Za-z0-9+/]*={0,2}$/.test(m[1]!)) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+export class BasicAuthChecker {
+  /** Digest of (user, hash, password) for checks that succeeded; never the password itself. */
+  private readonly cache = new Set<string>();
+  private readonly dummies = new Map<number, Promise<string>>([[10, Promise.resolve(TOOLKIT_DUMMY)]]);
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** True when the credentials match a user in `users`. */
+  async check(users: ReadonlyMap<string, string>, creds: Credentials | undefined): Promise<boolean> {
+    if (creds === undefined) return false;
+    const known = users.get(creds.user);
+    const hash = known ?? (await this.dummyFor(users));
+    const key = cacheKey(creds.user, hash, creds.password);
+    // The key is a digest, so looking it up leaks nothing about the password.
+    if (known !== undefined && this.cache.has(key)) return true;
+    const ok = await this.serialised(() => verify(creds.password, hash));
+    if (!ok || known === undefined) return false;
+    if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.values().next().value!);
+    this.cache.add(key);
+    return true;
+  }
+
+  /** A hash of the most expensive cost in use, so an unknown user is never cheaper than any known one. */
+  private dummyFor(users: ReadonlyMap<string, string>): Promise<string> {
+    let cost = 10;
+    for (const h of users.values()) cost = Math.max(cost, costOf(h));
+    let dummy = this.dummies.get(cost);
+    if (dummy === undefined) {
+      dummy = bcryptHash('fakepassword', cost);
+      this.dummies.set(cost, dummy);
+    }
+    return dummy;
+  }
+
+  private serialised<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function cacheKey(user: string, hash: string, password: string): string {
+  const h = createHash('sha256');
+  for (const part of [user, hash, password]) {
+    const b = Buffer.from(part, 'utf8');
+    h.update(String(b.length)).update(':').update(b);
+  }
+  return h.digest('hex');
+}
