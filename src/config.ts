@@ -175,7 +175,7 @@ export function parseConfig(argv: readonly string[], version: string, out: (s: s
     listenHost: listen.host,
     listenPort: listen.port,
     telemetryPath: o['web.telemetryPath'] as string,
-    webConfigFile: o['web.configFile'] as string | undefined,
+    webConfigFile: o['web.config.file'] as string | undefined,
     logLevel: o['log.level'] as LogLevel,
     logFormat: o['log.format'] as LogFormat,
   };
