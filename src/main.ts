@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Wiring only: configuration in, sources and server up, clean exit on SIGTERM.
+// Wiring only, in one direction: configuration in, sources → exporter → metrics → server, clean exit on SIGTERM.
+import { analyse } from './analysis.js';
 import { ExitRequest, parseConfig, type Config } from './config.js';
 import { Exporter } from './exporter.js';
 import { loadKubeConfig } from './kubeconfig.js';
@@ -14,6 +15,8 @@ import { WebConfigError } from './web/config.js';
 import { LiveWebConfig } from './web/live.js';
 import { serve } from './web/serve.js';
 
+// Well inside the 10 s both shipped deployments allow between SIGTERM and SIGKILL (terminationGracePeriodSeconds,
+// TimeoutStopSec), so the exporter always exits on its own and says so.
 const SHUTDOWN_GRACE_MS = 4000;
 
 // grpc-js hands etcd's IP address to TLS as the server name, which makes Node print a DEP0123 warning to
@@ -51,13 +54,15 @@ async function main(argv: readonly string[]): Promise<void> {
     interval_seconds: cfg.intervalMs / 1000,
   });
 
-  // The exporter and the metrics refer to each other (errors are counted, the report is rendered); this late
-  // binding keeps both constructors simple.
-  let exporter: Exporter | undefined;
-  const metrics = createMetrics(
-    { report: () => exporter!.report(), health: (s) => exporter!.health(s) },
-    { version, revision: buildRevision(), nodejsVersion: process.version },
-  );
+  const etcd = new EtcdSource({
+    endpoints: cfg.etcdEndpoints,
+    caFile: cfg.etcdCaFile,
+    certFile: cfg.etcdCertFile,
+    keyFile: cfg.etcdKeyFile,
+    timeoutMs: cfg.etcdTimeoutMs,
+    intervalMs: cfg.intervalMs,
+    logger,
+  });
   const kubernetes = new KubernetesSource({
     kubeConfig: kube.kubeConfig,
     requestTimeoutMs: cfg.kubernetesTimeoutMs,
@@ -67,25 +72,21 @@ async function main(argv: readonly string[]): Promise<void> {
     watchTimeoutSeconds: 60 + Math.floor(Math.random() * 60),
     maxBackoffMs: Math.min(30_000, Math.max(1000, cfg.intervalMs)),
     logger,
-    onChange: () => exporter?.kubernetesChanged(),
-    onError: (reason) => metrics.countError('kubernetes', reason),
   });
-  exporter = new Exporter({
-    etcd: new EtcdSource({
-      endpoints: cfg.etcdEndpoints,
-      caFile: cfg.etcdCaFile,
-      certFile: cfg.etcdCertFile,
-      keyFile: cfg.etcdKeyFile,
-      timeoutMs: cfg.etcdTimeoutMs,
-    }),
-    kubernetes,
-    host,
-    intervalMs: cfg.intervalMs,
+  const exporter = new Exporter({
+    sources: { etcd, kubernetes },
+    // The host is asked at every analysis: a hostname changed while the exporter runs must show as local name drift.
+    analyse: (s) => analyse(s.etcd, s.kubernetes, host()),
+    onSourceChange: (source) => {
+      // An object change often comes with an etcd change (a controller joining or leaving): read etcd again
+      // now (at most once a second) instead of comparing the new objects with an etcd view up to an interval old.
+      if (source === 'kubernetes') etcd.refreshSoon();
+    },
     logger,
-    countError: (source, reason) => metrics.countError(source, reason),
   });
+  const registry = createMetrics(exporter, { version, revision: buildRevision(), nodejsVersion: process.version });
 
-  const app = createApp({ registry: metrics.registry, telemetryPath: cfg.telemetryPath, ready: () => exporter.ready(), version });
+  const app = createApp({ registry, telemetryPath: cfg.telemetryPath, ready: () => exporter.ready(), version });
   let server: Awaited<ReturnType<typeof serve>>;
   try {
     server = await serve(app, { host: cfg.listenHost, port: cfg.listenPort, web, logger, fields: { telemetry_path: cfg.telemetryPath } });
@@ -101,7 +102,8 @@ async function main(argv: readonly string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down', { signal });
-    // Exit even if a source is stuck: SIGTERM must end the process within a few seconds.
+    // Sources cancel what they have in flight, so stop() normally ends at once; this is the backstop should
+    // anything hang, so the process still exits before the supervisor's SIGKILL.
     setTimeout(() => {
       logger.warn('shutdown took too long, exiting', { grace_seconds: SHUTDOWN_GRACE_MS / 1000 });
       process.exit(0);

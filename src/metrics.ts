@@ -1,16 +1,17 @@
 // Renders the latest report at scrape time (kube-state-metrics style): every gauge is rebuilt from the report in
 // its collect(), so a figure whose source is down, or a deleted object's series, disappears at the next scrape.
+// Source health and error counts are read from the sources themselves at scrape time, the same way.
 // Nothing here touches etcd or the API, so any number of scrapers cost nothing extra.
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { MEMBER_PROBLEMS, OBJECT_PROBLEMS, type Report } from './analysis.js';
-import { ERROR_REASONS, type ErrorReason, type SourceHealth, type SourceName } from './sources/source.js';
+import { ERROR_REASONS, type Source, type SourceHealth } from './sources/source.js';
 
-const SOURCES: readonly SourceName[] = ['etcd', 'kubernetes'];
 const FROM_LAST_REFRESH = 'Value from the last refresh; absent while a source it needs is down.';
 
+/** What the metrics read: the exporter gives both. */
 export interface MetricsInput {
   report(): Report;
-  health(source: SourceName): SourceHealth;
+  readonly sources: readonly Pick<Source<unknown>, 'name' | 'health' | 'errorCounts'>[];
 }
 
 export interface BuildInfo {
@@ -19,12 +20,7 @@ export interface BuildInfo {
   readonly nodejsVersion: string;
 }
 
-export interface ExporterMetrics {
-  readonly registry: Registry;
-  countError(source: SourceName, reason: ErrorReason): void;
-}
-
-export function createMetrics(input: MetricsInput, build: BuildInfo): ExporterMetrics {
+export function createMetrics(input: MetricsInput, build: BuildInfo): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -111,9 +107,9 @@ export function createMetrics(input: MetricsInput, build: BuildInfo): ExporterMe
       registers: [registry],
       collect() {
         this.reset();
-        for (const source of SOURCES) {
-          const v = value(input.health(source));
-          if (v !== undefined) this.set({ source }, v);
+        for (const source of input.sources) {
+          const v = value(source.health());
+          if (v !== undefined) this.set({ source: source.name }, v);
         }
       },
     });
@@ -125,13 +121,20 @@ export function createMetrics(input: MetricsInput, build: BuildInfo): ExporterMe
   );
   perSource('k0s_etcdmember_source_duration_seconds', 'How long the last read of the source took', (h) => h.lastDurationSeconds);
 
-  const errors = new Counter({
+  new Counter({
     name: 'k0s_etcdmember_source_errors_total',
     help: `Failed reads of a source by reason (${ERROR_REASONS.join(', ')})`,
     labelNames: ['source', 'reason'] as const,
     registers: [registry],
+    // Every reason is rendered, 0 until it happens, so rate() and increase() work from the first failure on.
+    collect() {
+      this.reset();
+      for (const source of input.sources) {
+        const counts = source.errorCounts();
+        for (const reason of ERROR_REASONS) this.inc({ source: source.name, reason }, counts.get(reason) ?? 0);
+      }
+    },
   });
-  for (const source of SOURCES) for (const reason of ERROR_REASONS) errors.inc({ source, reason }, 0);
 
   new Gauge({
     name: 'k0s_etcdmember_build_info',
@@ -140,10 +143,7 @@ export function createMetrics(input: MetricsInput, build: BuildInfo): ExporterMe
     registers: [registry],
   }).set({ version: build.version, revision: build.revision, nodejs_version: build.nodejsVersion }, 1);
 
-  return {
-    registry,
-    countError: (source, reason) => errors.inc({ source, reason }),
-  };
+  return registry;
 }
 
 /**

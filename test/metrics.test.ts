@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { analyse, type Report } from '../src/analysis.js';
 import { createMetrics } from '../src/metrics.js';
 import type { EtcdMemberObject, EtcdSnapshot } from '../src/model.js';
-import type { ErrorReason, SourceHealth, SourceName } from '../src/sources/source.js';
+import { ERROR_REASONS, type ErrorReason, type SourceHealth, type SourceName } from '../src/sources/source.js';
 
 const etcd: EtcdSnapshot = {
   members: [
@@ -19,17 +19,22 @@ const host = { registrationName: 'c1.example.org' };
 
 function harness(initial: Report) {
   let report = initial;
-  const health: Record<SourceName, SourceHealth> = {
+  const health: Record<'etcd' | 'kubernetes', SourceHealth> = {
     etcd: { attempted: true, up: true, lastSuccessMs: 1_700_000_000_000, lastDurationSeconds: 0.01 },
     kubernetes: { attempted: true, up: true, lastSuccessMs: 1_700_000_000_000, lastDurationSeconds: 0.02 },
   };
-  const m = createMetrics({ report: () => report, health: (s) => health[s] }, { version: '1.2.3', revision: 'abc', nodejsVersion: 'v20.0.0' });
+  const counts = new Map<SourceName, Map<ErrorReason, number>>();
+  const source = (name: 'etcd' | 'kubernetes') => {
+    counts.set(name, new Map(ERROR_REASONS.map((r) => [r, 0])));
+    return { name, health: () => health[name], errorCounts: () => counts.get(name)! };
+  };
+  const registry = createMetrics({ report: () => report, sources: [source('etcd'), source('kubernetes')] }, { version: '1.2.3', revision: 'abc', nodejsVersion: 'v20.0.0' });
   return {
     set: (r: Report) => (report = r),
     health,
-    countError: (source: SourceName, reason: ErrorReason) => m.countError(source, reason),
+    countError: (name: SourceName, reason: ErrorReason) => counts.get(name)!.set(reason, counts.get(name)!.get(reason)! + 1),
     /** The exposition's k0s_etcdmember samples, one "name{labels} value" string each. */
-    samples: async () => (await m.registry.metrics()).split('\n').filter((l) => l.startsWith('k0s_etcdmember_')),
+    samples: async () => (await registry.metrics()).split('\n').filter((l) => l.startsWith('k0s_etcdmember_')),
   };
 }
 
@@ -79,11 +84,15 @@ describe('metrics rendering', () => {
     assert.ok(s.includes('k0s_etcdmember_source_up{source="kubernetes"} 1'));
   });
 
-  it('counts errors per source and reason, starting at 0', async () => {
+  it('reads error counts from the sources at each scrape, every reason starting at 0', async () => {
     const h = harness(analyse(undefined, undefined, host));
     h.countError('kubernetes', 'forbidden');
-    const s = await h.samples();
+    let s = await h.samples();
     assert.ok(s.includes('k0s_etcdmember_source_errors_total{source="kubernetes",reason="forbidden"} 1'));
     assert.ok(s.includes('k0s_etcdmember_source_errors_total{source="etcd",reason="timeout"} 0'));
+    assert.equal(s.filter((l) => l.startsWith('k0s_etcdmember_source_errors_total')).length, 2 * ERROR_REASONS.length);
+    h.countError('kubernetes', 'forbidden');
+    s = await h.samples();
+    assert.ok(s.includes('k0s_etcdmember_source_errors_total{source="kubernetes",reason="forbidden"} 2'));
   });
 });

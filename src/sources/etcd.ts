@@ -1,28 +1,33 @@
 // Reads etcd's member list and the identity of the member behind the first endpoint.
 //
 // Each read builds fresh clients and closes them afterwards. That costs a TLS handshake per interval, and buys
-// three things: certificates rotated by k0s are picked up without a restart, a member that was down is
-// reached again at once (no gRPC reconnect backoff of up to two minutes), and a hung member can never keep a
-// stuck channel around. The etcd3 library's own retries and circuit breakers are switched off: the deadline
-// given to every call is the only bound, and the endpoints are asked in parallel so a hung one costs nothing.
+// two things: a member that was down is reached again at once (no gRPC reconnect backoff of up to two
+// minutes), and a member that hangs can never keep a stuck channel around: closing the clients is what ends a
+// read that ran into its deadline. (It does not buy certificate rotation without a restart: both shipped
+// deployments hand the exporter copies of the files taken when it starts.) The etcd3 library's own retries and
+// circuit breakers are switched off: the deadline of the read is the only bound, and the endpoints are asked
+// in parallel so a hung one costs nothing.
 import { readFile } from 'node:fs/promises';
 import { Etcd3, GRPCDeadlineExceededError, GRPCUnauthenticatedError, GRPCUnavailableError, EtcdPermissionDeniedError } from 'etcd3';
 import { noop } from 'cockatiel';
+import type { Logger } from '../log.js';
 import { memberIdFromDecimal, type EtcdMember, type EtcdSnapshot } from '../model.js';
-import { SourceError, errorMessage, reasonForNodeError, type ErrorReason } from './source.js';
+import { PolledSource } from './polled.js';
+import { SourceError, abortError, errorMessage, raceSignal, reasonForNodeError, requestSignal, type ErrorReason } from './source.js';
 
-export interface EtcdSourceOptions {
+export interface EtcdReadOptions {
   readonly endpoints: readonly string[];
-  /** Paths, read at every refresh so that rotated certificates are used. */
+  /** Paths, read at every read: an exporter pointed at k0s's own files (not a copy) uses renewed ones without a restart. */
   readonly caFile: string | undefined;
   readonly certFile: string | undefined;
   readonly keyFile: string | undefined;
+  /** Deadline of one read, TLS files and both calls included. */
   readonly timeoutMs: number;
 }
 
-/** What the exporter needs from etcd; an interface so the refresh logic can be tested without etcd. */
-export interface EtcdReader {
-  read(): Promise<EtcdSnapshot>;
+export interface EtcdSourceOptions extends EtcdReadOptions {
+  readonly intervalMs: number;
+  readonly logger: Logger;
 }
 
 interface RawMember {
@@ -33,64 +38,90 @@ interface RawMember {
   isLearner?: unknown;
 }
 
-export class EtcdSource implements EtcdReader {
-  constructor(private readonly opts: EtcdSourceOptions) {}
-
-  async read(): Promise<EtcdSnapshot> {
-    const deadline = new Date(Date.now() + this.opts.timeoutMs);
-    const credentials = await this.credentials();
-    const clients = this.opts.endpoints.map(
-      (host) =>
-        new Etcd3({
-          hosts: host,
-          ...(credentials ? { credentials } : {}),
-          faultHandling: { host: () => noop, global: noop },
-          defaultCallOptions: { deadline },
-        }),
-    );
-    try {
-      // The library's deadline is the primary bound; the timer below is the backstop the guide asks for,
-      // because a call that never reaches the channel (e.g. stuck in connect) is not covered by it.
-      const [list, status] = await withTimeout(
-        Promise.allSettled([
-          Promise.any(clients.map((c) => c.cluster.memberList({}, { deadline }))),
-          clients[0]!.maintenance.status({ deadline }),
-        ]),
-        this.opts.timeoutMs + 500,
-      );
-      if (list.status === 'rejected') throw classify(firstError(list.reason), this.opts.endpoints, 'member list');
-      const members = parseMembers(list.value.members);
-      if (status.status === 'rejected') {
-        const e = classify(firstError(status.reason), this.opts.endpoints.slice(0, 1), 'status');
-        return { members, localMemberId: undefined, localMemberError: e.message };
-      }
-      const raw = (status.value.header as { member_id?: unknown } | undefined)?.member_id;
-      if (typeof raw !== 'string' || !/^[0-9]+$/.test(raw)) {
-        return { members, localMemberId: undefined, localMemberError: `status of the first endpoint has member_id ${JSON.stringify(raw)}, want a decimal uint64` };
-      }
-      return { members, localMemberId: memberIdFromDecimal(raw) };
-    } finally {
-      for (const c of clients) c.close();
+/**
+ * One read of etcd, ended by its deadline (options.timeoutMs) or earlier by signal. The member list may come
+ * from any endpoint; the local member (status of the first endpoint) failing only leaves localMemberId unknown.
+ */
+export async function readEtcd(options: EtcdReadOptions, signal: AbortSignal): Promise<EtcdSnapshot> {
+  const { endpoints, timeoutMs } = options;
+  const requestAbort = requestSignal(timeoutMs, signal);
+  // gRPC's own deadline ends the calls on the wire at the same moment the signal fires.
+  const deadline = new Date(Date.now() + timeoutMs);
+  const credentials = await readCredentials(options, requestAbort);
+  const clients = endpoints.map(
+    (host) =>
+      new Etcd3({
+        hosts: host,
+        ...(credentials ? { credentials } : {}),
+        faultHandling: { host: () => noop, global: noop },
+        defaultCallOptions: { deadline },
+      }),
+  );
+  try {
+    // Each call is raced on its own, so a member list that came in time survives a hung status call.
+    const [list, status] = await Promise.allSettled([
+      raceSignal(Promise.any(clients.map((c) => c.cluster.memberList({}, { deadline }))), requestAbort, `etcd member list from ${endpoints.join(',')}`, timeoutMs),
+      raceSignal(clients[0]!.maintenance.status({ deadline }), requestAbort, `etcd status from ${endpoints[0]}`, timeoutMs),
+    ]);
+    if (list.status === 'rejected') throw classify(firstError(list.reason), endpoints, 'member list');
+    const members = parseMembers(list.value.members);
+    if (status.status === 'rejected') {
+      const e = classify(firstError(status.reason), endpoints.slice(0, 1), 'status');
+      return { members, localMemberId: undefined, localMemberError: e.message };
     }
+    const raw = (status.value.header as { member_id?: unknown } | undefined)?.member_id;
+    if (typeof raw !== 'string' || !/^[0-9]+$/.test(raw)) {
+      return { members, localMemberId: undefined, localMemberError: `status of the first endpoint has member_id ${JSON.stringify(raw)}, want a decimal uint64` };
+    }
+    return { members, localMemberId: memberIdFromDecimal(raw) };
+  } finally {
+    // Closing cancels what is still in flight (a call past the deadline, or one the caller cancelled).
+    for (const c of clients) c.close();
   }
+}
 
-  private async credentials(): Promise<{ rootCertificate: Buffer; certChain?: Buffer; privateKey?: Buffer } | undefined> {
-    const { caFile, certFile, keyFile } = this.opts;
-    if (caFile === undefined) return undefined;
-    try {
-      const [rootCertificate, certChain, privateKey] = await Promise.all([
-        readFile(caFile),
-        certFile === undefined ? undefined : readFile(certFile),
-        keyFile === undefined ? undefined : readFile(keyFile),
-      ]);
-      return {
-        rootCertificate,
-        ...(certChain ? { certChain } : {}),
-        ...(privateKey ? { privateKey } : {}),
-      };
-    } catch (err) {
-      throw new SourceError('tls', `cannot read etcd TLS files: ${errorMessage(err)}`);
-    }
+/** etcd, read every interval (and soon after refreshSoon()). */
+export class EtcdSource extends PolledSource<EtcdSnapshot> {
+  constructor(opts: EtcdSourceOptions) {
+    super({
+      name: 'etcd',
+      intervalMs: opts.intervalMs,
+      logger: opts.logger,
+      read: (signal) => readEtcd(opts, signal),
+      describe: (s) => ({ members: s.members.length, local_member_id: s.localMemberId }),
+      observe: (previous, current) => {
+        // Without the local member, local name drift cannot be judged: say why, once per change.
+        if (current.localMemberError !== undefined && previous?.localMemberError === undefined) {
+          opts.logger.warn('local etcd member unknown: local name drift is not exported', { err: current.localMemberError });
+        } else if (current.localMemberError === undefined && previous?.localMemberError !== undefined) {
+          opts.logger.info('local etcd member known again', { local_member_id: current.localMemberId });
+        }
+      },
+    });
+  }
+}
+
+async function readCredentials(
+  options: EtcdReadOptions,
+  signal: AbortSignal,
+): Promise<{ rootCertificate: Buffer; certChain?: Buffer; privateKey?: Buffer } | undefined> {
+  const { caFile, certFile, keyFile } = options;
+  if (caFile === undefined) return undefined;
+  const read = (path: string): Promise<Buffer> => readFile(path, { signal });
+  try {
+    const [rootCertificate, certChain, privateKey] = await Promise.all([
+      read(caFile),
+      certFile === undefined ? undefined : read(certFile),
+      keyFile === undefined ? undefined : read(keyFile),
+    ]);
+    return {
+      rootCertificate,
+      ...(certChain ? { certChain } : {}),
+      ...(privateKey ? { privateKey } : {}),
+    };
+  } catch (err) {
+    if (signal.aborted) throw abortError(signal, 'reading the etcd TLS files', options.timeoutMs);
+    throw new SourceError('tls', `cannot read etcd TLS files: ${errorMessage(err)}`);
   }
 }
 
@@ -139,16 +170,4 @@ function reasonFor(err: unknown): ErrorReason {
   if (/certificate|ssl|tls|handshake/i.test(message)) return 'tls';
   if (err instanceof GRPCUnavailableError || /unavailable|ECONNREFUSED|connect/i.test(message)) return 'unavailable';
   return reasonForNodeError(err) ?? 'other';
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SourceError('timeout', `etcd did not answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -3,14 +3,25 @@
 //
 // client-node is used for what it does well (loading kubeconfig / in-cluster config and applying its
 // credentials); the requests themselves are made here because its informer neither restarts after an error
-// nor puts a deadline on list requests. Every request here has one, and every failure ends in a relist after a
-// bounded, jittered backoff.
+// nor puts a deadline on list requests. Every request here has one signal that ends it at its deadline (or
+// when the source stops), and every failure ends in a relist after a bounded, jittered backoff.
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { normaliseHexMemberId, type EtcdMemberObject, type KubernetesSnapshot } from '../model.js';
 import type { Logger } from '../log.js';
-import { SourceError, errorMessage, reasonForNodeError, type ErrorReason, type SourceHealth } from './source.js';
+import {
+  SourceError,
+  SourceStatus,
+  abortError,
+  errorMessage,
+  raceSignal,
+  reasonForNodeError,
+  requestSignal,
+  type ErrorReason,
+  type Source,
+  type SourceHealth,
+} from './source.js';
 
 export const GROUP = 'etcd.k0sproject.io';
 export const VERSION = 'v1beta1';
@@ -19,68 +30,97 @@ const COLLECTION_PATH = `/apis/${GROUP}/${VERSION}/${PLURAL}`;
 /** Watch lines are single objects; anything larger than this is not an EtcdMember event. */
 const MAX_LINE_BYTES = 4 * 1024 * 1024;
 
-export interface KubernetesSourceOptions {
+export interface KubernetesReadOptions {
   readonly kubeConfig: KubeConfig;
-  /** Deadline of a list request, and of receiving a watch's response headers. */
+  /** Deadline of a list request (credentials, headers and body), and of receiving a watch's response headers. */
   readonly requestTimeoutMs: number;
+}
+
+export interface KubernetesSourceOptions extends KubernetesReadOptions {
   /** How often to look again for the CRD while it is absent. */
   readonly crdRecheckMs: number;
   /** Server-side watch timeout; the client gives up 30 s after it if the stream went silent. */
   readonly watchTimeoutSeconds: number;
   readonly maxBackoffMs: number;
   readonly logger: Logger;
-  readonly onChange: () => void;
-  readonly onError: (reason: ErrorReason) => void;
 }
 
-export class KubernetesSource {
+/** A list's result: the snapshot, the resourceVersion to watch from ("" without the CRD) and how many nameless items were skipped. */
+export type EtcdMemberList = KubernetesSnapshot & { readonly resourceVersion: string; readonly skipped: number };
+
+/**
+ * One list of the EtcdMember objects, ended by its deadline (options.requestTimeoutMs) or earlier by signal.
+ * A 404 means the CRD is not installed (kine or external etcd): crdPresent false, not an error.
+ */
+export async function listEtcdMembers(options: KubernetesReadOptions, signal: AbortSignal): Promise<EtcdMemberList> {
+  const ms = options.requestTimeoutMs;
+  const abort = requestSignal(ms, signal);
+  try {
+    const res = await request(options.kubeConfig, COLLECTION_PATH, abort, ms);
+    const body = await readBody(res, abort);
+    if (res.statusCode === 404) return { crdPresent: false, resourceVersion: '', skipped: 0 };
+    if (res.statusCode !== 200) throw statusError(res.statusCode ?? 0, body, 'list');
+    const list = asRecord(parseJSON(body, 'list'), 'list');
+    const items = list['items'];
+    if (!Array.isArray(items)) throw new SourceError('invalid_response', 'etcdmember list has no items array');
+    const objects = new Map<string, EtcdMemberObject>();
+    let skipped = 0;
+    for (const item of items) {
+      const o = parseObject(item);
+      if (o) objects.set(o.name, o);
+      else skipped++;
+    }
+    return { crdPresent: true, objects: [...objects.values()], resourceVersion: resourceVersionOf(list), skipped };
+  } catch (err) {
+    if (err instanceof SourceError) throw err;
+    if (abort.aborted) throw abortError(abort, `API list of ${PLURAL}`, ms);
+    throw toSourceError(err, 'list');
+  }
+}
+
+export class KubernetesSource implements Source<KubernetesSnapshot> {
+  readonly name = 'kubernetes';
+  private readonly status = new SourceStatus();
   private objects = new Map<string, EtcdMemberObject>();
   private crdPresent: boolean | undefined;
-  private up = false;
-  private watching = false;
-  private lastSuccessMs: number | undefined;
-  /** When the open watch last showed it is alive (opened, an event, a bookmark). */
-  private lastWatchActivityMs = 0;
-  private lastDurationSeconds: number | undefined;
-  private stopped = false;
-  private readonly abort = new AbortController();
+  /** Where the next watch starts: the list's resourceVersion, advanced by every event and bookmark seen since. */
+  private resourceVersion = '';
+  private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
-  private attempted = false;
+  private onChange: () => void = () => {};
 
   constructor(private readonly opts: KubernetesSourceOptions) {}
 
-  start(): void {
-    this.loop ??= this.run();
+  start(onChange: () => void): void {
+    if (this.loop) return;
+    this.onChange = onChange;
+    this.loop = this.run();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.abort.abort();
+    this.stopping.abort();
     this.wake?.();
     await this.loop;
   }
 
   /** The current objects, or undefined while the API cannot be read. */
   snapshot(): KubernetesSnapshot | undefined {
-    if (!this.up) return undefined;
+    if (!this.status.health().up) return undefined;
     if (this.crdPresent === false) return { crdPresent: false };
     return { crdPresent: true, objects: [...this.objects.values()] };
   }
 
-  /** True once the first list has ended, successfully or not: /readyz waits for it. */
-  settled(): boolean {
-    return this.attempted;
+  health(): SourceHealth {
+    return this.status.health();
   }
 
-  health(): SourceHealth {
-    // An open watch keeps the view current: its last sign of life counts as the last successful read.
-    return {
-      attempted: this.attempted,
-      up: this.up,
-      lastSuccessMs: this.up && this.watching ? Math.max(this.lastWatchActivityMs, this.lastSuccessMs ?? 0) : this.lastSuccessMs,
-      lastDurationSeconds: this.lastDurationSeconds,
-    };
+  errorCounts(): ReadonlyMap<ErrorReason, number> {
+    return this.status.errorCounts();
+  }
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
   }
 
   private async run(): Promise<void> {
@@ -88,12 +128,8 @@ export class KubernetesSource {
     // that 410s at once, a watch the server ends at once, or one that RBAC forbids can never spin the loop.
     let failures = 0;
     while (!this.stopped) {
-      let resourceVersion: string;
-      try {
-        resourceVersion = await this.list();
-      } catch (err) {
+      if (!(await this.list())) {
         if (this.stopped) return;
-        this.fail(err, 'list');
         await this.sleep(backoff(++failures, this.opts.maxBackoffMs));
         continue;
       }
@@ -102,204 +138,148 @@ export class KubernetesSource {
         await this.sleep(this.opts.crdRecheckMs);
         continue;
       }
-      // Like client-go's reflector: a watch that ends or breaks is resumed from the last resourceVersion seen;
-      // a 410 (history compacted) or any other failure leads back to a full relist.
+      // Like client-go's reflector: a watch that ends or breaks is resumed from the last resourceVersion seen
+      // (kept in this.resourceVersion, so a watch that throws loses nothing); a 410 (history compacted) or any
+      // other failure leads back to a full relist.
       for (;;) {
         const opened = Date.now();
-        let delivered = false;
         try {
-          const result = await this.watch(resourceVersion);
-          resourceVersion = result.resourceVersion;
-          delivered = result.events > 0;
+          const events = await this.watch();
           // A watch that carried events, or stayed open a while, is healthy; one the server ends at once
           // without events (client-go's "very short watch") is a failure, or this loop would spin.
-          if (delivered || Date.now() - opened > 1000) failures = 0;
+          if (events > 0 || Date.now() - opened > 1000) failures = 0;
           else await this.sleep(backoff(++failures, this.opts.maxBackoffMs));
         } catch (err) {
           if (this.stopped) return;
           const e = toSourceError(err, 'watch');
-          this.opts.onError(e.reason);
+          this.status.count(e.reason);
           if (e.reason === 'gone') {
             this.opts.logger.info('etcdmember watch expired, relisting', { reason: e.reason, err: e.message });
+          } else if (e.reason === 'watch_dropped') {
+            this.opts.logger.warn('etcdmember watch failed', { reason: e.reason, err: e.message, resume_from: this.resourceVersion });
           } else {
-            this.opts.logger.warn('etcdmember watch failed', { reason: e.reason, err: e.message, resume_from: resourceVersion });
+            this.opts.logger.warn('etcdmember watch failed, relisting', { reason: e.reason, err: e.message });
           }
           await this.sleep(backoff(++failures, this.opts.maxBackoffMs));
           if (e.reason !== 'watch_dropped') break;
-        } finally {
-          this.watching = false;
         }
         if (this.stopped) return;
       }
     }
   }
 
-  private fail(err: unknown, what: string): void {
-    const e = toSourceError(err, what);
-    const wasUp = this.up;
-    this.up = false;
-    this.watching = false;
-    this.opts.onError(e.reason);
-    this.opts.logger.error('kubernetes source failed', { reason: e.reason, err: e.message });
-    if (wasUp) this.opts.onChange();
-  }
-
-  /** Lists the objects, replacing the whole view; returns the list's resourceVersion. */
-  private async list(): Promise<string> {
+  /** Lists the objects, replacing the whole view; false when the list failed (already counted and logged). */
+  private async list(): Promise<boolean> {
     const started = performance.now();
+    const seconds = (): number => (performance.now() - started) / 1000;
+    let list: EtcdMemberList;
     try {
-      const res = await this.request(COLLECTION_PATH, this.opts.requestTimeoutMs);
-      const body = await readBody(res, this.opts.requestTimeoutMs, this.abort.signal);
-      if (res.statusCode === 404) {
-        if (this.crdPresent !== false) {
-          this.opts.logger.warn(
-            'EtcdMember CRD not found: this cluster keeps no EtcdMember objects (kine or external etcd?); Kubernetes figures are not exported',
-            { resource: `${PLURAL}.${GROUP}` },
-          );
-        }
-        this.crdPresent = false;
-        this.objects.clear();
-      } else {
-        if (res.statusCode !== 200) throw statusError(res.statusCode ?? 0, body, 'list');
-        const list = asRecord(parseJSON(body, 'list'), 'list');
-        const items = list['items'];
-        if (!Array.isArray(items)) throw new SourceError('invalid_response', 'etcdmember list has no items array');
-        const objects = new Map<string, EtcdMemberObject>();
-        for (const item of items) {
-          const o = this.parse(item);
-          if (o) objects.set(o.name, o);
-        }
-        const rv = resourceVersionOf(list);
-        if (this.crdPresent === false) this.opts.logger.info('EtcdMember CRD found', {});
-        this.crdPresent = true;
-        this.objects = objects;
-        this.markUp(started);
-        return rv;
+      list = await listEtcdMembers(this.opts, this.stopping.signal);
+    } catch (err) {
+      if (this.stopped) return false;
+      const e = toSourceError(err, 'list');
+      const wasUp = this.status.failed(e, seconds());
+      this.opts.logger.error('kubernetes source failed', { reason: e.reason, err: e.message });
+      if (wasUp) this.onChange();
+      return false;
+    }
+    this.skipped(list.skipped);
+    if (!list.crdPresent) {
+      if (this.crdPresent !== false) {
+        this.opts.logger.warn(
+          'EtcdMember CRD not found: this cluster keeps no EtcdMember objects (kine or external etcd?); Kubernetes figures are not exported',
+          { resource: `${PLURAL}.${GROUP}` },
+        );
       }
-      this.markUp(started);
-      return '';
-    } finally {
-      this.lastDurationSeconds = (performance.now() - started) / 1000;
-      this.attempted = true;
+      this.objects.clear();
+    } else {
+      if (this.crdPresent === false) this.opts.logger.info('EtcdMember CRD found', {});
+      this.objects = new Map(list.objects.map((o) => [o.name, o]));
+    }
+    this.crdPresent = list.crdPresent;
+    this.resourceVersion = list.resourceVersion;
+    if (this.status.succeeded(seconds())) this.opts.logger.info('kubernetes source up', { objects: this.objects.size, crd_present: this.crdPresent });
+    this.onChange();
+    return true;
+  }
+
+  private skipped(count: number): void {
+    for (let i = 0; i < count; i++) {
+      this.status.count('invalid_response');
+      this.opts.logger.warn('skipping EtcdMember object without metadata.name', {});
     }
   }
 
-  private markUp(started: number): void {
-    const wasUp = this.up;
-    this.up = true;
-    this.lastSuccessMs = Date.now();
-    this.lastDurationSeconds = (performance.now() - started) / 1000;
-    if (!wasUp) this.opts.logger.info('kubernetes source up', { objects: this.objects.size, crd_present: this.crdPresent });
-    this.opts.onChange();
-  }
-
-  /** Follows a watch until it ends; returns the last resourceVersion seen and how many events came. Throws on any failure. */
-  private async watch(fromResourceVersion: string): Promise<{ resourceVersion: string; events: number }> {
-    let rv = fromResourceVersion;
-    let events = 0;
+  /** Follows a watch from this.resourceVersion until it ends, advancing it; returns how many events came. Throws on any failure. */
+  private async watch(): Promise<number> {
+    const ms = this.opts.requestTimeoutMs;
     const timeoutSeconds = this.opts.watchTimeoutSeconds;
-    const query = `?watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(rv)}&timeoutSeconds=${timeoutSeconds}`;
-    const res = await this.request(COLLECTION_PATH + query, this.opts.requestTimeoutMs);
-    if (res.statusCode !== 200) {
-      throw statusError(res.statusCode ?? 0, await readBody(res, this.opts.requestTimeoutMs, this.abort.signal), 'watch');
+    const from = this.resourceVersion;
+    const query = `?watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(from)}&timeoutSeconds=${timeoutSeconds}`;
+    // The watch's one signal: ended by stop(), by the header deadline below, or by the silence limit.
+    const ended = new AbortController();
+    const signal = AbortSignal.any([this.stopping.signal, ended.signal]);
+    const headerDeadline = AbortSignal.timeout(ms);
+    const onDeadline = (): void => ended.abort(headerDeadline.reason);
+    headerDeadline.addEventListener('abort', onDeadline, { once: true });
+    let res: http.IncomingMessage;
+    try {
+      res = await request(this.opts.kubeConfig, COLLECTION_PATH + query, signal, ms);
+      if (res.statusCode !== 200) throw statusError(res.statusCode ?? 0, await readBody(res, signal), 'watch');
+    } catch (err) {
+      if (err instanceof SourceError) throw err;
+      if (signal.aborted) throw abortError(signal, `API watch of ${PLURAL}`, ms);
+      throw err;
+    } finally {
+      headerDeadline.removeEventListener('abort', onDeadline);
     }
-    this.watching = true;
-    this.lastWatchActivityMs = Date.now();
+    // An open watch keeps the view current: its opening and every event or bookmark count as a successful read.
+    this.status.alive();
     // Keepalive probes notice a peer that vanished without a reset long before the silence limit below.
     res.socket?.setKeepAlive(true, 15_000);
     // The server ends the stream after timeoutSeconds; if it falls silent past that, the connection is dead.
-    const silence = (timeoutSeconds + 30) * 1000;
-    await readLines(res, silence, this.abort.signal, (line) => {
+    const silenceMs = (timeoutSeconds + 30) * 1000;
+    const onSilence = (): void => ended.abort(new SourceError('watch_dropped', `watch silent for ${silenceMs / 1000} s`));
+    let events = 0;
+    await readLines(res, signal, silenceMs, onSilence, (line) => {
       const event = asRecord(parseJSON(line, 'watch event'), 'watch event');
       const obj = event['object'];
-      this.lastWatchActivityMs = Date.now();
+      this.status.alive();
       if (event['type'] !== 'BOOKMARK') events++;
       switch (event['type']) {
         case 'ADDED':
         case 'MODIFIED': {
-          const o = this.parse(obj);
+          const o = parseObject(obj);
           if (o) this.objects.set(o.name, o);
-          rv = resourceVersionOf(obj) || rv;
-          this.opts.onChange();
+          else this.skipped(1);
+          this.resourceVersion = resourceVersionOf(obj) || this.resourceVersion;
+          this.onChange();
           break;
         }
         case 'DELETED': {
           const name = nameOf(obj);
           if (name !== undefined) this.objects.delete(name);
-          rv = resourceVersionOf(obj) || rv;
-          this.opts.onChange();
+          this.resourceVersion = resourceVersionOf(obj) || this.resourceVersion;
+          this.onChange();
           break;
         }
         case 'BOOKMARK':
-          rv = resourceVersionOf(obj) || rv;
+          this.resourceVersion = resourceVersionOf(obj) || this.resourceVersion;
           break;
         case 'ERROR': {
           const code = (obj as { code?: unknown } | undefined)?.code;
-          if (code === 410) throw new SourceError('gone', `watch from resourceVersion ${rv} expired (410 Gone)`);
+          if (code === 410) throw new SourceError('gone', `watch from resourceVersion ${from} expired (410 Gone)`);
           throw statusError(typeof code === 'number' ? code : 0, JSON.stringify(obj), 'watch');
         }
         default:
           throw new SourceError('invalid_response', `watch event of unknown type ${JSON.stringify(event['type'])}`);
       }
     });
-    return { resourceVersion: rv, events };
-  }
-
-  /** Validates one object at the boundary. A nameless object cannot be shown or deleted: it is skipped and logged. */
-  private parse(raw: unknown): EtcdMemberObject | undefined {
-    const name = nameOf(raw);
-    if (name === undefined) {
-      this.opts.onError('invalid_response');
-      this.opts.logger.warn('skipping EtcdMember object without metadata.name', {});
-      return undefined;
-    }
-    const o = raw as { spec?: { leave?: unknown }; status?: Record<string, unknown> };
-    const status = typeof o.status === 'object' && o.status !== null ? o.status : {};
-    const rawId = status['memberID'];
-    let memberId: string | undefined;
-    let invalidMemberId: string | undefined;
-    if (typeof rawId === 'string' && rawId !== '') {
-      memberId = normaliseHexMemberId(rawId);
-      if (memberId === undefined) invalidMemberId = rawId;
-    } else if (rawId !== undefined && rawId !== '') {
-      invalidMemberId = JSON.stringify(rawId);
-    }
-    return {
-      name,
-      memberId,
-      invalidMemberId,
-      peerAddress: typeof status['peerAddress'] === 'string' ? status['peerAddress'] : undefined,
-      leave: o.spec?.leave === true,
-      reconcileStatus: typeof status['reconcileStatus'] === 'string' ? status['reconcileStatus'] : undefined,
-    };
-  }
-
-  /** Starts a GET; resolves with the response once its headers arrived, within timeoutMs. */
-  private async request(path: string, timeoutMs: number): Promise<http.IncomingMessage> {
-    const cluster = this.opts.kubeConfig.getCurrentCluster();
-    if (!cluster) throw new SourceError('other', 'kubeconfig has no current cluster');
-    const url = new URL(cluster.server.replace(/\/+$/, '') + path);
-    const options: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' } };
-    // Credentials may come from an exec or OIDC plugin that client-node runs without a deadline.
-    await withDeadline(this.opts.kubeConfig.applyToHTTPSOptions(options), timeoutMs, 'getting Kubernetes credentials (kubeconfig exec/auth plugin)');
-    const transport = url.protocol === 'http:' ? http : https;
-    return new Promise((resolve, reject) => {
-      const req = transport.request(url, { ...options, signal: this.abort.signal }, (res) => {
-        clearTimeout(timer);
-        resolve(res);
-      });
-      const timer = setTimeout(() => {
-        req.destroy(new SourceError('timeout', `no response from ${url.origin} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      req.on('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      req.end();
-    });
+    return events;
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done(): void {
@@ -311,25 +291,52 @@ export class KubernetesSource {
   }
 }
 
+/** Validates one object at the boundary; undefined for an object without a name, which cannot be shown or deleted. */
+export function parseObject(raw: unknown): EtcdMemberObject | undefined {
+  const name = nameOf(raw);
+  if (name === undefined) return undefined;
+  const o = raw as { spec?: { leave?: unknown }; status?: Record<string, unknown> };
+  const status = typeof o.status === 'object' && o.status !== null ? o.status : {};
+  const rawId = status['memberID'];
+  let memberId: string | undefined;
+  let invalidMemberId: string | undefined;
+  if (typeof rawId === 'string' && rawId !== '') {
+    memberId = normaliseHexMemberId(rawId);
+    if (memberId === undefined) invalidMemberId = rawId;
+  } else if (rawId !== undefined && rawId !== '') {
+    invalidMemberId = JSON.stringify(rawId);
+  }
+  return {
+    name,
+    memberId,
+    invalidMemberId,
+    peerAddress: typeof status['peerAddress'] === 'string' ? status['peerAddress'] : undefined,
+    leave: o.spec?.leave === true,
+    reconcileStatus: typeof status['reconcileStatus'] === 'string' ? status['reconcileStatus'] : undefined,
+  };
+}
+
+/** Starts a GET; resolves with the response once its headers arrived. The signal cancels it, credentials included. */
+async function request(kubeConfig: KubeConfig, path: string, signal: AbortSignal, timeoutMs: number): Promise<http.IncomingMessage> {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new SourceError('other', 'kubeconfig has no current cluster');
+  const url = new URL(cluster.server.replace(/\/+$/, '') + path);
+  const options: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' } };
+  // Credentials may come from an exec or OIDC plugin that client-node runs without a deadline or a signal.
+  await raceSignal(kubeConfig.applyToHTTPSOptions(options), signal, 'getting Kubernetes credentials (kubeconfig exec/auth plugin)', timeoutMs);
+  const transport = url.protocol === 'http:' ? http : https;
+  return new Promise((resolve, reject) => {
+    const req = transport.request(url, { ...options, signal }, resolve);
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 function asRecord(v: unknown, what: string): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     throw new SourceError('invalid_response', `${what} is not a JSON object: ${JSON.stringify(v)?.slice(0, 120)}`);
   }
   return v as Record<string, unknown>;
-}
-
-async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new SourceError('timeout', `${what} took longer than ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function backoff(failures: number, maxMs: number): number {
@@ -390,14 +397,16 @@ function toSourceError(err: unknown, what: string): SourceError {
   return new SourceError(reason, `API ${what} failed: ${errorMessage(err)}`);
 }
 
-function readBody(res: http.IncomingMessage, timeoutMs: number, signal: AbortSignal): Promise<string> {
+/** The whole body (bounded); rejects when the signal ends first. */
+function readBody(res: http.IncomingMessage, signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const timer = setTimeout(() => res.destroy(new SourceError('timeout', `response body not received within ${timeoutMs} ms`)), timeoutMs);
     const onAbort = (): void => {
-      res.destroy(new SourceError('other', 'stopped'));
+      res.destroy();
+      reject(signal.reason);
     };
+    if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     res.on('data', (c: Buffer) => {
       size += c.length;
@@ -405,41 +414,41 @@ function readBody(res: http.IncomingMessage, timeoutMs: number, signal: AbortSig
       else chunks.push(c);
     });
     res.on('end', () => {
-      clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       resolve(Buffer.concat(chunks).toString('utf8'));
     });
     res.on('error', (err) => {
-      clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       reject(err);
     });
   });
 }
 
-/** Feeds each newline-delimited line to onLine; rejects on error, silence longer than silenceMs, or a throw in onLine. */
+/**
+ * Feeds each newline-delimited line to onLine; rejects on error, when the signal ends, or on a throw in onLine.
+ * onSilence is called (and is expected to end the signal) when nothing came for silenceMs.
+ */
 function readLines(
   res: http.IncomingMessage,
-  silenceMs: number,
   signal: AbortSignal,
+  silenceMs: number,
+  onSilence: () => void,
   onLine: (line: string) => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let pending = '';
     let timer = setTimeout(onSilence, silenceMs);
-    function onSilence(): void {
-      res.destroy(new SourceError('watch_dropped', `watch silent for ${silenceMs / 1000} s`));
-    }
     const onAbort = (): void => {
-      res.destroy(new SourceError('other', 'stopped'));
+      res.destroy();
+      finish(signal.reason instanceof SourceError ? signal.reason : new SourceError('other', 'watch cancelled'));
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    const finish = (err?: Error): void => {
+    function finish(err?: unknown): void {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       if (err) reject(err);
       else resolve();
-    };
+    }
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
       clearTimeout(timer);
@@ -454,7 +463,7 @@ function readLines(
         }
       } catch (err) {
         res.destroy();
-        finish(err instanceof Error ? err : new Error(String(err)));
+        finish(err);
         return;
       }
       if (pending.length > MAX_LINE_BYTES) {
