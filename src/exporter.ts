@@ -1,6 +1,6 @@
 // Combines the sources' snapshots into the latest report. Each source runs its own loop and says when it
-// changed; the exporter re-runs the (cheap, pure) analysis once per burst of changes. /metrics only ever reads
-// the stored report and the sources' health.
+// changed; the exporter re-runs the (cheap, pure) analysis once per burst of changes, or at the next read of the
+// report if that comes first. /metrics only ever reads the report and the sources' health.
 import type { Report } from './analysis.js';
 import type { Logger } from './log.js';
 import type { Source, SourceName } from './sources/source.js';
@@ -22,14 +22,17 @@ export class Exporter<S extends Sources> {
   /** Every source, in the order given: metrics render them in this order. */
   readonly sources: readonly Source<unknown>[];
   private current: Report;
-  private analysisQueued = false;
+  /** A source changed since the last analysis. */
+  private stale = false;
 
   constructor(private readonly opts: ExporterOptions<S>) {
     this.sources = Object.values(opts.sources);
     this.current = opts.analyse(this.snapshots());
   }
 
+  /** The report for the sources as they are now: a scrape right after a change never sees a new health beside an old report. */
   report(): Report {
+    if (this.stale) this.analyseNow();
     return this.current;
   }
 
@@ -49,11 +52,10 @@ export class Exporter<S extends Sources> {
 
   private changed(source: SourceName): void {
     this.opts.onSourceChange?.(source);
-    if (this.analysisQueued) return;
-    this.analysisQueued = true;
+    if (this.stale) return;
+    this.stale = true;
     setImmediate(() => {
-      this.analysisQueued = false;
-      this.analyseNow();
+      if (this.stale) this.analyseNow();
     });
   }
 
@@ -64,6 +66,7 @@ export class Exporter<S extends Sources> {
   }
 
   private analyseNow(): void {
+    this.stale = false;
     this.current = this.opts.analyse(this.snapshots());
     this.opts.logger.debug('analysed', {
       etcd_members: this.current.etcdMembers,
