@@ -2,8 +2,8 @@
 //
 // Each read builds fresh clients and closes them afterwards. That costs a TLS handshake per interval, and buys
 // two things: a member that was down is reached again at once (no gRPC reconnect backoff of up to two
-// minutes), and a member that hangs can never keep a stuck channel around: closing the clients is what ends a
-// read that ran into its deadline. (It does not buy certificate rotation without a restart: both shipped
+// minutes), and a member that hangs can never keep a stuck channel around: closing the clients after each read
+// drops whatever a hung member still holds. (It does not buy certificate rotation without a restart: both shipped
 // deployments hand the exporter copies of the files taken when it starts.) The etcd3 library's own retries and
 // circuit breakers are switched off: the deadline of the read is the only bound, and the endpoints are asked
 // in parallel so a hung one costs nothing.
@@ -75,7 +75,8 @@ export async function readEtcd(options: EtcdReadOptions, signal: AbortSignal): P
     }
     return { members, localMemberId: memberIdFromDecimal(raw) };
   } finally {
-    // Closing cancels what is still in flight (a call past the deadline, or one the caller cancelled).
+    // Closing fails at once every call still waiting for a connection (a hung member stalls the TLS handshake);
+    // a call already sent ends at its gRPC deadline, the read's own (etcd3 gives no handle to cancel it sooner).
     for (const c of clients) c.close();
   }
 }
