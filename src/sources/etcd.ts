@@ -44,6 +44,7 @@ interface RawMember {
  */
 export async function readEtcd(options: EtcdReadOptions, signal: AbortSignal): Promise<EtcdSnapshot> {
   const { endpoints, timeoutMs } = options;
+  if (endpoints.length === 0) throw new SourceError('other', 'no etcd endpoints given');
   const requestAbort = requestSignal(timeoutMs, signal);
   // gRPC's own deadline ends the calls on the wire at the same moment the signal fires.
   const deadline = new Date(Date.now() + timeoutMs);
@@ -57,11 +58,13 @@ export async function readEtcd(options: EtcdReadOptions, signal: AbortSignal): P
         defaultCallOptions: { deadline },
       }),
   );
+  const [local] = clients;
   try {
+    if (!local) throw new SourceError('other', 'no etcd endpoints given');
     // Each call is raced on its own, so a member list that came in time survives a hung status call.
     const [list, status] = await Promise.allSettled([
       raceSignal(Promise.any(clients.map((c) => c.cluster.memberList({}, { deadline }))), requestAbort, `etcd member list from ${endpoints.join(',')}`, timeoutMs),
-      raceSignal(clients[0]!.maintenance.status({ deadline }), requestAbort, `etcd status from ${endpoints[0]}`, timeoutMs),
+      raceSignal(local.maintenance.status({ deadline }), requestAbort, `etcd status from ${endpoints[0]}`, timeoutMs),
     ]);
     if (list.status === 'rejected') throw classify(firstError(list.reason), endpoints, 'member list');
     const members = parseMembers(list.value.members);
