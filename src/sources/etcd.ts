@@ -44,7 +44,6 @@ interface RawMember {
  */
 export async function readEtcd(options: EtcdReadOptions, signal: AbortSignal): Promise<EtcdSnapshot> {
   const { endpoints, timeoutMs } = options;
-  if (endpoints.length === 0) throw new SourceError('other', 'no etcd endpoints given');
   const requestAbort = requestSignal(timeoutMs, signal);
   // gRPC's own deadline ends the calls on the wire at the same moment the signal fires.
   const deadline = new Date(Date.now() + timeoutMs);
