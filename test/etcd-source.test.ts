@@ -28,7 +28,10 @@ after(async () => {
 /** Resumes member i even when the test failed half way, so the next test starts from a healthy cluster. */
 function paused(i: number): void {
   etcd.pause(i);
-  cleanups.push(async () => etcd.resume(i));
+  cleanups.push(() => {
+    etcd.resume(i);
+    return Promise.resolve();
+  });
 }
 
 function startSource(opts: Partial<EtcdReadOptions> = {}, intervalMs = 300) {

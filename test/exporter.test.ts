@@ -24,8 +24,9 @@ class FakeSource<T> implements Source<T> {
     this.started++;
     this.onChange = onChange;
   }
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.stopped++;
+    return Promise.resolve();
   }
   snapshot(): T | undefined {
     return this.value;

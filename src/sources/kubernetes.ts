@@ -397,14 +397,14 @@ function toSourceError(err: unknown, what: string): SourceError {
   return new SourceError(reason, `API ${what} failed: ${errorMessage(err)}`);
 }
 
-/** The whole body (bounded); rejects when the signal ends first. */
+/** The whole body (bounded); rejects when the signal ends first (the caller classifies that by the signal). */
 function readBody(res: http.IncomingMessage, signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onAbort = (): void => {
       res.destroy();
-      reject(signal.reason);
+      reject(new Error('response body cancelled'));
     };
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
@@ -443,7 +443,7 @@ function readLines(
       finish(signal.reason instanceof SourceError ? signal.reason : new SourceError('other', 'watch cancelled'));
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    function finish(err?: unknown): void {
+    function finish(err?: Error): void {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       if (err) reject(err);
@@ -463,7 +463,7 @@ function readLines(
         }
       } catch (err) {
         res.destroy();
-        finish(err);
+        finish(err instanceof Error ? err : new Error(String(err)));
         return;
       }
       if (pending.length > MAX_LINE_BYTES) {
