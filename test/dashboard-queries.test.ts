@@ -1,9 +1,13 @@
-// Every panel query of the committed Grafana dashboard, run against a real Prometheus that scrapes two real
-// exporters (two controllers of one cluster) reading a real etcd and the Kubernetes API test server in the k0s#5369
-// state. A query that Prometheus rejects, that names a metric or label the exporter does not expose, or that
-// counts the cluster-wide view once per exporter shows up here as an error, an empty panel or a wrong number.
+// Every panel query of the committed Grafana dashboard, run against a real Prometheus that scrapes three real
+// exporters (three controllers of one cluster) reading a real etcd and the Kubernetes API test server in the k0s#5369
+// state, with the shipped recording and alerting rules loaded. The third exporter's etcd endpoint is dead, as on the
+// controller whose etcd restarts during a rolling k0s upgrade: it cannot tell the stale object from the live one
+// and calls both ambiguous. A query that Prometheus rejects, that names a metric or label the exporter does not
+// expose, that counts the cluster-wide view once per exporter, or that lets the blind exporter point at the live
+// object c1.example.org shows up here as an error, an empty panel or a wrong row.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -57,17 +61,30 @@ const resultOf = (title: string, refId = 'A'): PromSeries[] => {
   return r.result;
 };
 
+/** A port nothing listens on: bound once by the OS, then closed. */
+async function deadPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const a = srv.address();
+  await new Promise<void>((r) => srv.close(() => r()));
+  if (a === null || typeof a !== 'object') throw new Error('no port');
+  return a.port;
+}
+
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dashboard-queries-'));
   ({ etcd, api } = await startK0s5369Scene());
   const e = etcd;
   const common = { caFile: e.caFile, certFile: e.certFile, keyFile: e.keyFile, kubeconfig: api.kubeconfigPath, interval: '1s' };
-  // Two controllers: each talks to its own member first (that is its local member) and registers its own name.
+  // Three controllers: each talks to its own member first (that is its local member) and registers its own name;
+  // the third one's etcd is down.
   const rotated = [...e.endpoints.slice(1), ...e.endpoints.slice(0, 1)];
+  const dead = `https://127.0.0.1:${await deadPort()}`;
   exporters.push(
     ...(await Promise.all([
       ExporterProcess.start({ ...common, etcdEndpoints: e.endpoints, memberName: e.members[0]!.name }),
       ExporterProcess.start({ ...common, etcdEndpoints: rotated, memberName: e.members[1]!.name }),
+      ExporterProcess.start({ ...common, etcdEndpoints: [dead], memberName: e.members[2]!.name }),
     ])),
   );
   const rules = join(dir, 'rules.yml');
@@ -77,14 +94,18 @@ before(async () => {
   prom = await PrometheusTestServer.start({ scrapeTargets: exporters.map((x) => x.target), ruleFiles: [rules], scrapeInterval: '1s' });
   const p = prom;
   await p.waitForTargetsUp(20_000);
-  // Ready when both exporters report figures (both sources read), a rate over the error counters has the two
-  // samples it needs for every exporter, and the duplicate alert fires. Then each query runs exactly once.
-  await waitUntil('both exporters scraped with figures, rate() data and a firing alert', 25_000, async () => {
-    const dup = await p.query('count(k0s_etcdmember_duplicates)');
+  // Ready when the two healthy exporters report etcd figures, the blind one reports its etcd down and both objects
+  // of the group ambiguous, a rate over the error counters has the samples it needs for every exporter, the
+  // recording rules have run and the duplicate alert fires. Then each query runs exactly once.
+  await waitUntil('three exporters scraped, one blind, with rate() data, recorded findings and a firing alert', 30_000, async () => {
+    const etcdUp = await p.query('count by (__name__) (k0s_etcdmember_members{source="etcd"})');
+    const blind = await p.query(`k0s_etcdmember_object_problem{problem="ambiguous_duplicate", instance="${exporters[2]!.target}"}`);
+    const down = await p.query(`k0s_etcdmember_source_up{source="etcd", instance="${exporters[2]!.target}"} == 0`);
     const rate = await p.query('count(count by (instance) (rate(k0s_etcdmember_source_errors_total[5s])))');
+    const recorded = await p.query('cluster:k0s_etcdmember_fault_tolerance:max');
     const alerts = await p.query('ALERTS{alertname="K0sEtcdMemberDuplicate", alertstate="firing"}');
-    if (dup[0] && valueOf(dup[0]) === 2 && rate[0] && valueOf(rate[0]) === 2 && alerts.length > 0) return true;
-    throw new Error(`duplicates series ${JSON.stringify(dup)}, rate instances ${JSON.stringify(rate)}, duplicate alerts ${alerts.length}`);
+    if (etcdUp[0] && valueOf(etcdUp[0]) === 2 && blind.length === 2 && down.length === 1 && rate[0] && valueOf(rate[0]) === 3 && recorded.length === 1 && alerts.length > 0) return true;
+    throw new Error(`etcd figures ${JSON.stringify(etcdUp)}, blind ambiguous ${blind.length}, blind down ${down.length}, rate ${JSON.stringify(rate)}, recorded ${recorded.length}, duplicate alerts ${alerts.length}`);
   });
   for (const q of queries) results.set(label(q), await runPanelQuery(p, q));
 });
@@ -96,7 +117,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('dashboard queries against Prometheus scraping two exporters in the k0s#5369 state', () => {
+describe('dashboard queries against Prometheus scraping three exporters in the k0s#5369 state, one blind to etcd', () => {
   it('finds the panel queries to run', () => {
     const targets = dashboard.panels.reduce((n, p) => n + (p.targets?.length ?? 0), 0);
     assert.ok(targets >= 20, `only ${targets} panel queries in the dashboard`);
@@ -118,7 +139,21 @@ describe('dashboard queries against Prometheus scraping two exporters in the k0s
     });
   }
 
-  it('shows one duplicate although two exporters report it', () => {
+  it('never returns the live object c1.example.org as a duplicate, from any query', () => {
+    let seen = 0;
+    for (const [name, r] of results) {
+      for (const s of r.result) {
+        const object = s.metric['object_name'] ?? s.metric['name'];
+        if (object !== 'c1.example.org') continue;
+        seen++;
+        assert.doesNotMatch(s.metric['problem'] ?? '', /duplicate/, `${name}: ${JSON.stringify(s.metric)}`);
+        assert.equal(s.metric['alertname'], undefined, `${name}: an alert names c1.example.org: ${JSON.stringify(s.metric)}`);
+      }
+    }
+    assert.ok(seen > 0, 'c1.example.org appears in the member table (as an object, without a problem)');
+  });
+
+  it('shows one duplicate although three exporters report it', () => {
     const raw = resultOf('Duplicates');
     assert.equal(raw.length, 1, JSON.stringify(raw));
     assert.equal(valueOf(raw[0]!), 1);
@@ -148,8 +183,11 @@ describe('dashboard queries against Prometheus scraping two exporters in the k0s
 
   it('shows each exporter and each of its sources', () => {
     const up = resultOf('Source up');
-    assert.equal(up.length, 4, JSON.stringify(up.map((s) => s.metric)));
-    for (const s of up) assert.equal(valueOf(s), 1, JSON.stringify(s.metric));
+    assert.equal(up.length, 6, JSON.stringify(up.map((s) => s.metric)));
+    for (const s of up) {
+      const blindEtcd = s.metric['instance'] === exporters[2]!.target && s.metric['source'] === 'etcd';
+      assert.equal(valueOf(s), blindEtcd ? 0 : 1, JSON.stringify(s.metric));
+    }
     assert.deepEqual(resultOf('Exporters').map((s) => s.metric['instance']).sort(), exporters.map((x) => x.target).sort());
     const local = resultOf('Local name drift per controller');
     assert.deepEqual(
@@ -176,16 +214,33 @@ describe('dashboard queries against Prometheus scraping two exporters in the k0s
     assert.deepEqual([...objects].sort(), ['c1', 'c1.example.org', 'c2.example.org', 'c3.example.org']);
   });
 
-  it('lists the firing duplicate alert for c1 once', () => {
+  it('lists the firing duplicate alert for c1 once, and the blind exporter\'s etcd as the only source down', () => {
     const firing = resultOf('Firing K0sEtcdMember alerts');
     const dup = firing.filter((s) => s.metric['alertname'] === 'K0sEtcdMemberDuplicate');
     assert.deepEqual(dup.map((s) => s.metric['name']), ['c1']);
-    assert.ok(!firing.some((s) => s.metric['alertname'] === 'K0sEtcdMemberExporterDown' || s.metric['alertname'] === 'K0sEtcdMemberSourceDown'), JSON.stringify(firing.map((s) => s.metric)));
+    const names = firing.map((s) => s.metric['alertname']).sort();
+    // SourceDown fires at once here because the test runs the rules with `for: 0s`.
+    assert.deepEqual(names, ['K0sEtcdMemberCountMismatch', 'K0sEtcdMemberDuplicate', 'K0sEtcdMemberSourceDown'], JSON.stringify(firing.map((s) => s.metric)));
+    const down = firing.find((s) => s.metric['alertname'] === 'K0sEtcdMemberSourceDown');
+    assert.equal(down?.metric['instance'], exporters[2]!.target);
+    assert.equal(down?.metric['source'], 'etcd');
   });
 
-  it('shows read errors as a zero rate per source and reason while both sources are fine', () => {
+  it('shows the cluster\'s fault tolerance from the recorded series: 3 members, quorum 2, tolerates 1', () => {
+    assert.deepEqual(resultOf('Fault tolerance').map(valueOf), [1]);
+    const lines = ['A', 'B', 'C'].map((ref) => resultOf('Members, quorum and fault tolerance over time', ref).map((s) => Number(s.values?.at(-1)?.[1])));
+    assert.deepEqual(lines, [[3], [2], [1]]);
+    assert.deepEqual(resultOf('Left objects').map(valueOf), [0]);
+  });
+
+  it('shows read errors as a zero rate for the healthy exporters, and the blind exporter\'s etcd errors', () => {
     const errors = resultOf('Source read errors');
-    assert.ok(errors.length >= 4, `${errors.length} series`);
-    for (const s of errors) for (const [, v] of s.values ?? []) assert.equal(Number(v), 0, JSON.stringify(s.metric));
+    assert.ok(errors.length >= 6, `${errors.length} series`);
+    for (const s of errors) {
+      if (s.metric['instance'] === exporters[2]!.target && s.metric['source'] === 'etcd') continue;
+      for (const [, v] of s.values ?? []) assert.equal(Number(v), 0, JSON.stringify(s.metric));
+    }
+    const blind = errors.filter((s) => s.metric['instance'] === exporters[2]!.target && s.metric['source'] === 'etcd');
+    assert.ok(blind.some((s) => (s.values ?? []).some(([, v]) => Number(v) > 0)), JSON.stringify(blind.map((s) => s.metric)));
   });
 });
