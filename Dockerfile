@@ -13,9 +13,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # No dependency needs an install script to work (protobufjs's only checks its CLI's peers).
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build
+# tsconfig.build.json compiles src only: dist/ holds exactly what ships.
+RUN npm run build:dist
 
 FROM ${NODE_IMAGE} AS runtime
 ARG NODE_IMAGE

@@ -175,7 +175,7 @@ describe('Dockerfile (static)', () => {
     const build = stages[0]!;
     const buildRuns = only(build, 'RUN').map((i) => i.args).join('\n');
     assert.match(buildRuns, /\bnpm ci\b/, 'the build stage installs the locked dependencies with npm ci');
-    assert.match(buildRuns, /\bnpm run build\b/, 'the build stage runs npm run build');
+    assert.match(buildRuns, /\bnpm run build:dist\b/, 'the build stage runs npm run build:dist');
     const fromBuild = only(runtime, 'COPY').map(parseCopy).filter((c) => c.from !== undefined);
     assert.ok(fromBuild.length > 0, 'the runtime stage copies from the build stage');
     for (const c of fromBuild) {
@@ -262,11 +262,19 @@ test('the build stage compiles dist/src from what it copies, without tests or sc
     for (const src of c.sources) cpSync(join(ROOT, src), c.dest.endsWith('/') ? join(dir, src) : join(dir, c.dest), { recursive: true });
   }
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  assert.equal(PKG.scripts['build'], 'tsc -p tsconfig.json', 'this replay runs what npm run build runs');
-  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
-  assert.equal(tsc.status, 0, `npm run build would fail in the image:\n${tsc.stdout}${tsc.stderr}`);
+  assert.equal(PKG.scripts['build:dist'], 'tsc -p tsconfig.build.json', 'this replay runs what npm run build:dist runs');
+  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(tsc.status, 0, `npm run build:dist would fail in the image:\n${tsc.stdout}${tsc.stderr}`);
   assert.ok(existsSync(join(dir, 'dist/src/main.js')));
   assert.deepEqual(readdirSync(join(dir, 'dist')), ['src']);
+});
+
+test('tsconfig.build.json compiles src alone, also in a full checkout', () => {
+  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--listFilesOnly'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(tsc.status, 0, `${tsc.stdout}${tsc.stderr}`);
+  const ours = tsc.stdout.split('\n').filter((f) => f !== '' && !f.includes('/node_modules/'));
+  assert.ok(ours.some((f) => f.endsWith('/src/main.ts')), ours.join('\n'));
+  assert.deepEqual(ours.filter((f) => !f.startsWith(join(ROOT, 'src') + '/')), [], 'only src/ ships');
 });
 
 describe('Dockerfile runtime stage, replayed without Docker', () => {
