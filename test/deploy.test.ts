@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { CRD_PATH } from '../testbed/paths.js';
+import { requireTool, skipOrFail } from '../testbed/tools.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KUBE_DIR = join(ROOT, 'deploy/kubernetes');
@@ -263,11 +264,8 @@ describe('Prometheus scrape configuration', () => {
   });
 
   test('promtool accepts a Prometheus configuration embedding it', (t) => {
-    const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p));
-    if (promtool === undefined) {
-      t.diagnostic('promtool not installed: only parsed the YAML');
-      return;
-    }
+    const promtool = requireTool(t, 'promtool', 'apt-get install prometheus');
+    if (promtool === undefined) return;
     const full = join(dir, 'prometheus.yml');
     writeFileSync(
       full,
@@ -406,11 +404,8 @@ describe('systemd unit', () => {
   });
 
   test('systemd-analyze verifies it without a warning and rates its exposure low', (t) => {
-    const analyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => existsSync(p));
-    if (analyze === undefined) {
-      t.diagnostic('systemd-analyze not installed: structural checks only');
-      return;
-    }
+    const analyze = requireTool(t, 'systemd-analyze', 'apt-get install systemd');
+    if (analyze === undefined) return;
     // verify insists that ExecStart's binary exists; node may live elsewhere on this machine.
     const copy = join(dir, 'k0s-etcdmember-exporter.service');
     writeFileSync(copy, readFileSync(unitFile, 'utf8').replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`));
@@ -421,7 +416,7 @@ describe('systemd unit', () => {
     assert.deepEqual(complaints, []);
     const sec = spawnSync(analyze, ['security', '--offline=yes', '--no-pager', copy], { encoding: 'utf8', timeout: 30_000 });
     if (/unrecognized option|unknown option/i.test(sec.stderr)) {
-      t.diagnostic('this systemd-analyze has no security --offline (systemd < 250)');
+      skipOrFail(t, 'this systemd-analyze has no security --offline (systemd < 250): exposure not rated');
       return;
     }
     const m = /Overall exposure level for \S+: ([\d.]+)/.exec(`${sec.stdout}${sec.stderr}`);

@@ -2,7 +2,7 @@
 // These tests speak raw HTTP to it, plus @kubernetes/client-node and the real kubectl as independent clients.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, KubeApiTestServer, etcdMemberObject, k0s5369Objects, type EtcdMemberObject } from '../testbed/kube-api-server.js';
+import { requireTool } from '../testbed/tools.js';
 
 // Per test: generous next to the few hundred milliseconds each takes, short enough that a hang fails fast.
 const T = 10_000;
@@ -630,29 +631,24 @@ describe('KubeApiTestServer without the CRD, and down', () => {
 });
 
 describe('kubectl against KubeApiTestServer', () => {
-  const KUBECTL = '/usr/bin/kubectl';
-
   /** Runs the real kubectl with the server's kubeconfig and its own cache dir; resolves with exit code and output. */
-  function kubectl(api: KubeApiTestServer, cacheDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  function kubectl(bin: string, api: KubeApiTestServer, cacheDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      execFile(KUBECTL, ['--kubeconfig', api.kubeconfigPath, '--cache-dir', cacheDir, ...args], { timeout: 15_000 }, (err, stdout, stderr) => {
+      execFile(bin, ['--kubeconfig', api.kubeconfigPath, '--cache-dir', cacheDir, ...args], { timeout: 15_000 }, (err, stdout, stderr) => {
         resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
       });
     });
   }
 
   it('kubectl get etcdmember shows the columns of a real k0s cluster, and kubectl delete etcdmember c1 deletes it', { timeout: 60_000 }, async (t) => {
-    if (!existsSync(KUBECTL)) {
-      if (process.env['CI'] === 'true') assert.fail(`${KUBECTL} is missing`);
-      t.skip(`${KUBECTL} is not installed`);
-      return;
-    }
+    const bin = requireTool(t, 'kubectl', 'apt-get install kubernetes-client, or https://kubernetes.io/docs/tasks/tools/');
+    if (bin === undefined) return;
     const api = await startServer();
     for (const o of k0s5369Objects(MEMBERS)) api.create(o);
     const cache = mkdtempSync(join(tmpdir(), 'kubectl-cache-'));
     dirs.push(cache);
 
-    const get = await kubectl(api, cache, 'get', 'etcdmember');
+    const get = await kubectl(bin, api, cache, 'get', 'etcdmember');
     assert.equal(get.code, 0, get.stderr);
     const lines = get.stdout.trimEnd().split('\n').map((l) => l.trimEnd());
     // The header of k0s#5369's report (testbed/fixtures/k0s/issue-5369.txt), column for column.
@@ -665,13 +661,13 @@ describe('kubectl against KubeApiTestServer', () => {
     ]);
     assert.ok(api.requestLog.some((r) => r.path === COLLECTION && r.status === 200), 'kubectl listed etcdmembers');
 
-    const del = await kubectl(api, cache, 'delete', 'etcdmember', 'c1');
+    const del = await kubectl(bin, api, cache, 'delete', 'etcdmember', 'c1');
     assert.equal(del.code, 0, del.stderr);
     assert.equal(del.stdout.trim(), 'etcdmember.etcd.k0sproject.io "c1" deleted');
     assert.equal(api.get('c1'), undefined);
-    const after = await kubectl(api, cache, 'get', 'etcdmember', '-o', 'name');
+    const after = await kubectl(bin, api, cache, 'get', 'etcdmember', '-o', 'name');
     assert.deepEqual(after.stdout.trim().split('\n'), ['etcdmember.etcd.k0sproject.io/c1.example.org', 'etcdmember.etcd.k0sproject.io/c2.example.org', 'etcdmember.etcd.k0sproject.io/c3.example.org']);
-    const again = await kubectl(api, cache, 'delete', 'etcdmember', 'c1');
+    const again = await kubectl(bin, api, cache, 'delete', 'etcdmember', 'c1');
     assert.equal(again.code, 1);
     assert.match(again.stderr, /etcdmembers\.etcd\.k0sproject\.io "c1" not found/);
   });
