@@ -11,6 +11,7 @@ import { createApp } from './server.js';
 import { EtcdSource } from './sources/etcd.js';
 import { KubernetesSource } from './sources/kubernetes.js';
 import { buildRevision, packageVersion } from './version.js';
+import { dropWarnings } from './warnings.js';
 import { WebConfigError } from './web/config.js';
 import { LiveWebConfig } from './web/live.js';
 import { serve } from './web/serve.js';
@@ -19,9 +20,8 @@ import { serve } from './web/serve.js';
 // TimeoutStopSec), so the exporter always exits on its own and says so.
 const SHUTDOWN_GRACE_MS = 4000;
 
-// grpc-js hands etcd's IP address to TLS as the server name, which makes Node print a DEP0123 warning to
-// stderr on the first connection: a stray unstructured line in a log that promises one structured line per event.
-process.noDeprecation = true;
+// DEP0123 (grpc-js gives TLS etcd's IP as the server name) would be a stray unstructured line on stderr.
+dropWarnings(['DEP0123']);
 
 async function main(argv: readonly string[]): Promise<void> {
   const version = packageVersion();
