@@ -136,7 +136,8 @@ export function buildCommand(version: string): Command {
     .addOption(option('--web.config.file <path>', 'web config in Prometheus exporter-toolkit format: TLS, basic auth, headers; re-read when it changes').argParser(readableFile))
     .addOption(option('--log.level <level>', `one of ${LOG_LEVELS.join(', ')}`).default('info').argParser(parseChoice(LOG_LEVELS)))
     .addOption(option('--log.format <format>', `one of ${LOG_FORMATS.join(', ')}`).default('logfmt').argParser(parseChoice(LOG_FORMATS)))
-    .allowExcessArguments(false);
+    .allowExcessArguments(false)
+    .addHelpText('after', '\nCommands (same source flags; see <command> --help):\n  check   print etcd\'s members and the EtcdMember objects joined by member ID, every finding and its safe next step\n  prune   delete the EtcdMember objects proven stale (dry run unless --yes)');
 }
 
 /** Parses argv (without node and script). Throws UsageError with one line; help/version throw {exitCode: 0}. */

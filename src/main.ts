@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Wiring only, in one direction: configuration in, sources → exporter → metrics → server, clean exit on SIGTERM.
 import { analyse } from './analysis.js';
+import { SUBCOMMANDS, runSubcommand } from './commands/cli.js';
 import { ExitRequest, parseConfig, type Config } from './config.js';
 import { Exporter } from './exporter.js';
 import { loadKubeConfig } from './kubeconfig.js';
@@ -116,4 +117,11 @@ async function main(argv: readonly string[]): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-await main(process.argv.slice(2));
+const args = process.argv.slice(2);
+if ((SUBCOMMANDS as readonly string[]).includes(args[0] ?? '')) {
+  const code = await runSubcommand(args, packageVersion(), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), now: () => new Date() });
+  // gRPC may keep handles open a moment after the clients closed; the command is done.
+  process.exit(code);
+} else {
+  await main(args);
+}

@@ -32,6 +32,11 @@ export interface EtcdMemberObject {
   readonly peerAddress: string | undefined;
   readonly leave: boolean;
   readonly reconcileStatus: string | undefined;
+  /** metadata.uid and metadata.resourceVersion as read: prune's delete preconditions name exactly the object it judged. */
+  readonly uid?: string;
+  readonly resourceVersion?: string;
+  /** metadata.creationTimestamp (RFC 3339), as read. */
+  readonly creationTimestamp?: string;
 }
 
 export type KubernetesSnapshot =

@@ -104,7 +104,8 @@ export class EtcdSource extends PolledSource<EtcdSnapshot> {
   }
 }
 
-async function readCredentials(
+/** The TLS credentials of options, read now (check and prune build their own client for the linearizable read). */
+export async function readCredentials(
   options: EtcdReadOptions,
   signal: AbortSignal,
 ): Promise<{ rootCertificate: Buffer; certChain?: Buffer; privateKey?: Buffer } | undefined> {

@@ -295,7 +295,7 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
 export function parseObject(raw: unknown): EtcdMemberObject | undefined {
   const name = nameOf(raw);
   if (name === undefined) return undefined;
-  const o = raw as { spec?: { leave?: unknown }; status?: Record<string, unknown> };
+  const o = raw as { metadata?: { uid?: unknown; resourceVersion?: unknown; creationTimestamp?: unknown }; spec?: { leave?: unknown }; status?: Record<string, unknown> };
   const status = typeof o.status === 'object' && o.status !== null ? o.status : {};
   const rawId = status['memberID'];
   let memberId: string | undefined;
@@ -313,6 +313,7 @@ export function parseObject(raw: unknown): EtcdMemberObject | undefined {
     peerAddress: typeof status['peerAddress'] === 'string' ? status['peerAddress'] : undefined,
     leave: o.spec?.leave === true,
     reconcileStatus: typeof status['reconcileStatus'] === 'string' ? status['reconcileStatus'] : undefined,
+    ...metadataStrings(o.metadata),
   };
 }
 
@@ -342,6 +343,15 @@ function asRecord(v: unknown, what: string): Record<string, unknown> {
 function backoff(failures: number, maxMs: number): number {
   const base = Math.min(maxMs, 500 * 2 ** Math.min(failures - 1, 10));
   return base / 2 + Math.random() * (base / 2);
+}
+
+/** uid, resourceVersion and creationTimestamp when they are non-empty strings; absent otherwise. */
+function metadataStrings(m: { uid?: unknown; resourceVersion?: unknown; creationTimestamp?: unknown } | undefined): Pick<EtcdMemberObject, 'uid' | 'resourceVersion' | 'creationTimestamp'> {
+  const pick = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+  const uid = pick(m?.uid);
+  const resourceVersion = pick(m?.resourceVersion);
+  const creationTimestamp = pick(m?.creationTimestamp);
+  return { ...(uid ? { uid } : {}), ...(resourceVersion ? { resourceVersion } : {}), ...(creationTimestamp ? { creationTimestamp } : {}) };
 }
 
 function nameOf(raw: unknown): string | undefined {

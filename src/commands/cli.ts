@@ -1,0 +1,151 @@
+// `k0s-etcdmember-exporter check` and `... prune`: the exporter's sources, read once, through the exporter's
+// analysis. Exit codes: 0 consistent (prune: done), 1 findings (prune: an object changed and was left alone),
+// 2 bad usage, 3 a source could not be read (prune deletes nothing then).
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { analyse } from '../analysis.js';
+import { ExitRequest, UsageError, parseConfig, parseDuration, type Config } from '../config.js';
+import { readHostFacts } from '../hostfacts.js';
+import { loadKubeConfig } from '../kubeconfig.js';
+import { buildStatusDocument, type StatusDocument } from '../status-document.js';
+import { deleteObject, listObjectsOnce, readEtcdLinearizable, readEtcdOnce, Unreadable } from './io.js';
+import { planPrune } from './prune-plan.js';
+
+export const SUBCOMMANDS = ['check', 'prune'] as const;
+
+export interface Io {
+  readonly out: (s: string) => void;
+  readonly err: (s: string) => void;
+  readonly now: () => Date;
+}
+
+const PROGRAM = 'k0s-etcdmember-exporter';
+const SOURCE_FLAGS_HELP = `
+Sources: the exporter's own flags and K0S_ETCDMEMBER_EXPORTER_* variables (see ${PROGRAM} --help):
+  --etcd.endpoints, --etcd.ca-file, --etcd.cert-file, --etcd.key-file, --etcd.timeout,
+  --kubeconfig, --kubernetes.timeout, --node.member-name`;
+
+/** Runs `check` or `prune` (argv[0]); resolves with the exit code. */
+export async function runSubcommand(argv: readonly string[], version: string, io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  // The subcommand's own options are parsed here; everything else goes to the exporter's parser, so the source
+  // flags, their variables, defaults and validation are exactly the exporter's.
+  const cmd = new Command(`${PROGRAM} ${name ?? ''}`)
+    .helpOption('-h, --help', 'show this help and exit')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => undefined })
+    .addHelpText('after', SOURCE_FLAGS_HELP);
+  if (name === 'check') {
+    cmd
+      .description('read etcd and the EtcdMember objects once, print them joined by member ID and every finding with its safe next step')
+      .addOption(new Option('-o, --output <format>', 'table or json (the status document)').choices(['table', 'json']).default('table'));
+  } else if (name === 'prune') {
+    cmd
+      .description('delete the EtcdMember objects proven stale (dry run unless --yes); never touches etcd or spec.leave')
+      .addOption(new Option('--yes', 'delete; without it prune only prints what it would delete'))
+      .addOption(new Option('--min-age <duration>', 'an orphaned object must be at least this old').default(3_600_000, '1h').argParser(parseDuration));
+  } else {
+    io.err(`${PROGRAM}: unknown command ${JSON.stringify(name)}; want one of ${SUBCOMMANDS.join(', ')}\n`);
+    return 2;
+  }
+  let cfg: Config;
+  let kube: ReturnType<typeof loadKubeConfig>;
+  let own: Record<string, unknown>;
+  try {
+    cmd.parse([...rest], { from: 'user' });
+    own = cmd.opts<Record<string, unknown>>();
+    cfg = parseConfig(cmd.args, version, io.out);
+    kube = loadKubeConfig(cfg.kubeconfig);
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (e.code === 'commander.helpDisplayed' || err instanceof ExitRequest) return 0;
+    const message = err instanceof UsageError || err instanceof InvalidArgumentError ? err.message : (e.message ?? String(err));
+    io.err(`${PROGRAM} ${name}: ${message.replace(/^error: /, '').replace(/\s+/g, ' ').trim()}\n`);
+    return 2;
+  }
+  const etcdOptions = { endpoints: cfg.etcdEndpoints, caFile: cfg.etcdCaFile, certFile: cfg.etcdCertFile, keyFile: cfg.etcdKeyFile, timeoutMs: cfg.etcdTimeoutMs };
+  const host = readHostFacts(cfg.nodeMemberName);
+
+  // Both sources at once, each with its own deadline; prune's etcd read is confirmed linearizable.
+  const [etcdRead, kubeRead] = await Promise.allSettled([
+    name === 'prune' ? readEtcdLinearizable(etcdOptions) : readEtcdOnce(etcdOptions),
+    listObjectsOnce(kube.kubeConfig, cfg.kubernetesTimeoutMs),
+  ]);
+  const failures = [etcdRead, kubeRead].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason instanceof Unreadable ? r.reason.line : String(r.reason)));
+  if (etcdRead.status === 'rejected' || kubeRead.status === 'rejected') {
+    io.err(`${PROGRAM} ${name}: ${failures.join('; ')}${name === 'prune' ? '; deleted nothing' : ''}\n`);
+    return 3;
+  }
+  const etcd = etcdRead.value;
+  const kubernetes = kubeRead.value;
+  const report = analyse(etcd, kubernetes, host);
+  const now = io.now();
+
+  if (name === 'check') {
+    const doc = buildStatusDocument({
+      report,
+      etcd,
+      kubernetes,
+      now,
+      sources: [
+        { name: 'etcd', attempted: true, up: true, lastSuccessMs: now.getTime() },
+        { name: 'kubernetes', attempted: true, up: true, lastSuccessMs: now.getTime() },
+      ],
+    });
+    io.out(own['output'] === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : renderCheck(doc, kubernetes.crdPresent));
+    return doc.consistent ? 0 : 1;
+  }
+
+  const plan = planPrune(report, etcd, kubernetes, now, own['minAge'] as number);
+  const yes = own['yes'] === true;
+  for (const k of plan.kept) io.out(`keeping etcdmember ${k.name} (${k.problem}): ${k.why}\n`);
+  if (plan.deletions.length === 0) {
+    io.out('nothing to prune: no object is proven stale\n');
+    return 0;
+  }
+  if (!yes) {
+    for (const d of plan.deletions) io.out(`would delete etcdmember ${d.object.name} (${d.problem}): ${d.why}\n`);
+    io.out(`dry run: deleted nothing; run again with --yes to delete ${plan.deletions.length === 1 ? 'it' : `these ${plan.deletions.length}`}\n`);
+    return 0;
+  }
+  let changed = 0;
+  for (const d of plan.deletions) {
+    let outcome;
+    try {
+      outcome = await deleteObject(kube.kubeConfig, cfg.kubernetesTimeoutMs, d.object.name, { uid: d.object.uid, resourceVersion: d.object.resourceVersion });
+    } catch (err) {
+      io.err(`${PROGRAM} prune: ${err instanceof Unreadable ? err.line : String(err)}; stopped, the rest is not deleted\n`);
+      return 3;
+    }
+    if (outcome.kind === 'deleted') io.out(`deleted etcdmember ${d.object.name} (${d.problem}): ${d.why}\n`);
+    else if (outcome.kind === 'gone') io.out(`etcdmember ${d.object.name} is already gone: ${outcome.message}\n`);
+    else {
+      changed++;
+      io.out(`left etcdmember ${d.object.name} alone: it changed since it was judged (${outcome.message}); run prune again to judge it anew\n`);
+    }
+  }
+  return changed > 0 ? 1 : 0;
+}
+
+/** The check table in kubectl's style (tabwriter: min width 10, padding 3), then one line per finding. */
+export function renderCheck(doc: StatusDocument, crdPresent: boolean): string {
+  const rows = [
+    ['MEMBER ID', 'ETCD NAME', 'PEER', 'OBJECTS', 'FINDINGS'],
+    ...doc.rows.map((r) => [
+      r.memberId === '' ? '<none>' : r.memberId,
+      r.member === null ? '<none>' : r.member.name === '' ? '<unstarted>' : r.member.name,
+      r.member?.peerAddress || '<none>',
+      r.objects.map((o) => o.name).join(',') || '<none>',
+      r.findings.join(',') || '<none>',
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(10, ...rows.map((r) => r[i]!.length + 3)));
+  let text = rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('')).join('\n') + '\n';
+  if (!crdPresent) text += '\nthe EtcdMember CRD is not installed (kine or external etcd): there are no objects to compare\n';
+  if (doc.local) text += `\nthis host: etcd member ${JSON.stringify(doc.local.memberName)} (${doc.local.memberId}), k0s would register ${JSON.stringify(doc.local.registrationName)}\n`;
+  if (doc.findings.length === 0) return `${text}\nconsistent: no findings\n`;
+  text += '\n';
+  for (const f of doc.findings) text += `${f.problem} ${f.name}: ${f.message}${f.command ? `; next: ${f.command}` : ''}\n`;
+  return text;
+}

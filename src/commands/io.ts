@@ -1,0 +1,160 @@
+// What check and prune do on the network: read each source once with the exporter's deadlines, confirm etcd's
+// member list with a linearizable read, and delete one EtcdMember with preconditions.
+import http from 'node:http';
+import https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { noop } from 'cockatiel';
+import { Etcd3, EtcdPermissionDeniedError } from 'etcd3';
+import type { EtcdSnapshot, KubernetesSnapshot } from '../model.js';
+import { readCredentials, readEtcd, type EtcdReadOptions } from '../sources/etcd.js';
+import { GROUP, PLURAL, VERSION, listEtcdMembers } from '../sources/kubernetes.js';
+import { SourceError, errorMessage, reasonForNodeError, requestSignal, type SourceName } from '../sources/source.js';
+
+/** A source that could not be read: check and prune print `source (reason): message` and exit 3. */
+export class Unreadable extends Error {
+  constructor(
+    readonly source: SourceName,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+  get line(): string {
+    return `cannot read ${this.source} (${this.reason}): ${this.message}`;
+  }
+}
+
+function unreadable(source: SourceName, err: unknown): Unreadable {
+  if (err instanceof Unreadable) return err;
+  return err instanceof SourceError ? new Unreadable(source, err.reason, err.message) : new Unreadable(source, 'other', errorMessage(err));
+}
+
+/** etcd's member list and the local member, as the exporter reads them (its deadline, its errors). */
+export async function readEtcdOnce(options: EtcdReadOptions, signal?: AbortSignal): Promise<EtcdSnapshot> {
+  try {
+    return await readEtcd(options, signal ?? new AbortController().signal);
+  } catch (err) {
+    throw unreadable('etcd', err);
+  }
+}
+
+/**
+ * etcd's member list, confirmed current. MemberList is answered from the asked member's own applied state, so
+ * a member cut off from quorum can serve a stale list (etcd 3.4 has no linearizable MemberList). A linearizable
+ * Range (etcd3's default, serializable=false) is served only after the member has confirmed the leader's commit
+ * index with a quorum (ReadIndex) and applied up to it. The member list is then asked of that same member: its
+ * applied state, membership changes included, is at least as new as the quorum's at the time of the read. The
+ * key read is "health", as etcd's own /health and `etcdctl endpoint health` do; permission denied still proves
+ * the quorum round trip, as etcdctl treats it.
+ */
+export async function readEtcdLinearizable(options: EtcdReadOptions): Promise<EtcdSnapshot> {
+  const deadline = new Date(Date.now() + options.timeoutMs);
+  let credentials: Awaited<ReturnType<typeof readCredentials>>;
+  try {
+    credentials = await readCredentials(options, requestSignal(options.timeoutMs, undefined));
+  } catch (err) {
+    throw unreadable('etcd', err);
+  }
+  const clients = options.endpoints.map((host) => ({
+    host,
+    client: new Etcd3({ hosts: host, ...(credentials ? { credentials } : {}), faultHandling: { host: () => noop, global: noop }, defaultCallOptions: { deadline } }),
+  }));
+  let confirmed: string;
+  try {
+    confirmed = await withTimeout(
+      Promise.any(
+        clients.map(async ({ host, client }) => {
+          try {
+            await client.get('health').options({ deadline }).exec();
+          } catch (err) {
+            if (!(err instanceof EtcdPermissionDeniedError)) throw err;
+          }
+          return host;
+        }),
+      ),
+      options.timeoutMs + 500,
+    );
+  } catch (err) {
+    const first: unknown = err instanceof AggregateError ? (err.errors as unknown[])[0] : err;
+    throw new Unreadable('etcd', 'unavailable', `no etcd endpoint answered a linearizable read within ${options.timeoutMs} ms, so its member list cannot be confirmed (a member cut off from quorum can serve a stale one): ${errorMessage(first).replace(/\.?\s*Resolution note:\s*$/, '')}`);
+  } finally {
+    for (const { client } of clients) client.close();
+  }
+  const remaining = deadline.getTime() - Date.now();
+  if (remaining <= 0) throw new Unreadable('etcd', 'timeout', `etcd's member list could not be read within ${options.timeoutMs} ms`);
+  return readEtcdOnce({ ...options, endpoints: [confirmed], timeoutMs: remaining });
+}
+
+/** The EtcdMember objects: one list with the exporter's request deadline, parsing and error classification. */
+export async function listObjectsOnce(kubeConfig: KubeConfig, requestTimeoutMs: number): Promise<KubernetesSnapshot> {
+  try {
+    const list = await listEtcdMembers({ kubeConfig, requestTimeoutMs }, new AbortController().signal);
+    return list.crdPresent ? { crdPresent: true, objects: list.objects } : { crdPresent: false };
+  } catch (err) {
+    throw unreadable('kubernetes', err);
+  }
+}
+
+export type DeleteOutcome =
+  | { readonly kind: 'deleted' }
+  | { readonly kind: 'conflict'; readonly message: string }
+  | { readonly kind: 'gone'; readonly message: string };
+
+/**
+ * DELETE of one EtcdMember with preconditions on the uid and resourceVersion that were judged: an object that
+ * changed or was replaced since is not deleted (409), and is never retried. Throws Unreadable on any other failure.
+ */
+export async function deleteObject(kubeConfig: KubeConfig, requestTimeoutMs: number, name: string, pre: { uid: string; resourceVersion: string }): Promise<DeleteOutcome> {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Unreadable('kubernetes', 'other', 'kubeconfig has no current cluster');
+  const url = new URL(`${cluster.server.replace(/\/+$/, '')}/apis/${GROUP}/${VERSION}/${PLURAL}/${encodeURIComponent(name)}`);
+  const body = JSON.stringify({ kind: 'DeleteOptions', apiVersion: 'v1', preconditions: pre });
+  const options: https.RequestOptions = {
+    method: 'DELETE',
+    headers: { Accept: 'application/json', 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) },
+  };
+  const signal = AbortSignal.timeout(requestTimeoutMs);
+  try {
+    await kubeConfig.applyToHTTPSOptions(options);
+    const transport = url.protocol === 'http:' ? http : https;
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = transport.request(url, { ...options, signal }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    const message = statusMessage(text);
+    if (status === 200 || status === 202) return { kind: 'deleted' };
+    if (status === 409) return { kind: 'conflict', message };
+    if (status === 404) return { kind: 'gone', message };
+    const reason = status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status >= 500 ? 'server_error' : 'other';
+    throw new Unreadable('kubernetes', reason, `DELETE of etcdmember ${name} answered ${status}: ${message}${status === 403 ? ' (prune needs deploy/kubernetes/prune-rbac.yaml or an admin kubeconfig)' : ''}`);
+  } catch (err) {
+    if (err instanceof Unreadable) throw err;
+    const reason = signal.aborted ? 'timeout' : (reasonForNodeError(err) ?? 'other');
+    throw new Unreadable('kubernetes', reason, `DELETE of etcdmember ${name} failed: ${signal.aborted ? `no answer within ${requestTimeoutMs} ms` : errorMessage(err)}`);
+  }
+}
+
+function statusMessage(text: string): string {
+  try {
+    const m = (JSON.parse(text) as { message?: unknown }).message;
+    if (typeof m === 'string') return m;
+  } catch {
+    // not a Status: the raw text says more than nothing
+  }
+  return text.slice(0, 300);
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new SourceError('timeout', `no answer within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,264 @@
+// The status document: one analysis, joined by member ID, with the exact safe next step for every finding. It
+// backs `check -o json`, `check`'s table and the status page, so they can never disagree. Pure: the report, the
+// snapshots it was built from, the sources' health and the time in; the document out.
+import { normaliseHost, type ObjectProblem, type MemberProblem, type Report } from './analysis.js';
+import { objectNameFor, type EtcdMember, type EtcdMemberObject, type EtcdSnapshot, type KubernetesSnapshot } from './model.js';
+import type { SourceName } from './sources/source.js';
+
+export const RUNBOOK_URL = 'https://github.com/k0s-etcdmember-exporter/k0s-etcdmember-exporter/blob/main/docs/runbook.md';
+
+export interface StatusDocument {
+  kind: 'K0sEtcdMemberStatus';
+  version: 1;
+  /** ISO 8601. */
+  generatedAt: string;
+  /** Every source up and no finding. */
+  consistent: boolean;
+  sources: StatusSource[];
+  /** One per member ID: etcd's members first (by name), then IDs only objects carry, then objects without one (""). */
+  rows: StatusRow[];
+  findings: StatusFinding[];
+  local: StatusLocal | null;
+}
+
+export interface StatusSource {
+  name: SourceName;
+  /** null until the first read has ended. */
+  up: boolean | null;
+  lastSuccess: string | null;
+  reason: string | null;
+  error: string | null;
+}
+
+export interface StatusRow {
+  /** Lowercase hex; "" for objects without a valid one. */
+  memberId: string;
+  member: { name: string; peerAddress: string; learner: boolean; started: boolean } | null;
+  objects: { name: string; peerAddress: string | null; leave: boolean; reconcileStatus: string | null }[];
+  /** The problems on this row: the member's as they are (`unregistered`), the objects' as `name: problem`. */
+  findings: string[];
+}
+
+export interface StatusFinding {
+  subject: 'object' | 'member' | 'local';
+  name: string;
+  memberId: string;
+  problem: string;
+  /** One line an operator understands. */
+  message: string;
+  /** The exact safe next step to type, or null when the step needs judgement (the message says what to compare). */
+  command: string | null;
+  runbook: string;
+}
+
+export interface StatusLocal {
+  memberName: string;
+  memberId: string;
+  registrationName: string;
+  nameDrift: boolean;
+  predictedPeerAddress?: string;
+  peerAddressDrift?: boolean;
+}
+
+/** A source's health as the document needs it (structurally what the sources report). */
+export interface SourceState {
+  readonly name: SourceName;
+  readonly attempted: boolean;
+  readonly up: boolean;
+  readonly lastSuccessMs: number | undefined;
+  readonly lastError?: { readonly reason: string; readonly message: string } | undefined;
+}
+
+export interface StatusInput {
+  readonly report: Report;
+  /** The snapshots the report was built from (undefined while a source is down). */
+  readonly etcd: EtcdSnapshot | undefined;
+  readonly kubernetes: KubernetesSnapshot | undefined;
+  readonly sources: readonly SourceState[];
+  readonly now: Date;
+}
+
+/** The runbook section an operator reads for each finding; a problem added to the vocabulary fails to compile here. */
+const RUNBOOK_ANCHOR: Record<ObjectProblem | MemberProblem | 'local_name_drift', string> = {
+  duplicate: 'k0setcdmemberduplicate',
+  ambiguous_duplicate: 'k0setcdmemberduplicate',
+  hostname_drift: 'k0setcdmemberhostnamedrift',
+  orphaned: 'k0setcdmemberorphaned',
+  left: 'k0setcdmemberorphaned',
+  peer_address_mismatch: 'k0setcdmemberpeeraddressmismatch',
+  leave_pending: 'k0setcdmemberleavestuck',
+  reconcile_failed: 'k0setcdmemberreconcilefailed',
+  no_status: 'k0setcdmembercountmismatch',
+  invalid_member_id: 'k0setcdmembercountmismatch',
+  unregistered: 'k0setcdmemberunregistered',
+  learner: 'k0setcdmembercountmismatch',
+  unstarted: 'k0setcdmembercountmismatch',
+  local_name_drift: 'k0setcdmemberlocalnamedrift',
+};
+
+export function buildStatusDocument(input: StatusInput): StatusDocument {
+  const { report, etcd, kubernetes } = input;
+  const members = [...(etcd?.members ?? [])].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  const membersById = new Map(members.map((m) => [m.id, m]));
+  const objects = kubernetes?.crdPresent ? [...kubernetes.objects].sort((a, b) => a.name.localeCompare(b.name)) : [];
+  const objectsByName = new Map(objects.map((o) => [o.name, o]));
+
+  const findings: StatusFinding[] = [];
+  for (const f of report.objectFindings) {
+    const o = objectsByName.get(f.name);
+    const member = o?.memberId === undefined ? undefined : membersById.get(o.memberId);
+    const group = o?.memberId === undefined ? [] : objects.filter((x) => x.memberId === o.memberId);
+    const problems = new Set(report.objectFindings.filter((x) => x.name === f.name).map((x) => x.problem));
+    findings.push({ subject: 'object', name: f.name, memberId: f.memberId, problem: f.problem, ...objectAdvice(f.problem, f.name, f.memberId, o, member, group, problems), runbook: runbook(f.problem) });
+  }
+  for (const f of report.memberFindings) {
+    findings.push({ subject: 'member', name: f.name, memberId: f.memberId, problem: f.problem, ...memberAdvice(f.problem, f.name, f.memberId), runbook: runbook(f.problem) });
+  }
+  const local = report.local;
+  if (local?.nameDrift) {
+    findings.push({
+      subject: 'local',
+      name: local.registrationName,
+      memberId: local.memberId,
+      problem: 'local_name_drift',
+      message: `this host would register as "${local.registrationName}" at its next k0s start, but its etcd member is "${local.memberName}": restore the hostname or set spec.storage.etcd.extraArgs.name: ${local.memberName} in k0s.yaml before restarting k0s, or a duplicate follows (k0s#5369)`,
+      command: null,
+      runbook: runbook('local_name_drift'),
+    });
+  }
+
+  const rows: StatusRow[] = [];
+  const rowFindings = (memberId: string, member: EtcdMember | undefined, rowObjects: readonly EtcdMemberObject[]): string[] => [
+    ...(member ? report.memberFindings.filter((f) => f.memberId === member.id).map((f) => f.problem) : []),
+    ...report.objectFindings.filter((f) => rowObjects.some((o) => o.name === f.name) && (memberId === '' || f.memberId === memberId)).map((f) => `${f.name}: ${f.problem}`),
+  ];
+  const objectRow = (o: EtcdMemberObject): StatusRow['objects'][number] => ({
+    name: o.name,
+    peerAddress: o.peerAddress ?? null,
+    leave: o.leave,
+    reconcileStatus: o.reconcileStatus ?? null,
+  });
+  for (const m of members) {
+    const mine = objects.filter((o) => o.memberId === m.id);
+    rows.push({
+      memberId: m.id,
+      member: { name: m.name, peerAddress: peerHost(m), learner: m.isLearner, started: m.name !== '' },
+      objects: mine.map(objectRow),
+      findings: rowFindings(m.id, m, mine),
+    });
+  }
+  const unknownIds = [...new Set(objects.filter((o) => o.memberId !== undefined && !membersById.has(o.memberId)).map((o) => o.memberId!))].sort();
+  for (const id of unknownIds) {
+    const mine = objects.filter((o) => o.memberId === id);
+    rows.push({ memberId: id, member: null, objects: mine.map(objectRow), findings: rowFindings(id, undefined, mine) });
+  }
+  const withoutId = objects.filter((o) => o.memberId === undefined);
+  if (withoutId.length > 0) rows.push({ memberId: '', member: null, objects: withoutId.map(objectRow), findings: rowFindings('', undefined, withoutId) });
+
+  const sources: StatusSource[] = input.sources.map((s) => ({
+    name: s.name,
+    up: s.attempted ? s.up : null,
+    lastSuccess: s.lastSuccessMs === undefined ? null : new Date(s.lastSuccessMs).toISOString(),
+    reason: s.up || s.lastError === undefined ? null : s.lastError.reason,
+    error: s.up || s.lastError === undefined ? null : s.lastError.message,
+  }));
+
+  return {
+    kind: 'K0sEtcdMemberStatus',
+    version: 1,
+    generatedAt: input.now.toISOString(),
+    consistent: sources.length > 0 && sources.every((s) => s.up === true) && findings.length === 0,
+    sources,
+    rows,
+    findings,
+    local: local === undefined ? null : { ...local },
+  };
+}
+
+function runbook(problem: ObjectProblem | MemberProblem | 'local_name_drift'): string {
+  return `${RUNBOOK_URL}#${RUNBOOK_ANCHOR[problem]}`;
+}
+
+function peerHost(m: EtcdMember): string {
+  try {
+    return m.peerURLs[0] === undefined ? '' : normaliseHost(new URL(m.peerURLs[0]).hostname);
+  } catch {
+    return '';
+  }
+}
+
+function memberLabel(member: EtcdMember | undefined, memberId: string): string {
+  return member === undefined ? `member ${memberId}` : `etcd member "${member.name}" (${memberId})`;
+}
+
+/** The message and the one safe command for an object finding. Never suggests spec.leave. */
+function objectAdvice(
+  problem: ObjectProblem,
+  name: string,
+  memberId: string,
+  o: EtcdMemberObject | undefined,
+  member: EtcdMember | undefined,
+  group: readonly EtcdMemberObject[],
+  problems: ReadonlySet<ObjectProblem>,
+): { message: string; command: string | null } {
+  const others = group.filter((x) => x.name !== name).map((x) => x.name);
+  switch (problem) {
+    case 'duplicate':
+      return {
+        message: `${name} is stale: it carries the ID of ${memberLabel(member, memberId)}, whose own object is ${objectNameFor(member?.name ?? '')}; delete ${name} (deleting an object never changes etcd)${o?.leave ? ', now: its spec.leave is true and k0s may remove the live member' : ''}`,
+        command: `kubectl delete etcdmember ${name}`,
+      };
+    case 'ambiguous_duplicate':
+      return {
+        message: `${name} shares member ID ${memberId} with ${others.join(', ')}, and which is stale cannot be proven${member === undefined ? ' (etcd does not list the member, or etcd could not be read)' : member.name === '' ? ' (the member has not started)' : ` (no object is named ${objectNameFor(member.name)})`}: compare with etcd's member list and keep the object named after the member; delete nothing until one is`,
+        command: `kubectl get etcdmember ${[name, ...others].join(' ')} -o wide`,
+      };
+    case 'hostname_drift':
+      return {
+        message: `${name} carries the ID of ${memberLabel(member, memberId)}, which k0s would name ${objectNameFor(member?.name ?? '')}${problems.has('duplicate') ? ' (see its duplicate finding)' : ': the controller\'s hostname or extraArgs.name changed since it joined'}`,
+        command: null,
+      };
+    case 'orphaned':
+      return {
+        message: `${name} carries member ID ${memberId}, which etcd does not list (created ${o?.creationTimestamp ?? 'at an unknown time'}); prune's dry run says whether deleting it is provably safe (not right after an etcd restore, when every object looks orphaned)`,
+        command: 'k0s-etcdmember-exporter prune',
+      };
+    case 'left':
+      return {
+        message: `${name} asked to leave (spec.leave) and etcd no longer lists member ${memberId}: the leave is complete and k0s keeps the object; delete it to clean up`,
+        command: `kubectl delete etcdmember ${name}`,
+      };
+    case 'peer_address_mismatch':
+      return {
+        message: `${name} has status.peerAddress ${o?.peerAddress ?? '(none)'} but etcd's peer URL of ${memberLabel(member, memberId)} is on ${member ? peerHost(member) || '(none)' : '(unknown)'}: compare with the controller's k0s.yaml spec.storage.etcd.peerAddress`,
+        command: null,
+      };
+    case 'leave_pending':
+      return problems.has('duplicate')
+        ? {
+            message: `${name} has spec.leave true and carries the ID of live ${memberLabel(member, memberId)}: k0s may remove that live member from etcd; deleting the stale ${name} disarms it`,
+            command: `kubectl delete etcdmember ${name}`,
+          }
+        : {
+            message: `${name} has spec.leave true and etcd still lists ${memberLabel(member, memberId)}: k0s is removing it from etcd, or the leave is stuck (see k0s's logs on the controllers)`,
+            command: null,
+          };
+    case 'reconcile_failed':
+      return { message: `${name} has status.reconcileStatus Failed: k0s could not reconcile it; see the k0s controller logs`, command: null };
+    case 'no_status':
+      return { message: `${name} has no status.memberID: k0s has not registered its member yet, or the object was created by hand`, command: null };
+    case 'invalid_member_id':
+      return { message: `${name} has status.memberID ${JSON.stringify(memberId)}, which is not hex: it was not written by k0s`, command: null };
+  }
+}
+
+function memberAdvice(problem: MemberProblem, name: string, memberId: string): { message: string; command: string | null } {
+  switch (problem) {
+    case 'unregistered':
+      return { message: `etcd member "${name}" (${memberId}) has no EtcdMember object: k0s on that controller registers one when it starts; check it runs`, command: null };
+    case 'learner':
+      return { message: `etcd member "${name}" (${memberId}) is a learner: a join in progress`, command: null };
+    case 'unstarted':
+      return { message: `etcd member ${memberId} was added but never started: its controller did not finish joining`, command: null };
+  }
+}
