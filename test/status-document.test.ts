@@ -1,0 +1,110 @@
+// The status document behind `check -o json`, check's table and the status page, on plain data.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { analyse } from '../src/analysis.js';
+import type { EtcdMember, EtcdMemberObject, EtcdSnapshot, KubernetesSnapshot } from '../src/model.js';
+import { buildStatusDocument, type SourceState, type StatusDocument } from '../src/status-document.js';
+import { renderCheck } from '../src/commands/cli.js';
+
+const NOW = new Date('2026-11-27T12:00:00Z');
+const UP: SourceState[] = [
+  { name: 'etcd', attempted: true, up: true, lastSuccessMs: NOW.getTime() },
+  { name: 'kubernetes', attempted: true, up: true, lastSuccessMs: NOW.getTime() },
+];
+
+function member(name: string, id: string, ip: string, extra: Partial<EtcdMember> = {}): EtcdMember {
+  return { id, name, peerURLs: [`https://${ip}:2380`], clientURLs: [], isLearner: false, ...extra };
+}
+function object(name: string, memberId: string | undefined, peerAddress: string, extra: Partial<EtcdMemberObject> = {}): EtcdMemberObject {
+  return { name, memberId, invalidMemberId: undefined, peerAddress, leave: false, reconcileStatus: undefined, ...extra };
+}
+const ETCD: EtcdSnapshot = {
+  members: [member('c2.example.org', 'b2', '10.0.0.2'), member('c1.example.org', 'a1', '10.0.0.1'), member('c3.example.org', 'c3', '10.0.0.3')],
+  localMemberId: 'a1',
+};
+const REAL = [object('c1.example.org', 'a1', '10.0.0.1'), object('c2.example.org', 'b2', '10.0.0.2'), object('c3.example.org', 'c3', '10.0.0.3')];
+
+function doc(objects: EtcdMemberObject[], o: { etcd?: EtcdSnapshot | undefined; sources?: SourceState[]; host?: string } = {}): StatusDocument {
+  const etcd = 'etcd' in o ? o.etcd : ETCD;
+  const kubernetes: KubernetesSnapshot = { crdPresent: true, objects };
+  return buildStatusDocument({ report: analyse(etcd, kubernetes, { registrationName: o.host ?? 'c1.example.org' }), etcd, kubernetes, sources: o.sources ?? UP, now: NOW });
+}
+
+describe('buildStatusDocument', () => {
+  it('k0s#5369: rows joined by member ID, c1 named stale with the exact delete command', () => {
+    const d = doc([object('c1', 'a1', '10.0.0.1'), ...REAL]);
+    assert.deepEqual([d.kind, d.version, d.generatedAt, d.consistent], ['K0sEtcdMemberStatus', 1, '2026-11-27T12:00:00.000Z', false]);
+    assert.deepEqual(d.rows.map((r) => [r.memberId, r.member?.name, r.objects.map((x) => x.name), r.findings]), [
+      ['a1', 'c1.example.org', ['c1', 'c1.example.org'], ['c1: duplicate', 'c1: hostname_drift']],
+      ['b2', 'c2.example.org', ['c2.example.org'], []],
+      ['c3', 'c3.example.org', ['c3.example.org'], []],
+    ]);
+    assert.deepEqual(d.rows[0]!.member, { name: 'c1.example.org', peerAddress: '10.0.0.1', learner: false, started: true });
+    assert.deepEqual(d.rows[0]!.objects[0], { name: 'c1', peerAddress: '10.0.0.1', leave: false, reconcileStatus: null });
+    const dup = d.findings.find((f) => f.problem === 'duplicate')!;
+    assert.deepEqual([dup.subject, dup.name, dup.memberId, dup.command], ['object', 'c1', 'a1', 'kubectl delete etcdmember c1']);
+    assert.match(dup.runbook, /#k0setcdmemberduplicate$/);
+    assert.equal(d.findings.find((f) => f.problem === 'hostname_drift')!.command, null);
+    assert.deepEqual(d.local, { memberName: 'c1.example.org', memberId: 'a1', registrationName: 'c1.example.org', nameDrift: false });
+    assert.deepEqual(d.sources, [
+      { name: 'etcd', up: true, lastSuccess: '2026-11-27T12:00:00.000Z', reason: null, error: null },
+      { name: 'kubernetes', up: true, lastSuccess: '2026-11-27T12:00:00.000Z', reason: null, error: null },
+    ]);
+    assert.deepEqual(JSON.parse(JSON.stringify(d)), d, 'plain JSON');
+  });
+
+  it('consistent when every source is up and nothing is found', () => {
+    const d = doc(REAL);
+    assert.equal(d.consistent, true);
+    assert.deepEqual(d.findings, []);
+    assert.match(renderCheck(d, true), /consistent: no findings/);
+  });
+
+  it('not consistent while a source is down or not read yet, with its reason and error', () => {
+    const d = doc(REAL, {
+      etcd: undefined,
+      sources: [{ name: 'etcd', attempted: true, up: false, lastSuccessMs: undefined, lastError: { reason: 'timeout', message: 'etcd did not answer' } }, { name: 'kubernetes', attempted: false, up: false, lastSuccessMs: undefined }],
+    });
+    assert.equal(d.consistent, false);
+    assert.deepEqual(d.sources, [
+      { name: 'etcd', up: false, lastSuccess: null, reason: 'timeout', error: 'etcd did not answer' },
+      { name: 'kubernetes', up: null, lastSuccess: null, reason: null, error: null },
+    ]);
+    assert.equal(d.local, null);
+  });
+
+  it('an ambiguous pair gets a command that compares, never one that deletes', () => {
+    const d = doc([object('c1', 'a1', '10.0.0.1'), object('c1.old', 'a1', '10.0.0.1'), ...REAL.slice(1)]);
+    const amb = d.findings.filter((f) => f.problem === 'ambiguous_duplicate');
+    assert.deepEqual(amb.map((f) => f.command), ['kubectl get etcdmember c1 c1.old -o wide', 'kubectl get etcdmember c1.old c1 -o wide']);
+  });
+
+  it('objects with IDs etcd does not know get their own rows, then those without an ID; local drift is a finding', () => {
+    const d = doc([...REAL, object('gone', 'dead', '10.0.0.9'), object('new', undefined, '10.0.0.8')], { host: 'c1' });
+    assert.deepEqual(d.rows.slice(3).map((r) => [r.memberId, r.member, r.objects.map((x) => x.name), r.findings]), [
+      ['dead', null, ['gone'], ['gone: orphaned']],
+      ['', null, ['new'], ['new: no_status']],
+    ]);
+    assert.equal(d.findings.find((f) => f.problem === 'orphaned')!.command, 'k0s-etcdmember-exporter prune');
+    const local = d.findings.find((f) => f.subject === 'local')!;
+    assert.deepEqual([local.problem, local.name, local.memberId, local.command], ['local_name_drift', 'c1', 'a1', null]);
+    assert.match(local.message, /register as "c1".*etcd member is "c1.example.org"/);
+  });
+
+  it('never suggests spec.leave, and a stale duplicate carrying spec.leave is to be deleted at once', () => {
+    const d = doc([object('c1', 'a1', '10.0.0.1', { leave: true }), object('c2', 'b2', '10.0.0.2'), object('c2.example.org', 'b2', '10.0.0.2', { leave: true }), object('c1.example.org', 'a1', '10.0.0.1'), object('c3.example.org', 'c3', '10.0.0.3'), object('left', 'dead', '10.0.0.9', { leave: true })]);
+    for (const f of d.findings) assert.doesNotMatch(f.command ?? '', /leave|patch|edit/, `${f.name} ${f.problem}`);
+    const trap = d.findings.find((f) => f.name === 'c1' && f.problem === 'leave_pending')!;
+    assert.equal(trap.command, 'kubectl delete etcdmember c1');
+    assert.equal(d.findings.find((f) => f.name === 'c2.example.org' && f.problem === 'leave_pending')!.command, null, 'a live member\'s own object is never deleted');
+    assert.equal(d.findings.find((f) => f.name === 'left' && f.problem === 'left')!.command, 'kubectl delete etcdmember left');
+  });
+
+  it('check\'s table pads like kubectl and marks empty cells <none>', () => {
+    const d = doc([...REAL.slice(0, 2), object('gone', 'dead', '10.0.0.9')]);
+    const lines = renderCheck(d, true).split('\n');
+    assert.equal(lines[0], 'MEMBER ID   ETCD NAME        PEER       OBJECTS          FINDINGS');
+    assert.equal(lines[3], 'c3          c3.example.org   10.0.0.3   <none>           unregistered');
+    assert.equal(lines[4], 'dead        <none>           <none>     gone             gone: orphaned');
+  });
+});
