@@ -5,7 +5,10 @@ import { normaliseHost, type ObjectProblem, type MemberProblem, type Report } fr
 import { objectNameFor, type EtcdMember, type EtcdMemberObject, type EtcdSnapshot, type KubernetesSnapshot } from './model.js';
 import type { SourceName } from './sources/source.js';
 
-export const RUNBOOK_URL = 'https://github.com/k0s-etcdmember-exporter/k0s-etcdmember-exporter/blob/main/docs/runbook.md';
+/** The runbook of this release, as the alerts' runbook_url links it. */
+export function runbookUrl(version: string): string {
+  return `https://github.com/k0s-etcdmember-exporter/k0s-etcdmember-exporter/blob/v${version}/docs/runbook.md`;
+}
 
 export interface StatusDocument {
   kind: 'K0sEtcdMemberStatus';
@@ -76,15 +79,17 @@ export interface StatusInput {
   readonly kubernetes: KubernetesSnapshot | undefined;
   readonly sources: readonly SourceState[];
   readonly now: Date;
+  /** runbookUrl(version) of the running release. */
+  readonly runbook: string;
 }
 
 /** The runbook section an operator reads for each finding; a problem added to the vocabulary fails to compile here. */
 const RUNBOOK_ANCHOR: Record<ObjectProblem | MemberProblem | 'local_name_drift', string> = {
   duplicate: 'k0setcdmemberduplicate',
-  ambiguous_duplicate: 'k0setcdmemberduplicate',
+  ambiguous_duplicate: 'k0setcdmemberambiguousduplicate',
   hostname_drift: 'k0setcdmemberhostnamedrift',
   orphaned: 'k0setcdmemberorphaned',
-  left: 'k0setcdmemberorphaned',
+  left: 'k0setcdmemberleft',
   peer_address_mismatch: 'k0setcdmemberpeeraddressmismatch',
   leave_pending: 'k0setcdmemberleavestuck',
   reconcile_failed: 'k0setcdmemberreconcilefailed',
@@ -92,7 +97,7 @@ const RUNBOOK_ANCHOR: Record<ObjectProblem | MemberProblem | 'local_name_drift',
   invalid_member_id: 'k0setcdmembercountmismatch',
   unregistered: 'k0setcdmemberunregistered',
   learner: 'k0setcdmembercountmismatch',
-  unstarted: 'k0setcdmembercountmismatch',
+  unstarted: 'k0setcdmemberunstarted',
   local_name_drift: 'k0setcdmemberlocalnamedrift',
 };
 
@@ -109,10 +114,10 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
     const member = o?.memberId === undefined ? undefined : membersById.get(o.memberId);
     const group = o?.memberId === undefined ? [] : objects.filter((x) => x.memberId === o.memberId);
     const problems = new Set(report.objectFindings.filter((x) => x.name === f.name).map((x) => x.problem));
-    findings.push({ subject: 'object', name: f.name, memberId: f.memberId, problem: f.problem, ...objectAdvice(f.problem, f.name, f.memberId, o, member, group, problems), runbook: runbook(f.problem) });
+    findings.push({ subject: 'object', name: f.name, memberId: f.memberId, problem: f.problem, ...objectAdvice(f.problem, f.name, f.memberId, o, member, group, problems), runbook: runbook(input.runbook, f.problem) });
   }
   for (const f of report.memberFindings) {
-    findings.push({ subject: 'member', name: f.name, memberId: f.memberId, problem: f.problem, ...memberAdvice(f.problem, f.name, f.memberId), runbook: runbook(f.problem) });
+    findings.push({ subject: 'member', name: f.name, memberId: f.memberId, problem: f.problem, ...memberAdvice(f.problem, f.name, f.memberId), runbook: runbook(input.runbook, f.problem) });
   }
   const local = report.local;
   if (local?.nameDrift) {
@@ -123,7 +128,7 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
       problem: 'local_name_drift',
       message: `this host would register as "${local.registrationName}" at its next k0s start, but its etcd member is "${local.memberName}": restore the hostname or set spec.storage.etcd.extraArgs.name: ${local.memberName} in k0s.yaml before restarting k0s, or a duplicate follows (k0s#5369)`,
       command: null,
-      runbook: runbook('local_name_drift'),
+      runbook: runbook(input.runbook, 'local_name_drift'),
     });
   }
 
@@ -175,9 +180,12 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
   };
 }
 
-function runbook(problem: ObjectProblem | MemberProblem | 'local_name_drift'): string {
-  return `${RUNBOOK_URL}#${RUNBOOK_ANCHOR[problem]}`;
+function runbook(base: string, problem: ObjectProblem | MemberProblem | 'local_name_drift'): string {
+  return `${base}#${RUNBOOK_ANCHOR[problem]}`;
 }
+
+/** Every runbook section the document links, for the test that keeps them in docs/runbook.md. */
+export const RUNBOOK_ANCHORS: readonly string[] = [...new Set(Object.values(RUNBOOK_ANCHOR))];
 
 function peerHost(m: EtcdMember): string {
   try {

@@ -85,7 +85,7 @@ describe('check and prune in the k0s#5369 scene', () => {
     assert.equal(doc.rows.length, 3);
     const dup = doc.findings.find((f) => f.problem === 'duplicate');
     assert.deepEqual([dup?.subject, dup?.name, dup?.memberId, dup?.command], ['object', 'c1', etcd.members[0]!.idHex, 'kubectl delete etcdmember c1']);
-    assert.match(dup!.runbook, /docs\/runbook\.md#k0setcdmemberduplicate$/);
+    assert.match(dup!.runbook, /\/blob\/v\d+\.\d+\.\d+[^/]*\/docs\/runbook\.md#k0setcdmemberduplicate$/);
   });
 
   it('prune without --yes deletes nothing and says what it would delete', { timeout: 60_000 }, async () => {

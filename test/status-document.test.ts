@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { analyse } from '../src/analysis.js';
 import type { EtcdMember, EtcdMemberObject, EtcdSnapshot, KubernetesSnapshot } from '../src/model.js';
-import { buildStatusDocument, type SourceState, type StatusDocument } from '../src/status-document.js';
+import { RUNBOOK_ANCHORS, buildStatusDocument, runbookUrl, type SourceState, type StatusDocument } from '../src/status-document.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../testbed/paths.js';
 import { renderCheck } from '../src/commands/cli.js';
 
 const NOW = new Date('2026-11-27T12:00:00Z');
@@ -27,7 +30,7 @@ const REAL = [object('c1.example.org', 'a1', '10.0.0.1'), object('c2.example.org
 function doc(objects: EtcdMemberObject[], o: { etcd?: EtcdSnapshot | undefined; sources?: SourceState[]; host?: string } = {}): StatusDocument {
   const etcd = 'etcd' in o ? o.etcd : ETCD;
   const kubernetes: KubernetesSnapshot = { crdPresent: true, objects };
-  return buildStatusDocument({ report: analyse(etcd, kubernetes, { registrationName: o.host ?? 'c1.example.org' }), etcd, kubernetes, sources: o.sources ?? UP, now: NOW });
+  return buildStatusDocument({ report: analyse(etcd, kubernetes, { registrationName: o.host ?? 'c1.example.org' }), etcd, kubernetes, sources: o.sources ?? UP, now: NOW, runbook: runbookUrl('9.9.9') });
 }
 
 describe('buildStatusDocument', () => {
@@ -43,7 +46,7 @@ describe('buildStatusDocument', () => {
     assert.deepEqual(d.rows[0]!.objects[0], { name: 'c1', peerAddress: '10.0.0.1', leave: false, reconcileStatus: null });
     const dup = d.findings.find((f) => f.problem === 'duplicate')!;
     assert.deepEqual([dup.subject, dup.name, dup.memberId, dup.command], ['object', 'c1', 'a1', 'kubectl delete etcdmember c1']);
-    assert.match(dup.runbook, /#k0setcdmemberduplicate$/);
+    assert.equal(dup.runbook, 'https://github.com/k0s-etcdmember-exporter/k0s-etcdmember-exporter/blob/v9.9.9/docs/runbook.md#k0setcdmemberduplicate');
     assert.equal(d.findings.find((f) => f.problem === 'hostname_drift')!.command, null);
     assert.deepEqual(d.local, { memberName: 'c1.example.org', memberId: 'a1', registrationName: 'c1.example.org', nameDrift: false });
     assert.deepEqual(d.sources, [
@@ -98,6 +101,11 @@ describe('buildStatusDocument', () => {
     assert.equal(trap.command, 'kubectl delete etcdmember c1');
     assert.equal(d.findings.find((f) => f.name === 'c2.example.org' && f.problem === 'leave_pending')!.command, null, 'a live member\'s own object is never deleted');
     assert.equal(d.findings.find((f) => f.name === 'left' && f.problem === 'left')!.command, 'kubectl delete etcdmember left');
+  });
+
+  it('links only runbook sections that exist in docs/runbook.md', () => {
+    const anchors = new Set(readFileSync(join(REPO_ROOT, 'docs', 'runbook.md'), 'utf8').split('\n').filter((l) => l.startsWith('## ')).map((l) => l.slice(3).trim().toLowerCase()));
+    for (const a of RUNBOOK_ANCHORS) assert.ok(anchors.has(a), a);
   });
 
   it('check\'s table pads like kubectl and marks empty cells <none>', () => {

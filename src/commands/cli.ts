@@ -6,7 +6,7 @@ import { analyse } from '../analysis.js';
 import { ExitRequest, UsageError, parseConfig, parseDuration, type Config } from '../config.js';
 import { readHostFacts } from '../hostfacts.js';
 import { loadKubeConfig } from '../kubeconfig.js';
-import { buildStatusDocument, type StatusDocument } from '../status-document.js';
+import { buildStatusDocument, runbookUrl, type StatusDocument } from '../status-document.js';
 import { deleteObject, listObjectsOnce, readEtcdLinearizable, readEtcdOnce, Unreadable } from './io.js';
 import { planPrune } from './prune-plan.js';
 
@@ -88,6 +88,7 @@ export async function runSubcommand(argv: readonly string[], version: string, io
       etcd,
       kubernetes,
       now,
+      runbook: runbookUrl(version),
       sources: [
         { name: 'etcd', attempted: true, up: true, lastSuccessMs: now.getTime() },
         { name: 'kubernetes', attempted: true, up: true, lastSuccessMs: now.getTime() },
