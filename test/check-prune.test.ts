@@ -2,7 +2,7 @@
 // test server in the k0s#5369 state; the real kubectl shows the result.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,9 +15,9 @@ import type { StatusDocument } from '../src/status-document.js';
 import type { EtcdTestCluster } from '../testbed/etcd-cluster.js';
 import { etcdMemberObject, type KubeApiTestServer } from '../testbed/kube-api-server.js';
 import { startK0s5369Scene } from '../testbed/k0s5369.js';
+import { requireTool } from '../testbed/tools.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
-const KUBECTL = '/usr/bin/kubectl';
 let etcd: EtcdTestCluster;
 let api: KubeApiTestServer;
 let cache: string;
@@ -126,12 +126,9 @@ describe('check and prune in the k0s#5369 scene', () => {
     assert.match(check.stdout, /consistent: no findings/);
     assert.equal((await cli('prune')).stdout.trim(), 'nothing to prune: no object is proven stale');
 
-    if (!existsSync(KUBECTL)) {
-      if (process.env['CI'] === 'true') assert.fail(`${KUBECTL} is missing`);
-      t.skip(`${KUBECTL} is not installed`);
-      return;
-    }
-    const get = await run(KUBECTL, ['--kubeconfig', api.kubeconfigPath, '--cache-dir', cache, 'get', 'etcdmember']);
+    const kubectl = requireTool(t, 'kubectl', 'apt-get install kubernetes-client, or https://kubernetes.io/docs/tasks/tools/');
+    if (kubectl === undefined) return;
+    const get = await run(kubectl, ['--kubeconfig', api.kubeconfigPath, '--cache-dir', cache, 'get', 'etcdmember']);
     assert.equal(get.code, 0, get.stderr);
     const lines = get.stdout.trimEnd().split('\n');
     assert.deepEqual(lines[0]!.trimEnd().split(/\s{2,}/), ['NAME', 'PEER ADDRESS', 'MEMBER ID', 'JOINED', 'RECONCILE STATUS']);
