@@ -88,6 +88,11 @@ export class ExporterProcess {
     return new ExporterProcess(child, port, host, logLines);
   }
 
+  /** The exporter's process ID, for reading its CPU time and memory from /proc. */
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   get url(): string {
     return `http://${this.host}:${this.port}`;
   }
