@@ -85,9 +85,9 @@ async function main(argv: readonly string[]): Promise<void> {
     },
     logger,
   });
-  const registry = createMetrics(exporter, { version, revision: buildRevision(), nodejsVersion: process.version });
+  const exposition = createMetrics(exporter, { version, revision: buildRevision(), nodejsVersion: process.version });
 
-  const app = createApp({ registry, telemetryPath: cfg.telemetryPath, ready: () => exporter.ready(), version });
+  const app = createApp({ exposition, telemetryPath: cfg.telemetryPath, ready: () => exporter.ready(), version });
   let server: Awaited<ReturnType<typeof serve>>;
   try {
     server = await serve(app, { host: cfg.listenHost, port: cfg.listenPort, web, logger, fields: { telemetry_path: cfg.telemetryPath } });

@@ -1,9 +1,9 @@
 // HTTP surface: metrics, a landing page, liveness and readiness. Handlers only read state that is already there.
 import express from 'express';
-import type { Registry } from 'prom-client';
+import type { Exposition } from './exposition.js';
 
 export interface ServerOptions {
-  readonly registry: Registry;
+  readonly exposition: Pick<Exposition, 'contentType' | 'scrape'>;
   readonly telemetryPath: string;
   readonly ready: () => boolean;
   readonly version: string;
@@ -16,9 +16,20 @@ export function createApp(opts: ServerOptions): express.Express {
   // (/METRICS and /metrics/ are not /metrics), the query string plays no part (/metrics?x=1 is /metrics).
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
-  app.get(opts.telemetryPath, async (_req, res) => {
-    const body = await opts.registry.metrics();
-    res.type(opts.registry.contentType).send(body);
+  app.get(opts.telemetryPath, async (req, res) => {
+    // Gzip only for a scraper that asks for it (Prometheus does). Without Accept-Encoding HTTP allows any coding,
+    // but curl and wrk send none and expect plain text.
+    const gzip = req.headers['accept-encoding'] !== undefined && req.acceptsEncodings('gzip', 'identity') === 'gzip';
+    const { body, encoding } = await opts.exposition.scrape(gzip);
+    // The body is mostly pre-rendered (src/exposition.ts): written as it is. res.send() would hash it for an ETag
+    // at every scrape, which no scraper asks for.
+    res.writeHead(200, {
+      'Content-Type': opts.exposition.contentType,
+      'Content-Length': body.length,
+      Vary: 'Accept-Encoding',
+      ...(encoding === undefined ? {} : { 'Content-Encoding': encoding }),
+    });
+    res.end(body);
   });
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok\n');

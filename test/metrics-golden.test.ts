@@ -42,8 +42,7 @@ function renderScene(): Promise<string> {
     source('etcd', { attempted: true, up: true, lastSuccessMs: 1_764_230_400_000, lastDurationSeconds: 0.012 }, { timeout: 1 }),
     source('kubernetes', { attempted: true, up: true, lastSuccessMs: 1_764_230_401_500, lastDurationSeconds: 0.034 }, {}),
   ];
-  const registry = createMetrics({ report: () => report, sources }, { version: '0.1.0', revision: 'golden', nodejsVersion: 'v20.0.0' });
-  return registry.metrics();
+  return createMetrics({ report: () => report, sources }, { version: '0.1.0', revision: 'golden', nodejsVersion: 'v20.0.0' }).text();
 }
 
 /** The k0s_etcdmember_ families as they are, then the other families' TYPE lines, sorted. */

@@ -28,13 +28,13 @@ function harness(initial: Report) {
     counts.set(name, new Map(ERROR_REASONS.map((r) => [r, 0])));
     return { name, health: () => health[name], errorCounts: () => counts.get(name)! };
   };
-  const registry = createMetrics({ report: () => report, sources: [source('etcd'), source('kubernetes')] }, { version: '1.2.3', revision: 'abc', nodejsVersion: 'v20.0.0' });
+  const exposition = createMetrics({ report: () => report, sources: [source('etcd'), source('kubernetes')] }, { version: '1.2.3', revision: 'abc', nodejsVersion: 'v20.0.0' });
   return {
     set: (r: Report) => (report = r),
     health,
     countError: (name: SourceName, reason: ErrorReason) => counts.get(name)!.set(reason, counts.get(name)!.get(reason)! + 1),
     /** The exposition's k0s_etcdmember samples, one "name{labels} value" string each. */
-    samples: async () => (await registry.metrics()).split('\n').filter((l) => l.startsWith('k0s_etcdmember_')),
+    samples: async () => (await exposition.text()).split('\n').filter((l) => l.startsWith('k0s_etcdmember_')),
   };
 }
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
+import { Exposition } from '../src/exposition.js';
 import { createApp } from '../src/server.js';
 
 describe('routing', () => {
@@ -11,7 +12,7 @@ describe('routing', () => {
   let base: string;
   before(async () => {
     const registry = new Registry();
-    const app = createApp({ registry, telemetryPath: '/metrics', ready: () => true, version: '0.0.0' });
+    const app = createApp({ exposition: new Exposition([{ registry, key: () => 0 }]), telemetryPath: '/metrics', ready: () => true, version: '0.0.0' });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
