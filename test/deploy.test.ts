@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments, stringify } from 'yaml';
+import type { V1ClusterRole, V1ClusterRoleBinding, V1ConfigMap, V1Container, V1CustomResourceDefinition, V1DaemonSet, V1LabelSelector, V1Namespace, V1ObjectMeta, V1PodSpec, V1Secret, V1Service, V1ServiceAccount } from '@kubernetes/client-node';
 import { CRD_PATH } from '../testbed/paths.js';
 import { requireTool, skipOrFail } from '../testbed/tools.js';
 
@@ -38,12 +39,43 @@ interface ConfigModule {
 const config = (await import(join(ROOT, 'dist/src/config.js'))) as ConfigModule;
 const KNOWN_FLAGS = new Set(config.buildCommand(PKG.version).options.map((o) => o.long).filter((l): l is string => l !== undefined));
 
-// A loose view of Kubernetes objects: the test asserts the shape it relies on.
-type Obj = Record<string, any>;
+// The manifests typed as the API server reads them (@kubernetes/client-node's models); kinds it has no model for
+// are typed here with the fields this test reads. Typing asserts nothing: the tests below assert every value.
+interface ServiceMonitor {
+  apiVersion: string;
+  kind: 'ServiceMonitor';
+  metadata?: V1ObjectMeta;
+  spec?: {
+    jobLabel?: string;
+    selector?: V1LabelSelector;
+    endpoints?: { port?: string; path?: string; relabelings?: unknown[] }[];
+  };
+}
+interface Kustomization {
+  apiVersion: string;
+  kind: 'Kustomization';
+  metadata?: V1ObjectMeta;
+  namespace?: string;
+  resources?: string[];
+  images?: { name: string; newName?: string; newTag?: string }[];
+}
+interface Kinds {
+  Namespace: V1Namespace;
+  ServiceAccount: V1ServiceAccount;
+  ClusterRole: V1ClusterRole;
+  ClusterRoleBinding: V1ClusterRoleBinding;
+  DaemonSet: V1DaemonSet;
+  Service: V1Service;
+  ServiceMonitor: ServiceMonitor;
+  ConfigMap: V1ConfigMap;
+  Kustomization: Kustomization;
+}
+type Kind = keyof Kinds;
+type AnyManifest = Kinds[Kind];
 
 interface Manifest {
   readonly file: string;
-  readonly obj: Obj;
+  readonly obj: AnyManifest;
 }
 
 function loadManifests(): Manifest[] {
@@ -51,7 +83,7 @@ function loadManifests(): Manifest[] {
   for (const file of readdirSync(KUBE_DIR).filter((f) => /\.ya?ml$/.test(f)).sort()) {
     for (const doc of parseAllDocuments(readFileSync(join(KUBE_DIR, file), 'utf8'))) {
       assert.deepEqual(doc.errors.map(String), [], `${file} does not parse`);
-      const obj = doc.toJS() as Obj | null;
+      const obj = doc.toJS() as AnyManifest | null;
       if (obj !== null) out.push({ file, obj });
     }
   }
@@ -60,10 +92,18 @@ function loadManifests(): Manifest[] {
 
 const manifests = loadManifests();
 
-function one(kind: string): Obj {
-  const found = manifests.filter((m) => m.obj['kind'] === kind);
+function one<K extends Kind>(kind: K): Kinds[K] {
+  const found = manifests.filter((m) => m.obj.kind === kind);
   assert.equal(found.length, 1, `want exactly one ${kind}, found ${found.length}`);
-  return found[0]!.obj;
+  return found[0]!.obj as Kinds[K];
+}
+
+/** The DaemonSet's pod spec and its one container. */
+function podOf(ds: V1DaemonSet): { pod: V1PodSpec; c: V1Container } {
+  const pod = ds.spec?.template.spec;
+  assert.ok(pod, 'the DaemonSet has a pod template');
+  assert.equal(pod.containers.length, 1);
+  return { pod, c: pod.containers[0]! };
 }
 
 /** Flags as --name=value pairs; a flag given twice is a mistake in a manifest. */
@@ -79,7 +119,7 @@ function flagMap(args: readonly string[]): Map<string, string> {
   return map;
 }
 
-const EXPECTED_KINDS: Record<string, string> = {
+const EXPECTED_KINDS: Record<Kind, string> = {
   Namespace: 'v1',
   ServiceAccount: 'v1',
   ClusterRole: 'rbac.authorization.k8s.io/v1',
@@ -90,111 +130,113 @@ const EXPECTED_KINDS: Record<string, string> = {
   ConfigMap: 'v1',
   Kustomization: 'kustomize.config.k8s.io/v1beta1',
 };
+const isKind = (k: string | undefined): k is Kind => k !== undefined && Object.hasOwn(EXPECTED_KINDS, k);
 
 describe('Kubernetes manifests', () => {
   test('every document is a known kind with its current apiVersion, named consistently', () => {
     assert.ok(manifests.length >= 8, `only ${manifests.length} documents under deploy/kubernetes`);
     for (const { file, obj } of manifests) {
-      const kind = obj['kind'] as string;
-      assert.ok(kind in EXPECTED_KINDS, `${file}: unexpected kind ${kind}`);
-      assert.equal(obj['apiVersion'], EXPECTED_KINDS[kind], `${file}: ${kind} apiVersion`);
+      const kind = obj.kind;
+      assert.ok(isKind(kind), `${file}: unexpected kind ${kind}`);
+      assert.equal(obj.apiVersion, EXPECTED_KINDS[kind], `${file}: ${kind} apiVersion`);
       if (kind === 'Kustomization' || kind === 'ConfigMap') continue;
-      assert.equal(obj['metadata']?.['name'], NAME, `${file}: ${kind} name`);
+      assert.equal(obj.metadata?.name, NAME, `${file}: ${kind} name`);
       const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(kind);
-      assert.equal(obj['metadata']?.['namespace'], clusterScoped ? undefined : NAMESPACE, `${file}: ${kind} namespace`);
+      assert.equal(obj.metadata?.namespace, clusterScoped ? undefined : NAMESPACE, `${file}: ${kind} namespace`);
     }
   });
 
   test('the namespace admits the hostNetwork and hostPath pod', () => {
     const ns = one('Namespace');
-    assert.equal(ns['metadata']['name'], NAMESPACE);
-    assert.equal(ns['metadata']['labels']['pod-security.kubernetes.io/enforce'], 'privileged');
+    assert.equal(ns.metadata?.name, NAMESPACE);
+    assert.equal(ns.metadata?.labels?.['pod-security.kubernetes.io/enforce'], 'privileged');
   });
 
   test('the kustomization lists every manifest but the Grafana ConfigMap, and sets the namespace and image', () => {
     const k = one('Kustomization');
-    assert.equal(k['namespace'], NAMESPACE);
+    assert.equal(k.namespace, NAMESPACE);
     const expected = readdirSync(KUBE_DIR)
       .filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml' && f !== 'grafana-dashboard-configmap.yaml')
       .sort();
-    assert.deepEqual([...(k['resources'] as string[])].sort(), expected);
-    const image = (one('DaemonSet')['spec']['template']['spec']['containers'][0]['image'] as string).split(':');
-    assert.deepEqual(k['images'], [{ name: image[0], newName: image[0], newTag: PKG.version }]);
+    assert.deepEqual([...(k.resources ?? [])].sort(), expected);
+    const image = (podOf(one('DaemonSet')).c.image ?? '').split(':');
+    assert.deepEqual(k.images, [{ name: image[0], newName: image[0], newTag: PKG.version }]);
   });
 
   test('RBAC: get/list/watch on etcdmembers and get on their CRD, nothing else', () => {
     const role = one('ClusterRole');
-    const crd = parse(readFileSync(CRD_PATH, 'utf8')) as Obj;
-    assert.deepEqual(role['rules'], [
-      { apiGroups: [crd['spec']['group']], resources: [crd['spec']['names']['plural']], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], resourceNames: [crd['metadata']['name']], verbs: ['get'] },
+    const crd = parse(readFileSync(CRD_PATH, 'utf8')) as V1CustomResourceDefinition;
+    assert.deepEqual(role.rules, [
+      { apiGroups: [crd.spec.group], resources: [crd.spec.names.plural], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], resourceNames: [crd.metadata?.name], verbs: ['get'] },
     ]);
-    assert.equal(crd['spec']['scope'], 'Cluster', 'EtcdMember is cluster-scoped, hence a ClusterRole');
+    assert.equal(crd.spec.scope, 'Cluster', 'EtcdMember is cluster-scoped, hence a ClusterRole');
     const binding = one('ClusterRoleBinding');
-    assert.deepEqual(binding['roleRef'], { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role['metadata']['name'] });
+    assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata?.name });
     const sa = one('ServiceAccount');
-    assert.deepEqual(binding['subjects'], [{ kind: 'ServiceAccount', name: sa['metadata']['name'], namespace: sa['metadata']['namespace'] }]);
-    assert.ok(!manifests.some((m) => m.obj['kind'] === 'Role' || m.obj['kind'] === 'RoleBinding'), 'no namespaced grants');
+    assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: sa.metadata?.name, namespace: sa.metadata?.namespace }]);
+    assert.ok(!manifests.some((m) => (m.obj.kind as string) === 'Role' || (m.obj.kind as string) === 'RoleBinding'), 'no namespaced grants');
   });
 
   test('DaemonSet: controller nodes only, host network, the ServiceAccount, the k0s credentials read-only', () => {
     const ds = one('DaemonSet');
-    const pod = ds['spec']['template']['spec'];
-    assert.deepEqual(ds['spec']['selector']['matchLabels'], Object.fromEntries(Object.entries(ds['spec']['template']['metadata']['labels']).filter(([k]) => k in ds['spec']['selector']['matchLabels'])));
-    assert.equal(pod['serviceAccountName'], one('ServiceAccount')['metadata']['name']);
-    assert.equal(pod['hostNetwork'], true, "k0s's etcd listens on the host's loopback");
-    assert.equal(pod['dnsPolicy'], 'ClusterFirstWithHostNet');
-    assert.equal(pod['nodeSelector']['node-role.kubernetes.io/control-plane'], 'true');
-    const tolerated = (pod['tolerations'] as Obj[]).filter((t) => t['effect'] === 'NoSchedule' && t['operator'] === 'Exists').map((t) => t['key']);
+    const { pod, c } = podOf(ds);
+    const matchLabels = ds.spec?.selector.matchLabels ?? {};
+    assert.ok(Object.keys(matchLabels).length > 0, 'the selector matches on labels');
+    assert.deepEqual(matchLabels, Object.fromEntries(Object.entries(ds.spec?.template.metadata?.labels ?? {}).filter(([k]) => k in matchLabels)));
+    assert.equal(pod.serviceAccountName, one('ServiceAccount').metadata?.name);
+    assert.equal(pod.hostNetwork, true, "k0s's etcd listens on the host's loopback");
+    assert.equal(pod.dnsPolicy, 'ClusterFirstWithHostNet');
+    assert.equal(pod.nodeSelector?.['node-role.kubernetes.io/control-plane'], 'true');
+    const tolerated = (pod.tolerations ?? []).filter((t) => t.effect === 'NoSchedule' && t.operator === 'Exists').map((t) => t.key);
     for (const key of ['node-role.kubernetes.io/master', 'node-role.kubernetes.io/control-plane']) assert.ok(tolerated.includes(key), `no toleration for ${key}`);
 
-    const containers = pod['containers'] as Obj[];
-    assert.equal(containers.length, 1);
-    const c = containers[0]!;
-    assert.equal(c['image'], `registry.example.com/k0s-etcdmember-exporter:${PKG.version}`, 'the image tag follows package.json');
-    const sc = c['securityContext'];
-    assert.equal(sc['allowPrivilegeEscalation'], false);
-    assert.equal(sc['readOnlyRootFilesystem'], true);
-    assert.deepEqual(sc['capabilities'], { drop: ['ALL'] }, 'no capability: the key is read as its owner, not via CAP_DAC_OVERRIDE');
-    assert.notEqual(sc['privileged'], true);
-    assert.equal(pod['securityContext']['seccompProfile']['type'], 'RuntimeDefault');
+    assert.equal(c.image, `registry.example.com/k0s-etcdmember-exporter:${PKG.version}`, 'the image tag follows package.json');
+    const sc = c.securityContext;
+    assert.ok(sc, 'the container has a securityContext');
+    assert.equal(sc.allowPrivilegeEscalation, false);
+    assert.equal(sc.readOnlyRootFilesystem, true);
+    assert.deepEqual(sc.capabilities, { drop: ['ALL'] }, 'no capability: the key is read as its owner, not via CAP_DAC_OVERRIDE');
+    assert.notEqual(sc.privileged, true);
+    assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault');
 
     // Every mount read-only; exactly the three k0s files, each a hostPath of type File, not the pki directory.
-    const volumes = new Map((pod['volumes'] as Obj[]).map((v) => [v['name'] as string, v]));
-    const mounts = c['volumeMounts'] as Obj[];
-    for (const m of mounts) assert.equal(m['readOnly'], true, `volumeMount ${m['name']} is writable`);
+    const volumes = new Map((pod.volumes ?? []).map((v) => [v.name, v]));
+    const mounts = c.volumeMounts ?? [];
+    for (const m of mounts) assert.equal(m.readOnly, true, `volumeMount ${m.name} is writable`);
     const hostFileAt = new Map<string, string>();
     for (const m of mounts) {
-      const v = volumes.get(m['name']);
-      assert.ok(v, `volumeMount ${m['name']} has no volume`);
-      assert.equal(v['hostPath']?.['type'], 'File', `volume ${m['name']} must be a single host file`);
-      hostFileAt.set(m['mountPath'], v['hostPath']['path']);
+      const v = volumes.get(m.name);
+      assert.ok(v, `volumeMount ${m.name} has no volume`);
+      assert.equal(v.hostPath?.type, 'File', `volume ${m.name} must be a single host file`);
+      hostFileAt.set(m.mountPath, v.hostPath.path);
     }
     assert.deepEqual([...hostFileAt.values()].sort(), [config.K0S_PKI.caFile, config.K0S_PKI.certFile, config.K0S_PKI.keyFile].sort());
     assert.equal(volumes.size, mounts.length, 'no unused volumes');
 
-    const flags = flagMap(c['args'] as string[]);
+    const flags = flagMap(c.args ?? []);
     assert.equal(hostFileAt.get(flags.get('--etcd.ca-file')!), config.K0S_PKI.caFile, '--etcd.ca-file points at the mounted etcd CA');
     assert.equal(hostFileAt.get(flags.get('--etcd.cert-file')!), config.K0S_PKI.certFile, '--etcd.cert-file points at the mounted client certificate');
     assert.equal(hostFileAt.get(flags.get('--etcd.key-file')!), config.K0S_PKI.keyFile, '--etcd.key-file points at the mounted client key');
     assert.ok(!flags.has('--kubeconfig'), 'in the pod the exporter uses its ServiceAccount');
     assert.ok(!flags.has('--node.member-name'), 'the member name is the host name (shared UTS namespace); set it only for extraArgs.name');
 
-    const port = (c['ports'] as Obj[]).find((p) => p['name'] === 'metrics');
+    const port = (c.ports ?? []).find((p) => p.name === 'metrics');
     assert.ok(port, 'the container has a port named metrics');
-    assert.equal(port['containerPort'], config.DEFAULT_PORT);
-    assert.equal(flags.get('--web.listen-address'), `:${port['containerPort']}`);
-    assert.deepEqual(c['livenessProbe']['httpGet'], { path: '/healthz', port: 'metrics' });
-    assert.deepEqual(c['readinessProbe']['httpGet'], { path: '/readyz', port: 'metrics' });
-    assert.ok(c['resources']['requests']['cpu'] && c['resources']['requests']['memory'] && c['resources']['limits']['memory'], 'requests and a memory limit');
+    assert.equal(port.containerPort, config.DEFAULT_PORT);
+    assert.equal(flags.get('--web.listen-address'), `:${port.containerPort}`);
+    assert.deepEqual(c.livenessProbe?.httpGet, { path: '/healthz', port: 'metrics' });
+    assert.deepEqual(c.readinessProbe?.httpGet, { path: '/readyz', port: 'metrics' });
+    const resources = c.resources;
+    assert.ok(resources?.requests?.['cpu'] && resources.requests['memory'] && resources.limits?.['memory'], 'requests and a memory limit');
   });
 
   test('the DaemonSet arguments are accepted by the exporter', (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'deploy-ds-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const c = one('DaemonSet')['spec']['template']['spec']['containers'][0];
+    const { c } = podOf(one('DaemonSet'));
     // The mount paths exist only in the pod: point them at readable stand-ins.
-    const args = (c['args'] as string[]).map((a) =>
+    const args = (c.args ?? []).map((a) =>
       a.replace(/=(\/etc\/.*)$/, (_all, path: string) => {
         const local = join(dir, path.replace(/\//g, '_'));
         writeFileSync(local, 'stand-in\n');
@@ -209,29 +251,37 @@ describe('Kubernetes manifests', () => {
 
   test('Service and ServiceMonitor select the pods and name the same port', () => {
     const ds = one('DaemonSet');
-    const podLabels = ds['spec']['template']['metadata']['labels'] as Record<string, string>;
+    const podLabels = ds.spec?.template.metadata?.labels ?? {};
     const svc = one('Service');
-    assert.equal(svc['spec']['clusterIP'], 'None', 'headless: one target per pod');
-    for (const [k, v] of Object.entries(svc['spec']['selector'] as Record<string, string>)) assert.equal(podLabels[k], v, `Service selector ${k} does not match the pods`);
-    const containerPort = (ds['spec']['template']['spec']['containers'][0]['ports'] as Obj[]).find((p) => p['name'] === 'metrics')!;
-    assert.deepEqual(svc['spec']['ports'], [{ name: 'metrics', port: containerPort['containerPort'], targetPort: 'metrics', protocol: 'TCP' }]);
+    assert.equal(svc.spec?.clusterIP, 'None', 'headless: one target per pod');
+    for (const [k, v] of Object.entries(svc.spec?.selector ?? {})) assert.equal(podLabels[k], v, `Service selector ${k} does not match the pods`);
+    const containerPort = (podOf(ds).c.ports ?? []).find((p) => p.name === 'metrics');
+    assert.ok(containerPort, 'the container has a port named metrics');
+    assert.deepEqual(svc.spec?.ports, [{ name: 'metrics', port: containerPort.containerPort, targetPort: 'metrics', protocol: 'TCP' }]);
 
     const sm = one('ServiceMonitor');
-    const svcLabels = svc['metadata']['labels'] as Record<string, string>;
-    for (const [k, v] of Object.entries(sm['spec']['selector']['matchLabels'] as Record<string, string>)) assert.equal(svcLabels[k], v, `ServiceMonitor selector ${k} does not match the Service`);
-    assert.equal(sm['metadata']['namespace'], svc['metadata']['namespace'], 'without a namespaceSelector the ServiceMonitor looks in its own namespace');
-    assert.equal(svcLabels[sm['spec']['jobLabel']], JOB, 'jobLabel names a Service label whose value is the job name');
-    const endpoints = sm['spec']['endpoints'] as Obj[];
+    const svcLabels = svc.metadata?.labels ?? {};
+    for (const [k, v] of Object.entries(sm.spec?.selector?.matchLabels ?? {})) assert.equal(svcLabels[k], v, `ServiceMonitor selector ${k} does not match the Service`);
+    assert.equal(sm.metadata?.namespace, svc.metadata?.namespace, 'without a namespaceSelector the ServiceMonitor looks in its own namespace');
+    assert.equal(svcLabels[sm.spec?.jobLabel ?? ''], JOB, 'jobLabel names a Service label whose value is the job name');
+    const endpoints = sm.spec?.endpoints ?? [];
     assert.equal(endpoints.length, 1);
-    assert.equal(endpoints[0]!['port'], (svc['spec']['ports'] as Obj[])[0]?.['name']);
-    assert.equal(endpoints[0]!['path'], '/metrics');
-    assert.deepEqual(endpoints[0]!['relabelings'], [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'instance', action: 'replace' }]);
+    assert.equal(endpoints[0]!.port, svc.spec?.ports?.[0]?.name);
+    assert.equal(endpoints[0]!.path, '/metrics');
+    assert.deepEqual(endpoints[0]!.relabelings, [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'instance', action: 'replace' }]);
   });
 });
 
+/** The fields of Prometheus' scrape_config this test reads; promtool checks the whole file. */
+interface ScrapeConfig {
+  job_name: string;
+  static_configs?: { targets?: string[]; labels?: Record<string, string> }[];
+  relabel_configs?: { source_labels?: string[]; target_label?: string; regex?: string; replacement?: string }[];
+}
+
 describe('Prometheus scrape configuration', () => {
   const file = join(ROOT, 'deploy/prometheus/scrape-config.yml');
-  const cfg = parse(readFileSync(file, 'utf8')) as Obj;
+  const cfg = parse(readFileSync(file, 'utf8')) as { scrape_configs?: ScrapeConfig[] };
   let dir = '';
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'deploy-prom-'));
@@ -239,28 +289,29 @@ describe('Prometheus scrape configuration', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   test('one job with the default job name, controller targets on port 9979 and a cluster label', () => {
-    const jobs = cfg['scrape_configs'] as Obj[];
+    const jobs = cfg.scrape_configs ?? [];
     assert.equal(jobs.length, 1);
     const job = jobs[0]!;
-    assert.equal(job['job_name'], JOB);
-    const statics = job['static_configs'] as Obj[];
+    assert.equal(job.job_name, JOB);
+    const statics = job.static_configs ?? [];
     assert.ok(statics.length > 0);
     for (const s of statics) {
-      assert.ok((s['targets'] as string[]).length >= 1);
-      for (const t of s['targets'] as string[]) assert.match(t, new RegExp(`:${config.DEFAULT_PORT}$`));
-      assert.ok(s['labels']?.['cluster'], 'an example cluster label');
+      const targets = s.targets ?? [];
+      assert.ok(targets.length >= 1);
+      for (const t of targets) assert.match(t, new RegExp(`:${config.DEFAULT_PORT}$`));
+      assert.ok(s.labels?.['cluster'], 'an example cluster label');
     }
   });
 
   test('instance becomes the host name without the port, as the ServiceMonitor makes it the node name', () => {
-    const relabel = (cfg['scrape_configs'] as Obj[])[0]!['relabel_configs'] as Obj[];
-    const r = relabel.find((x) => x['target_label'] === 'instance');
+    const r = (cfg.scrape_configs?.[0]?.relabel_configs ?? []).find((x) => x.target_label === 'instance');
     assert.ok(r);
-    assert.deepEqual(r['source_labels'], ['__address__']);
+    assert.deepEqual(r.source_labels, ['__address__']);
+    assert.ok(r.regex !== undefined && r.replacement !== undefined, 'instance is rewritten by a regex and a replacement');
     // Prometheus anchors relabel regexes; RE2 and JavaScript agree on this one.
-    const m = new RegExp(`^(?:${r['regex'] as string})$`).exec('c1.example.org:9979');
+    const m = new RegExp(`^(?:${r.regex})$`).exec('c1.example.org:9979');
     assert.ok(m);
-    assert.equal((r['replacement'] as string).replace('$1', m[1]!), 'c1.example.org');
+    assert.equal(r.replacement.replace('$1', m[1]!), 'c1.example.org');
   });
 
   test('promtool accepts a Prometheus configuration embedding it', (t) => {
@@ -271,7 +322,7 @@ describe('Prometheus scrape configuration', () => {
       full,
       stringify({
         global: { scrape_interval: '15s', evaluation_interval: '15s', external_labels: { replica: 'a' } },
-        scrape_configs: [{ job_name: 'prometheus', static_configs: [{ targets: ['127.0.0.1:9090'] }] }, ...(cfg['scrape_configs'] as Obj[])],
+        scrape_configs: [{ job_name: 'prometheus', static_configs: [{ targets: ['127.0.0.1:9090'] }] }, ...(cfg.scrape_configs ?? [])],
       }),
     );
     const r = spawnSync(promtool, ['check', 'config', full], { encoding: 'utf8', timeout: 20_000 });
@@ -431,19 +482,20 @@ describe('docs/deploy.md', () => {
   test('quotes the RBAC rules as they are in rbac.yaml', () => {
     const block = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('rules:'));
     assert.ok(block, 'the RBAC rules are shown');
-    const shown = parse(block.split('\n').map((l) => l.replace(/^  /, '')).join('\n')) as Obj;
-    assert.deepEqual(shown['rules'], one('ClusterRole')['rules']);
+    const shown = parse(block.split('\n').map((l) => l.replace(/^ {2}/, '')).join('\n')) as { rules?: unknown };
+    assert.deepEqual(shown.rules, one('ClusterRole').rules);
   });
 
   test('the token Secret it shows belongs to the ServiceAccount the ClusterRoleBinding names', () => {
     const heredoc = /<<'EOF'\n([\s\S]*?)\nEOF/.exec(doc);
     assert.ok(heredoc, 'the token Secret is shown');
-    const secret = parse(heredoc[1]!) as Obj;
-    const subject = (one('ClusterRoleBinding')['subjects'] as Obj[])[0]!;
-    assert.equal(secret['type'], 'kubernetes.io/service-account-token');
-    assert.equal(secret['metadata']['namespace'], subject['namespace']);
-    assert.equal(secret['metadata']['annotations']['kubernetes.io/service-account.name'], subject['name']);
-    assert.ok(doc.includes(`-n ${subject['namespace']} create token ${subject['name']} --duration=`));
+    const secret = parse(heredoc[1]!) as V1Secret;
+    const subject = one('ClusterRoleBinding').subjects?.[0];
+    assert.ok(subject, 'the ClusterRoleBinding has a subject');
+    assert.equal(secret.type, 'kubernetes.io/service-account-token');
+    assert.equal(secret.metadata?.namespace, subject.namespace);
+    assert.equal(secret.metadata?.annotations?.['kubernetes.io/service-account.name'], subject.name);
+    assert.ok(doc.includes(`-n ${subject.namespace} create token ${subject.name} --duration=`));
   });
 
   test('names the files it tells people to install', () => {
