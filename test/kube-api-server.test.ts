@@ -9,7 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import {
+  CustomObjectsApi,
+  KubeConfig,
+  type V1APIGroupList,
+  type V1APIResourceList,
+  type V1CustomResourceDefinition,
+  type V1Status,
+  type VersionInfo,
+} from '@kubernetes/client-node';
 import { KubeApiError, KubeApiTestServer, etcdMemberObject, k0s5369Objects, type EtcdMemberObject } from '../testbed/kube-api-server.js';
 import { requireTool } from '../testbed/tools.js';
 
@@ -23,11 +31,28 @@ const MEMBERS = [
   { name: 'c3.example.org', memberIdHex: 'c3', peerAddress: '10.0.0.3' },
 ];
 
-interface Reply {
+/** A reply; `json` is the parsed body, typed as the caller expects it (the tests then assert its values). */
+interface Reply<T> {
   status: number;
   headers: http.IncomingHttpHeaders;
   text: string;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json: T;
+}
+
+// The JSON documents these tests read. kube-apiserver's own types where @kubernetes/client-node has them.
+interface EtcdMemberList {
+  apiVersion: string;
+  kind: string;
+  metadata: { continue?: string; resourceVersion: string };
+  items: EtcdMemberObject[];
+}
+/** meta.k8s.io Table, as kubectl asks for it. */
+interface Table {
+  apiVersion: string;
+  kind: string;
+  metadata: { resourceVersion?: string };
+  columnDefinitions: { name: string; type: string; format: string; description: string; priority: number }[];
+  rows: { cells: unknown[]; object?: unknown }[];
 }
 
 const servers: KubeApiTestServer[] = [];
@@ -45,12 +70,12 @@ async function startServer(opts: Parameters<typeof KubeApiTestServer.start>[0] =
   return s;
 }
 
-function call(
+function call<T = unknown>(
   api: KubeApiTestServer,
   method: string,
   path: string,
   o: { body?: unknown; token?: string | null; authorization?: string; contentType?: string; timeoutMs?: number; ca?: Buffer | null; accept?: string } = {},
-): Promise<Reply> {
+): Promise<Reply<T>> {
   const url = new URL(api.url + path);
   const headers: Record<string, string> = { Accept: o.accept ?? 'application/json' };
   const token = o.token === undefined ? api.token : o.token;
@@ -70,11 +95,11 @@ function call(
       res.on('end', () => {
         clearTimeout(timer);
         const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
+        let json: T;
         try {
-          json = JSON.parse(text);
+          json = JSON.parse(text) as T;
         } catch {
-          json = undefined;
+          json = undefined as T;
         }
         resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
       });
@@ -89,9 +114,10 @@ function call(
   });
 }
 
+/** A watch event; ERROR events carry a Status, BOOKMARK events an object with only its resourceVersion. */
 interface WatchEvent {
   type: string;
-  object: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  object: EtcdMemberObject;
 }
 
 /** An open watch: collects events; `ended` says how the stream finished. */
@@ -178,19 +204,19 @@ describe('KubeApiTestServer', () => {
   });
 
   it('lists the k0s#5369 objects as an EtcdMemberList sorted by name, over TLS', { timeout: T }, async () => {
-    const r = await call(api, 'GET', COLLECTION);
+    const r = await call<EtcdMemberList>(api, 'GET', COLLECTION);
     assert.equal(r.status, 200);
     assert.equal(r.headers['content-type'], 'application/json');
     assert.equal(r.json.kind, 'EtcdMemberList');
     assert.equal(r.json.apiVersion, 'etcd.k0sproject.io/v1beta1');
     assert.deepEqual(Object.keys(r.json), ['apiVersion', 'items', 'kind', 'metadata'], 'keys sorted, as Go encodes unstructured lists');
     assert.deepEqual(r.json.metadata, { continue: '', resourceVersion: api.resourceVersion });
-    assert.deepEqual(r.json.items.map((o: EtcdMemberObject) => o.metadata.name), ['c1', 'c1.example.org', 'c2.example.org', 'c3.example.org']);
-    for (const o of r.json.items as EtcdMemberObject[]) {
+    assert.deepEqual(r.json.items.map((o) => o.metadata.name), ['c1', 'c1.example.org', 'c2.example.org', 'c3.example.org']);
+    for (const o of r.json.items) {
       assert.equal(o.apiVersion, 'etcd.k0sproject.io/v1beta1');
       assert.equal(o.kind, 'EtcdMember');
     }
-    const [c1, c1fqdn] = r.json.items as EtcdMemberObject[];
+    const [c1, c1fqdn] = r.json.items;
     assert.equal(c1!.status!['memberID'], 'a1b2c3d4e5f60708');
     assert.equal(c1!.status!['memberID'], c1fqdn!.status!['memberID']);
     assert.equal(c1!.status!['peerAddress'], '10.0.0.1');
@@ -201,37 +227,38 @@ describe('KubeApiTestServer', () => {
 
   it('answers kubectl\'s Table request with the CRD\'s printer columns, as kube-apiserver\'s table convertor does', { timeout: T }, async () => {
     const accept = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
-    const r = await call(api, 'GET', `${COLLECTION}?limit=500`, { accept });
+    const r = await call<Table>(api, 'GET', `${COLLECTION}?limit=500`, { accept });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual([r.json.kind, r.json.apiVersion], ['Table', 'meta.k8s.io/v1']);
     assert.deepEqual(r.json.metadata, { resourceVersion: api.resourceVersion });
     assert.deepEqual(
-      r.json.columnDefinitions.map((c: { name: string; type: string; format: string; priority: number }) => [c.name, c.type, c.format, c.priority]),
+      r.json.columnDefinitions.map((c) => [c.name, c.type, c.format, c.priority]),
       [['Name', 'string', 'name', 0], ['Peer Address', 'string', '', 0], ['Member ID', 'string', '', 0], ['Joined', 'string', '', 0], ['Reconcile Status', 'string', '', 0]],
       'the CRD declares its columns, so no Age column is added',
     );
-    assert.equal(r.json.columnDefinitions[1].description, 'Custom resource definition column (in JSONPath format): .status.peerAddress');
-    assert.deepEqual(r.json.rows.map((row: { cells: unknown[] }) => row.cells), [
+    assert.equal(r.json.columnDefinitions[1]?.description, 'Custom resource definition column (in JSONPath format): .status.peerAddress');
+    assert.deepEqual(r.json.rows.map((row) => row.cells), [
       ['c1', '10.0.0.1', 'a1b2c3d4e5f60708', 'True', null],
       ['c1.example.org', '10.0.0.1', 'a1b2c3d4e5f60708', 'True', null],
       ['c2.example.org', '10.0.0.2', 'b2', 'True', null],
       ['c3.example.org', '10.0.0.3', 'c3', 'True', null],
     ]);
     const c1 = api.get('c1')!;
-    assert.deepEqual(r.json.rows[0].object, { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: c1.metadata }, 'includeObject defaults to Metadata');
+    assert.deepEqual(r.json.rows[0]?.object, { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: c1.metadata }, 'includeObject defaults to Metadata');
 
-    const none = await call(api, 'GET', `${COLLECTION}?includeObject=None`, { accept });
-    assert.equal(none.json.rows[0].object, undefined);
-    const full = await call(api, 'GET', `${COLLECTION}/c1?includeObject=Object`, { accept: 'application/json;as=Table;v=v1beta1;g=meta.k8s.io' });
+    const none = await call<Table>(api, 'GET', `${COLLECTION}?includeObject=None`, { accept });
+    assert.equal(none.json.rows.length, 4);
+    assert.equal(none.json.rows[0]?.object, undefined);
+    const full = await call<Table>(api, 'GET', `${COLLECTION}/c1?includeObject=Object`, { accept: 'application/json;as=Table;v=v1beta1;g=meta.k8s.io' });
     assert.equal(full.json.apiVersion, 'meta.k8s.io/v1beta1');
     assert.equal(full.json.rows.length, 1);
-    assert.deepEqual(full.json.rows[0].object, c1);
+    assert.deepEqual(full.json.rows[0]?.object, c1);
     assert.deepEqual(full.json.metadata, { resourceVersion: c1.metadata.resourceVersion });
 
     // Accept lists alternatives in order: an unserved form falls through to the next; nothing acceptable is a 406.
-    const fallback = await call(api, 'GET', '/apis', { accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' });
+    const fallback = await call<V1APIGroupList>(api, 'GET', '/apis', { accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' });
     assert.equal(fallback.json.kind, 'APIGroupList');
-    const onlyTable = await call(api, 'GET', '/apis', { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' });
+    const onlyTable = await call<V1Status>(api, 'GET', '/apis', { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' });
     assert.equal(onlyTable.status, 406);
     assert.equal(onlyTable.json.reason, 'NotAcceptable');
   });
@@ -278,28 +305,29 @@ describe('KubeApiTestServer', () => {
   it('TLS: the server certificate only verifies with its CA', { timeout: T }, async () => {
     assert.ok(api.url.startsWith('https://127.0.0.1:'));
     await assert.rejects(call(api, 'GET', '/version', { ca: null }), /self-signed|unable to verify|certificate/i);
-    const r = await call(api, 'GET', '/version');
+    const r = await call<VersionInfo>(api, 'GET', '/version');
     assert.equal(r.status, 200);
     assert.equal(r.json.major, '1');
   });
 
   it('serves discovery: /apis lists the group, the group version lists etcdmembers and etcdmembers/status', { timeout: T }, async () => {
-    const groups = await call(api, 'GET', '/apis');
+    const groups = await call<V1APIGroupList>(api, 'GET', '/apis');
     assert.equal(groups.json.kind, 'APIGroupList');
-    assert.ok(groups.json.groups.some((g: { name: string }) => g.name === GROUP));
-    const resources = await call(api, 'GET', '/apis/etcd.k0sproject.io/v1beta1');
+    assert.ok(groups.json.groups.some((g) => g.name === GROUP));
+    const resources = await call<V1APIResourceList>(api, 'GET', '/apis/etcd.k0sproject.io/v1beta1');
     assert.equal(resources.json.kind, 'APIResourceList');
-    const main = resources.json.resources.find((r: { name: string }) => r.name === 'etcdmembers');
+    const main = resources.json.resources.find((r) => r.name === 'etcdmembers');
+    assert.ok(main, 'etcdmembers is listed');
     assert.equal(main.namespaced, false);
     assert.equal(main.kind, 'EtcdMember');
     assert.ok(main.verbs.includes('watch'));
-    assert.deepEqual(resources.json.resources.find((r: { name: string }) => r.name === 'etcdmembers/status').verbs, ['get', 'patch', 'update']);
-    const crd = await call(api, 'GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/etcdmembers.etcd.k0sproject.io');
+    assert.deepEqual(resources.json.resources.find((r) => r.name === 'etcdmembers/status')?.verbs, ['get', 'patch', 'update']);
+    const crd = await call<V1CustomResourceDefinition>(api, 'GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/etcdmembers.etcd.k0sproject.io');
     assert.equal(crd.status, 200);
     assert.equal(crd.json.spec.scope, 'Cluster');
-    assert.ok(crd.json.status.conditions.some((c: { type: string; status: string }) => c.type === 'Established' && c.status === 'True'));
+    assert.ok((crd.json.status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True'));
     assert.equal((await call(api, 'GET', '/healthz')).text, 'ok');
-    const unknown = await call(api, 'GET', '/apis/nothing.example/v1/things');
+    const unknown = await call<V1Status>(api, 'GET', '/apis/nothing.example/v1/things');
     assert.equal(unknown.status, 404);
     assert.equal(unknown.json.kind, 'Status');
     const namespaced = await call(api, 'GET', '/apis/etcd.k0sproject.io/v1beta1/namespaces/default/etcdmembers');
@@ -319,7 +347,7 @@ describe('KubeApiTestServer', () => {
     api.delete('rest-old');
 
     for (const [method, path] of [['POST', COLLECTION], ['PUT', `${COLLECTION}/rest-1`], ['PATCH', `${COLLECTION}/rest-1`], ['DELETE', COLLECTION]] as const) {
-      const r = await call(api, method, path, { body: created });
+      const r = await call<V1Status>(api, method, path, { body: created });
       assert.equal(r.status, 405, `${method} ${path}`);
       assert.equal(r.json.reason, 'MethodNotAllowed');
     }
@@ -360,9 +388,9 @@ describe('KubeApiTestServer', () => {
     });
     api.delete('pre-1');
     const recreated = api.create(member('pre-1', 'ee01'));
-    const byUid = await call(api, 'DELETE', `${COLLECTION}/pre-1`, { body: { preconditions: { uid: judged.metadata.uid } } });
+    const byUid = await call<V1Status>(api, 'DELETE', `${COLLECTION}/pre-1`, { body: { preconditions: { uid: judged.metadata.uid } } });
     assert.equal(byUid.status, 409);
-    assert.match(byUid.json.message, new RegExp(`Precondition failed: UID in precondition: ${judged.metadata.uid}, UID in object meta: ${recreated.metadata.uid}`));
+    assert.match(byUid.json.message ?? '', new RegExp(`Precondition failed: UID in precondition: ${judged.metadata.uid}, UID in object meta: ${recreated.metadata.uid}`));
     assert.deepEqual(api.get('pre-1'), recreated, 'a failed precondition deletes nothing');
     const ok = await call(api, 'DELETE', `${COLLECTION}/pre-1`, { body: { preconditions: { uid: recreated.metadata.uid, resourceVersion: recreated.metadata.resourceVersion } } });
     assert.equal(ok.status, 200, ok.text);
@@ -389,8 +417,8 @@ describe('KubeApiTestServer', () => {
 
     api.seedRaw(member('raw-bad', 'zz-not-hex'));
     try {
-      const raw = await call(api, 'GET', `${COLLECTION}/raw-bad`);
-      assert.equal(raw.json.status.memberID, 'zz-not-hex');
+      const raw = await call<EtcdMemberObject>(api, 'GET', `${COLLECTION}/raw-bad`);
+      assert.equal(raw.json.status?.['memberID'], 'zz-not-hex');
     } finally {
       api.delete('raw-bad');
     }
@@ -420,10 +448,10 @@ describe('KubeApiTestServer', () => {
         message: 'etcdmembers.etcd.k0sproject.io is forbidden: User "system:serviceaccount:k0s-system:etcdmember-exporter" cannot list resource "etcdmembers" in API group "etcd.k0sproject.io" at the cluster scope',
         reason: 'Forbidden', details: { group: GROUP, kind: 'etcdmembers' }, code: 403,
       });
-      const w = await call(api, 'GET', `${COLLECTION}?watch=1`);
-      assert.match(w.json.message, /cannot watch resource "etcdmembers"/);
-      const one = await call(api, 'DELETE', `${COLLECTION}/c1`);
-      assert.match(one.json.message, /^etcdmembers\.etcd\.k0sproject\.io "c1" is forbidden: .* cannot delete resource/);
+      const w = await call<V1Status>(api, 'GET', `${COLLECTION}?watch=1`);
+      assert.match(w.json.message ?? '', /cannot watch resource "etcdmembers"/);
+      const one = await call<V1Status>(api, 'DELETE', `${COLLECTION}/c1`);
+      assert.match(one.json.message ?? '', /^etcdmembers\.etcd\.k0sproject\.io "c1" is forbidden: .* cannot delete resource/);
       assert.equal(api.list().length, 4, 'a forbidden delete deletes nothing');
     } finally {
       api.setForbidden(false);
@@ -437,17 +465,17 @@ describe('KubeApiTestServer', () => {
     await w.waitFor(4);
     assert.equal(w.status, 200, 'a list fault does not hit watches');
     w.close();
-    const first = await call(api, 'GET', COLLECTION);
+    const first = await call<V1Status>(api, 'GET', COLLECTION);
     const second = await call(api, 'GET', COLLECTION);
     assert.deepEqual([first.status, second.status], [500, 500]);
     assert.equal(first.json.reason, 'InternalError');
     assert.equal((await call(api, 'GET', COLLECTION)).status, 200);
     api.failNext(1, 503);
-    const unavailable = await call(api, 'GET', '/version');
+    const unavailable = await call<V1Status>(api, 'GET', '/version');
     assert.equal(unavailable.status, 503);
     assert.equal(unavailable.json.reason, 'ServiceUnavailable');
     api.failNext(1, 404, 'watch');
-    const gone = await call(api, 'GET', `${COLLECTION}?watch=1`);
+    const gone = await call<V1Status>(api, 'GET', `${COLLECTION}?watch=1`);
     assert.equal(gone.status, 404);
     assert.equal(gone.json.message, 'the server could not find the requested resource');
   });
@@ -463,7 +491,7 @@ describe('KubeApiTestServer', () => {
   });
 
   it('watch from a resourceVersion gets ADDED, MODIFIED and DELETED, then bookmarks, and ends after timeoutSeconds', { timeout: T }, async () => {
-    const rv = (await call(api, 'GET', COLLECTION)).json.metadata.resourceVersion as string;
+    const rv = (await call<EtcdMemberList>(api, 'GET', COLLECTION)).json.metadata.resourceVersion;
     const w = new Watch(api, `resourceVersion=${rv}&allowWatchBookmarks=true&timeoutSeconds=2`);
     const created = api.create(member('watched', 'aa'));
     api.update({ ...created, spec: { leave: true } });
@@ -474,7 +502,7 @@ describe('KubeApiTestServer', () => {
     assert.deepEqual(events.map((e) => [e.type, e.object.metadata.name]), [['ADDED', 'watched'], ['MODIFIED', 'watched'], ['DELETED', 'watched']]);
     const rvs = events.map((e) => Number(e.object.metadata.resourceVersion));
     assert.ok(rvs[0]! > Number(rv) && rvs[0]! < rvs[1]! && rvs[1]! < rvs[2]!, `increasing resourceVersions: ${rvs.join(',')}`);
-    assert.equal(events[1]!.object.spec.leave, true);
+    assert.equal(events[1]!.object.spec?.leave, true);
     const [bookmark] = (await w.waitFor(4)).slice(3);
     assert.equal(bookmark!.type, 'BOOKMARK');
     assert.equal(bookmark!.object.metadata.resourceVersion, String(rvs[2]));
@@ -546,16 +574,16 @@ describe('KubeApiTestServer without the CRD, and down', () => {
       assert.equal(r.status, 404, path);
       assert.deepEqual(r.json, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', details: {}, code: 404 });
     }
-    const groups = await call(api, 'GET', '/apis');
-    assert.ok(!groups.json.groups.some((g: { name: string }) => g.name === GROUP));
-    const crd = await call(api, 'GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/etcdmembers.etcd.k0sproject.io');
+    const groups = await call<V1APIGroupList>(api, 'GET', '/apis');
+    assert.ok(!groups.json.groups.some((g) => g.name === GROUP));
+    const crd = await call<V1Status>(api, 'GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/etcdmembers.etcd.k0sproject.io');
     assert.equal(crd.status, 404);
     assert.equal(crd.json.message, 'customresourcedefinitions.apiextensions.k8s.io "etcdmembers.etcd.k0sproject.io" not found');
     assert.throws(() => api.create(member('c1')), (e: unknown) => e instanceof KubeApiError && e.code === 404);
 
     api.setCrdInstalled(true);
     api.create(member('c1'));
-    assert.deepEqual((await call(api, 'GET', COLLECTION)).json.items.map((o: EtcdMemberObject) => o.metadata.name), ['c1']);
+    assert.deepEqual((await call<EtcdMemberList>(api, 'GET', COLLECTION)).json.items.map((o) => o.metadata.name), ['c1']);
     const w = new Watch(api, 'resourceVersion=0');
     await w.waitFor(1);
     api.setCrdInstalled(false);
@@ -577,8 +605,8 @@ describe('KubeApiTestServer without the CRD, and down', () => {
     api.create(member('while-down'));
     await api.restart();
     assert.equal(api.url, url);
-    const r = await call(api, 'GET', COLLECTION);
-    assert.deepEqual(r.json.items.map((o: EtcdMemberObject) => o.metadata.name), ['while-down']);
+    const r = await call<EtcdMemberList>(api, 'GET', COLLECTION);
+    assert.deepEqual(r.json.items.map((o) => o.metadata.name), ['while-down']);
     assert.ok(api.requestLog.some((e) => e.path === COLLECTION && e.status === 200));
   });
 
@@ -610,7 +638,7 @@ describe('KubeApiTestServer without the CRD, and down', () => {
     const line = await withTimeout(
       new Promise<string>((resolve, reject) => {
         let out = '';
-        child.stdout!.on('data', (c: Buffer) => {
+        child.stdout.on('data', (c: Buffer) => {
           out += c.toString();
           if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
         });
