@@ -81,10 +81,10 @@ before(async () => {
   const rotated = [...e.endpoints.slice(1), ...e.endpoints.slice(0, 1)];
   const dead = `https://127.0.0.1:${await deadPort()}`;
   exporters.push(
-    ...(await Promise.all([
-      ExporterProcess.start({ ...common, etcdEndpoints: e.endpoints, memberName: e.members[0]!.name }),
-      ExporterProcess.start({ ...common, etcdEndpoints: rotated, memberName: e.members[1]!.name }),
-      ExporterProcess.start({ ...common, etcdEndpoints: [dead], memberName: e.members[2]!.name }),
+    ...(await ExporterProcess.startAll([
+      { ...common, etcdEndpoints: e.endpoints, memberName: e.members[0]!.name },
+      { ...common, etcdEndpoints: rotated, memberName: e.members[1]!.name },
+      { ...common, etcdEndpoints: [dead], memberName: e.members[2]!.name },
     ])),
   );
   const rules = join(dir, 'rules.yml');

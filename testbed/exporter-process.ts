@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+const START_TIMEOUT_MS = 30_000;
 
 export interface ExporterProcessOptions {
   readonly etcdEndpoints: readonly string[];
@@ -68,7 +69,13 @@ export class ExporterProcess {
       if (logLines.length > 5000) logLines.splice(0, logLines.length - 5000);
     });
     const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`exporter did not listen within 10 s:\n${logLines.join('\n')}`)), 10_000);
+      // Generous: on a loaded 2-core machine loading client-node alone can take several seconds. A child that
+      // never listens is killed, so a failed start cannot keep the test process alive.
+      const timer = setTimeout(() => {
+        clearInterval(poll);
+        child.kill('SIGKILL');
+        reject(new Error(`exporter did not listen within ${START_TIMEOUT_MS / 1000} s:\n${logLines.join('\n')}`));
+      }, START_TIMEOUT_MS);
       const poll = setInterval(() => {
         for (const line of logLines) {
           if (!line.includes('"listening"')) continue;
@@ -86,6 +93,16 @@ export class ExporterProcess {
       });
     });
     return new ExporterProcess(child, port, host, logLines);
+  }
+
+  /** Starts several exporters; if one fails to start, stops those that did, so nothing is left running. */
+  static async startAll(options: readonly ExporterProcessOptions[]): Promise<ExporterProcess[]> {
+    const started = await Promise.allSettled(options.map((o) => ExporterProcess.start(o)));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const running = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    if (failed === undefined) return running;
+    await Promise.all(running.map((x) => x.stop()));
+    throw failed.reason;
   }
 
   /** The exporter's process ID, for reading its CPU time and memory from /proc. */
