@@ -64,7 +64,9 @@ describe('Kubernetes source', () => {
     assert.equal(h.attempted, true);
     assert.equal(h.lastError, undefined);
     assert.ok(h.lastSuccessMs !== undefined && Date.now() - h.lastSuccessMs < 5000);
-    assert.ok(h.lastDurationSeconds !== undefined && h.lastDurationSeconds < TIMEOUT_MS / 1000);
+    // Measured, not bounded by the request deadline: on a loaded machine the event loop alone can push a list that
+    // met its deadline past 0.5 s of wall time.
+    assert.ok(h.lastDurationSeconds !== undefined && h.lastDurationSeconds > 0 && h.lastDurationSeconds < 10, `lastDurationSeconds ${h.lastDurationSeconds}`);
     assert.equal(count(source), 3);
     assert.ok(changes() >= 1, 'told the exporter');
     assert.deepEqual([...source.errorCounts().values()].filter((n) => n !== 0), []);
