@@ -17,6 +17,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KUBE_DIR = join(ROOT, 'deploy/kubernetes');
 const NAMESPACE = 'k0s-etcdmember-exporter';
 const NAME = 'k0s-etcdmember-exporter';
+const PRUNE_RBAC = 'prune-rbac.yaml';
 const JOB = 'k0s-etcdmember-exporter';
 const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
 
@@ -80,7 +81,8 @@ interface Manifest {
 
 function loadManifests(): Manifest[] {
   const out: Manifest[] = [];
-  for (const file of readdirSync(KUBE_DIR).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+  // prune-rbac.yaml is applied on its own, not with the exporter (its own test below).
+  for (const file of readdirSync(KUBE_DIR).filter((f) => /\.ya?ml$/.test(f) && f !== PRUNE_RBAC).sort()) {
     for (const doc of parseAllDocuments(readFileSync(join(KUBE_DIR, file), 'utf8'))) {
       assert.deepEqual(doc.errors.map(String), [], `${file} does not parse`);
       const obj = doc.toJS() as AnyManifest | null;
@@ -156,7 +158,7 @@ describe('Kubernetes manifests', () => {
     const k = one('Kustomization');
     assert.equal(k.namespace, NAMESPACE);
     const expected = readdirSync(KUBE_DIR)
-      .filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml' && f !== 'grafana-dashboard-configmap.yaml')
+      .filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml' && f !== 'grafana-dashboard-configmap.yaml' && f !== PRUNE_RBAC)
       .sort();
     assert.deepEqual([...(k.resources ?? [])].sort(), expected);
     const image = (podOf(one('DaemonSet')).c.image ?? '').split(':');
@@ -176,6 +178,27 @@ describe('Kubernetes manifests', () => {
     const sa = one('ServiceAccount');
     assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: sa.metadata?.name, namespace: sa.metadata?.namespace }]);
     assert.ok(!manifests.some((m) => (m.obj.kind as string) === 'Role' || (m.obj.kind as string) === 'RoleBinding'), 'no namespaced grants');
+  });
+
+  test('prune RBAC: its own ClusterRole with get/list/delete on etcdmembers only, bound to its own ServiceAccount; the exporter\'s role has no write verb', () => {
+    const docs = parseAllDocuments(readFileSync(join(KUBE_DIR, PRUNE_RBAC), 'utf8')).map((d) => d.toJS() as { kind?: string });
+    const byKind = <T,>(kind: string): T => {
+      const found = docs.filter((d) => d.kind === kind);
+      assert.equal(found.length, 1, `${PRUNE_RBAC}: want one ${kind}`);
+      return found[0] as T;
+    };
+    const crd = parse(readFileSync(CRD_PATH, 'utf8')) as V1CustomResourceDefinition;
+    const role = byKind<V1ClusterRole>('ClusterRole');
+    assert.notEqual(role.metadata?.name, one('ClusterRole').metadata?.name, 'a role of its own');
+    assert.deepEqual(role.rules, [{ apiGroups: [crd.spec.group], resources: [crd.spec.names.plural], verbs: ['get', 'list', 'delete'] }]);
+    const sa = byKind<V1ServiceAccount>('ServiceAccount');
+    assert.equal(sa.metadata?.namespace, NAMESPACE);
+    const binding = byKind<V1ClusterRoleBinding>('ClusterRoleBinding');
+    assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata?.name });
+    assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: sa.metadata?.name, namespace: NAMESPACE }]);
+    assert.equal(docs.length, 3);
+    const exporterVerbs = (one('ClusterRole').rules ?? []).flatMap((r) => r.verbs);
+    for (const verb of ['create', 'update', 'patch', 'delete', 'deletecollection', '*']) assert.ok(!exporterVerbs.includes(verb), `exporter role has ${verb}`);
   });
 
   test('DaemonSet: controller nodes only, host network, the ServiceAccount, the k0s credentials read-only', () => {
