@@ -66,9 +66,24 @@ try {
   say(`  Alertmanager  ${alertmanager.url}`);
   say(`  etcd          ${etcd.endpoints.join(' ')}`);
   say(`  Kubernetes    ${api.url} (kubeconfig ${api.kubeconfigPath})`);
-  say('the fix an operator would apply, as the API test server takes it:');
-  // The API test server's throwaway token: printing it is what lets a newcomer try the fix by hand.
-  say(`  curl -s --cacert ${api.caFile ?? ''} -X DELETE -H 'Authorization: Bearer ${api.token}' ${api.url}/apis/etcd.k0sproject.io/v1beta1/etcdmembers/c1`);
+  // The operator's side, typed in another terminal from the repository root: what kubectl shows, what check
+  // says and what prune would do. The variables are the exporter's own flags (K0S_ETCDMEMBER_EXPORTER_*).
+  const flags = sceneExporterOptions(scene);
+  const env: [string, string][] = [
+    ['K0S_ETCDMEMBER_EXPORTER_ETCD_ENDPOINTS', flags.etcdEndpoints.join(',')],
+    ['K0S_ETCDMEMBER_EXPORTER_ETCD_CA_FILE', flags.caFile ?? ''],
+    ['K0S_ETCDMEMBER_EXPORTER_ETCD_CERT_FILE', flags.certFile ?? ''],
+    ['K0S_ETCDMEMBER_EXPORTER_ETCD_KEY_FILE', flags.keyFile ?? ''],
+    ['K0S_ETCDMEMBER_EXPORTER_KUBECONFIG', api.kubeconfigPath],
+    // This machine stands in for the controller whose etcd member is c1.example.org.
+    ['K0S_ETCDMEMBER_EXPORTER_NODE_MEMBER_NAME', etcd.members[0]!.name],
+  ];
+  say('the operator\'s side, in another terminal at the repository root:');
+  for (const [k, v] of env) say(`  export ${k}=${v}`);
+  say(`  kubectl --kubeconfig ${api.kubeconfigPath} get etcdmember   # c1 and ${etcd.members[0]!.name} share a MEMBER ID`);
+  say('  node dist/src/main.js check              # names c1 as the stale duplicate, with the command to delete it');
+  say('  node dist/src/main.js prune              # dry run: what it would delete and why');
+  say('  node dist/src/main.js prune --yes        # deletes c1 (only c1); check then exits 0 and the alert resolves');
   say('waiting for K0sEtcdMemberDuplicate (Ctrl-C stops everything)');
 
   let lastState = '';
