@@ -58,7 +58,7 @@ export interface WebhookNotification {
   alerts: NotifiedAlert[];
 }
 
-interface PromTarget {
+export interface PromTarget {
   labels: Record<string, string>;
   scrapeUrl: string;
   health: 'up' | 'down' | 'unknown';
@@ -218,6 +218,8 @@ export interface PrometheusTestServerOptions {
   evaluationInterval?: string;
   /** Target labels added to every target, e.g. { cluster: 'demo' }. */
   extraLabels?: Record<string, string>;
+  /** More keys of the scrape config, e.g. scheme, tls_config, basic_auth. */
+  scrapeExtra?: Record<string, unknown>;
 }
 
 export class PrometheusTestServer {
@@ -242,6 +244,7 @@ export class PrometheusTestServer {
             job_name: jobName,
             scrape_interval: scrapeInterval,
             static_configs: [{ targets: o.scrapeTargets, ...(o.extraLabels ? { labels: o.extraLabels } : {}) }],
+            ...o.scrapeExtra,
           },
         ],
       };
@@ -301,6 +304,12 @@ export class PrometheusTestServer {
       if (mine.length === this.targetCount && down.length === 0) return true;
       throw new Error(`${mine.length - down.length}/${this.targetCount} up${down.map((t) => `; ${t.scrapeUrl}: ${t.health} ${t.lastError}`).join('')}`);
     });
+  }
+
+  /** The job's active targets with their last scrape's health and error. */
+  async targets(): Promise<PromTarget[]> {
+    const data = await getJson<{ activeTargets: PromTarget[] }>(`${this.url}/api/v1/targets?state=active`);
+    return data.activeTargets.filter((t) => t.labels['job'] === this.jobName);
   }
 
   /** Polls alerts() until one matches; returns it. */
