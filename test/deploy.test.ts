@@ -6,12 +6,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import type { V1ClusterRole, V1ClusterRoleBinding, V1ConfigMap, V1Container, V1CustomResourceDefinition, V1DaemonSet, V1LabelSelector, V1Namespace, V1ObjectMeta, V1PodSpec, V1Secret, V1Service, V1ServiceAccount } from '@kubernetes/client-node';
 import { CRD_PATH } from '../testbed/paths.js';
 import { requireTool, skipOrFail } from '../testbed/tools.js';
+import { parseWebConfig, type WebConfig } from '../src/web/config.js';
+import { OPEN_PATHS } from '../src/web/serve.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KUBE_DIR = join(ROOT, 'deploy/kubernetes');
@@ -49,7 +51,14 @@ interface ServiceMonitor {
   spec?: {
     jobLabel?: string;
     selector?: V1LabelSelector;
-    endpoints?: { port?: string; path?: string; relabelings?: unknown[] }[];
+    endpoints?: {
+      port?: string;
+      path?: string;
+      relabelings?: unknown[];
+      scheme?: string;
+      tlsConfig?: { ca?: { secret?: { name?: string; key?: string } }; serverName?: string; insecureSkipVerify?: boolean };
+      basicAuth?: { username?: { name?: string; key?: string }; password?: { name?: string; key?: string } };
+    }[];
   };
 }
 interface Kustomization {
@@ -59,6 +68,7 @@ interface Kustomization {
   namespace?: string;
   resources?: string[];
   images?: { name: string; newName?: string; newTag?: string }[];
+  secretGenerator?: { name: string; files?: string[]; options?: { disableNameSuffixHash?: boolean } }[];
 }
 interface Kinds {
   Namespace: V1Namespace;
@@ -93,6 +103,18 @@ function loadManifests(): Manifest[] {
 }
 
 const manifests = loadManifests();
+const WEB_SECRET = 'k0s-etcdmember-exporter-web';
+const TLS_SECRET = 'k0s-etcdmember-exporter-tls';
+
+/**
+ * An example web config as the exporter reads it, with a real hash in place of the placeholder (which the
+ * exporter refuses, naming the key: nobody runs it without a password by accident).
+ */
+function exampleWebConfig(file: string, mountedAt: string): WebConfig {
+  const text = readFileSync(file, 'utf8');
+  assert.throws(() => parseWebConfig(text, mountedAt), /^WebConfigError: basic_auth_users\.prometheus: is not a bcrypt hash/);
+  return parseWebConfig(text.replace(/REPLACE-WITH-BCRYPT-HASH-FROM-htpasswd/g, () => "'$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi'"), mountedAt);
+}
 
 function one<K extends Kind>(kind: K): Kinds[K] {
   const found = manifests.filter((m) => m.obj.kind === kind);
@@ -228,12 +250,20 @@ describe('Kubernetes manifests', () => {
     const mounts = c.volumeMounts ?? [];
     for (const m of mounts) assert.equal(m.readOnly, true, `volumeMount ${m.name} is writable`);
     const hostFileAt = new Map<string, string>();
+    const secretAt = new Map<string, string>();
     for (const m of mounts) {
       const v = volumes.get(m.name);
       assert.ok(v, `volumeMount ${m.name} has no volume`);
+      if (v.secret !== undefined) {
+        // The web config and its certificate: whole directories (no subPath), so Secret edits reach the pod.
+        assert.equal(m.subPath, undefined, `volumeMount ${m.name} uses subPath: kubelet would never update it`);
+        secretAt.set(m.mountPath, v.secret.secretName ?? '');
+        continue;
+      }
       assert.equal(v.hostPath?.type, 'File', `volume ${m.name} must be a single host file`);
       hostFileAt.set(m.mountPath, v.hostPath.path);
     }
+    assert.deepEqual([...secretAt.values()].sort(), [WEB_SECRET, TLS_SECRET].sort());
     assert.deepEqual([...hostFileAt.values()].sort(), [config.K0S_PKI.caFile, config.K0S_PKI.certFile, config.K0S_PKI.keyFile].sort());
     assert.equal(volumes.size, mounts.length, 'no unused volumes');
 
@@ -248,8 +278,21 @@ describe('Kubernetes manifests', () => {
     assert.ok(port, 'the container has a port named metrics');
     assert.equal(port.containerPort, config.DEFAULT_PORT);
     assert.equal(flags.get('--web.listen-address'), `:${port.containerPort}`);
-    assert.deepEqual(c.livenessProbe?.httpGet, { path: '/healthz', port: 'metrics' });
-    assert.deepEqual(c.readinessProbe?.httpGet, { path: '/readyz', port: 'metrics' });
+    assert.deepEqual(c.livenessProbe?.httpGet, { path: '/healthz', port: 'metrics', scheme: 'HTTPS' });
+    assert.deepEqual(c.readinessProbe?.httpGet, { path: '/readyz', port: 'metrics', scheme: 'HTTPS' });
+    assert.ok(OPEN_PATHS.includes('/healthz') && OPEN_PATHS.includes('/readyz'), 'the probes send no password');
+
+    // --web.config.file is the file the kustomization puts into the mounted web Secret.
+    const webFlag = flags.get('--web.config.file') ?? '';
+    assert.equal(secretAt.get(dirname(webFlag)), WEB_SECRET, '--web.config.file points into the mounted web Secret');
+    const generator = (one('Kustomization').secretGenerator ?? []).find((g) => g.name === WEB_SECRET);
+    assert.ok(generator, `the kustomization generates ${WEB_SECRET}`);
+    assert.deepEqual(generator.files, [`web/${basename(webFlag)}`]);
+    assert.equal(generator.options?.disableNameSuffixHash, true, 'a fixed name, so edits reach running pods instead of rolling them');
+    // The example's certificate and key are in the TLS Secret's mount, under the names a kubernetes.io/tls Secret has.
+    const web = exampleWebConfig(join(KUBE_DIR, generator.files?.[0] ?? ''), webFlag);
+    assert.equal(secretAt.get(dirname(web.tls!.certFile)), TLS_SECRET);
+    assert.deepEqual([basename(web.tls!.certFile), basename(web.tls!.keyFile)], ['tls.crt', 'tls.key']);
     const resources = c.resources;
     assert.ok(resources?.requests?.['cpu'] && resources.requests['memory'] && resources.limits?.['memory'], 'requests and a memory limit');
   });
@@ -292,6 +335,13 @@ describe('Kubernetes manifests', () => {
     assert.equal(endpoints[0]!.port, svc.spec?.ports?.[0]?.name);
     assert.equal(endpoints[0]!.path, '/metrics');
     assert.deepEqual(endpoints[0]!.relabelings, [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'instance', action: 'replace' }]);
+    // Scraped as the web config serves: TLS verified against one name, basic auth from one Secret.
+    const e = endpoints[0]!;
+    assert.equal(e.scheme, 'https');
+    assert.ok(e.tlsConfig?.ca?.secret?.name, 'a CA to verify the exporter with');
+    assert.ok(e.tlsConfig.serverName, "node IPs are dialled: verify against the certificate's name");
+    assert.notEqual(e.tlsConfig.insecureSkipVerify, true);
+    assert.ok(e.basicAuth?.username?.name && e.basicAuth.password?.name, 'basic auth from a Secret');
   });
 });
 
@@ -300,6 +350,9 @@ interface ScrapeConfig {
   job_name: string;
   static_configs?: { targets?: string[]; labels?: Record<string, string> }[];
   relabel_configs?: { source_labels?: string[]; target_label?: string; regex?: string; replacement?: string }[];
+  scheme?: string;
+  tls_config?: { ca_file?: string; insecure_skip_verify?: boolean };
+  basic_auth?: { username?: string; password_file?: string };
 }
 
 describe('Prometheus scrape configuration', () => {
@@ -324,6 +377,18 @@ describe('Prometheus scrape configuration', () => {
       for (const t of targets) assert.match(t, new RegExp(`:${config.DEFAULT_PORT}$`));
       assert.ok(s.labels?.['cluster'], 'an example cluster label');
     }
+  });
+
+  test('scrapes over verified TLS with basic auth, as the systemd web config serves', () => {
+    const job = cfg.scrape_configs?.[0];
+    assert.ok(job);
+    assert.equal(job.scheme, 'https');
+    assert.ok(job.tls_config?.ca_file, 'a CA to verify the exporters with');
+    assert.notEqual(job.tls_config.insecure_skip_verify, true);
+    assert.equal(job.basic_auth?.username, 'prometheus', 'the user the example web config defines');
+    assert.ok(job.basic_auth.password_file, 'the password from a file, not in prometheus.yml');
+    const web = exampleWebConfig(join(ROOT, 'deploy/systemd/web-config.yml'), '/run/credentials/x/web-config.yml');
+    assert.deepEqual([...web.users.keys()], [job.basic_auth.username]);
   });
 
   test('instance becomes the host name without the port, as the ServiceMonitor makes it the node name', () => {
@@ -409,6 +474,13 @@ describe('systemd unit', () => {
     assert.equal(credFor('--etcd.cert-file'), config.K0S_PKI.certFile);
     assert.equal(credFor('--etcd.key-file'), config.K0S_PKI.keyFile);
     assert.equal(credFor('--kubeconfig'), '/etc/k0s-etcdmember-exporter/kubeconfig');
+    assert.equal(credFor('--web.config.file'), '/etc/k0s-etcdmember-exporter/web-config.yml');
+    // The web config's certificate and key, named relative to it, are credentials too.
+    const web = exampleWebConfig(join(ROOT, 'deploy/systemd/web-config.yml'), '/run/credentials/x/web-config.yml');
+    for (const f of [web.tls!.certFile, web.tls!.keyFile]) {
+      assert.equal(dirname(f), '/run/credentials/x', `${f} is not in the credentials directory`);
+      assert.ok(creds.has(basename(f)), `no LoadCredential= for ${basename(f)}`);
+    }
     assert.equal(execStart[1], '/opt/k0s-etcdmember-exporter/dist/src/main.js');
     assert.match(execStart[0]!, /^\/\S+\/node$/, 'systemd needs an absolute path to node');
   });
@@ -453,7 +525,7 @@ describe('systemd unit', () => {
   });
 
   test('ExecStart with the example environment file is a valid exporter configuration', () => {
-    for (const name of ['etcd-ca.crt', 'etcd-client.crt', 'etcd-client.key', 'kubeconfig']) writeFileSync(join(dir, name), 'stand-in\n');
+    for (const name of ['etcd-ca.crt', 'etcd-client.crt', 'etcd-client.key', 'kubeconfig', 'web-config.yml']) writeFileSync(join(dir, name), 'stand-in\n');
     const args = execStart.slice(2).map((a) => a.replace('%d', dir));
     const env = readFileSync(envFile, 'utf8')
       .split('\n')
