@@ -110,7 +110,7 @@ describe('loadWebConfig: certificate and key files', () => {
   it('names a missing file', () =>
     assert.equal(load(`  cert_file: nope.crt\n  key_file: server.key\n`), `tls_server_config.cert_file: cannot read ${join(dir, 'nope.crt')}: ENOENT`));
   it('says a key given as the certificate is a key', () =>
-    assert.equal(load(`  cert_file: server.key\n  key_file: server.key\n`), `tls_server_config.cert_file: ${join(dir, 'server.key')} holds no PEM certificate (it holds a private key: are cert_file and key_file swapped?)`));
+    assert.equal(load(`  cert_file: server.key\n  key_file: server.key\n`), `tls_server_config.cert_file: ${join(dir, 'server.key')} holds no PEM certificate (it holds a private key: are the certificate and key files swapped?)`));
   it('says a certificate given as the key is a certificate', () =>
     assert.match(load(`  cert_file: server.crt\n  key_file: server.crt\n`), /^tls_server_config\.key_file: .*server\.crt holds no PEM private key \(it holds a certificate/));
   it('names both files of a mismatched pair', () =>

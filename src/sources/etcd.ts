@@ -12,6 +12,7 @@ import { Etcd3, GRPCDeadlineExceededError, GRPCUnauthenticatedError, GRPCUnavail
 import { noop } from 'cockatiel';
 import type { Logger } from '../log.js';
 import { memberIdFromDecimal, type EtcdMember, type EtcdSnapshot } from '../model.js';
+import { certificateProblem, keyPairProblem } from '../tls-files.js';
 import { PolledSource } from './polled.js';
 import { SourceError, abortError, errorMessage, raceSignal, reasonForNodeError, requestSignal, type ErrorReason } from './source.js';
 
@@ -118,12 +119,23 @@ export async function readCredentials(
       certFile === undefined ? undefined : read(certFile),
       keyFile === undefined ? undefined : read(keyFile),
     ]);
+    // grpc-js would throw OpenSSL's bare words (and not as a SourceError); check the files first and name them.
+    const problem =
+      certificateProblem(rootCertificate, 'etcd CA --etcd.ca-file', caFile) ??
+      (certChain && privateKey
+        ? keyPairProblem(
+            { pem: certChain, what: 'etcd client certificate --etcd.cert-file', path: certFile! },
+            { pem: privateKey, what: 'etcd client key --etcd.key-file', path: keyFile! },
+          )
+        : undefined);
+    if (problem !== undefined) throw new SourceError('tls', problem);
     return {
       rootCertificate,
       ...(certChain ? { certChain } : {}),
       ...(privateKey ? { privateKey } : {}),
     };
   } catch (err) {
+    if (err instanceof SourceError) throw err;
     if (signal.aborted) throw abortError(signal, 'reading the etcd TLS files', options.timeoutMs);
     throw new SourceError('tls', `cannot read etcd TLS files: ${errorMessage(err)}`);
   }

@@ -1,8 +1,8 @@
 // Turns a parsed tls_server_config into Node TLS server options, reading the files and checking them the way an
 // operator needs: which file is wrong and how (not a bare OpenSSL "no start line").
-import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type TlsOptions } from 'node:tls';
+import { certificateProblem, keyPairProblem } from '../tls-files.js';
 import { WebConfigError, type ClientAuthType, type TlsServerConfig } from './config.js';
 
 export interface ServerTls {
@@ -18,20 +18,14 @@ const KEY = 'tls_server_config';
 export function loadServerTls(c: TlsServerConfig): ServerTls {
   const certPem = readPem(c.certFile, 'cert_file');
   const keyPem = readPem(c.keyFile, 'key_file');
-  const cert = parseCertificate(certPem, c.certFile, 'cert_file');
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(keyPem);
-  } catch {
-    throw new WebConfigError(`${KEY}.key_file`, `${c.keyFile} holds no PEM private key${looksLikeCertificate(keyPem) ? ' (it holds a certificate: are cert_file and key_file swapped?)' : ''}`);
-  }
-  if (!cert.checkPrivateKey(key)) {
-    throw new WebConfigError(`${KEY}.key_file`, `${c.keyFile} does not match the certificate in ${c.certFile}`);
-  }
+  const problem = keyPairProblem({ pem: certPem, what: 'cert_file', path: c.certFile }, { pem: keyPem, what: 'key_file', path: c.keyFile });
+  // The helper's text starts with the key it blames; the error names it as its key too.
+  if (problem !== undefined) throw new WebConfigError(`${KEY}.${problem.split(' ')[0]!}`, problem.slice(problem.indexOf(' ') + 1));
   let ca: Buffer | undefined;
   if (c.clientCaFile !== undefined) {
     ca = readPem(c.clientCaFile, 'client_ca_file');
-    parseCertificate(ca, c.clientCaFile, 'client_ca_file');
+    const caProblem = certificateProblem(ca, 'client_ca_file', c.clientCaFile);
+    if (caProblem !== undefined) throw new WebConfigError(`${KEY}.client_ca_file`, caProblem.slice(caProblem.indexOf(' ') + 1));
   }
   // What the toolkit's client_auth_type means, in OpenSSL's two switches. RequireAnyClientCert and
   // VerifyClientCertIfGiven have no OpenSSL switch of their own: the handshake lets the certificate through and
@@ -76,17 +70,4 @@ function readPem(path: string, key: string): Buffer {
   } catch (err) {
     throw new WebConfigError(`${KEY}.${key}`, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-}
-
-function parseCertificate(pem: Buffer, path: string, key: string): X509Certificate {
-  try {
-    return new X509Certificate(pem);
-  } catch {
-    const hint = /PRIVATE KEY-----/.test(pem.toString('latin1')) ? ' (it holds a private key: are cert_file and key_file swapped?)' : '';
-    throw new WebConfigError(`${KEY}.${key}`, `${path} holds no PEM certificate${hint}`);
-  }
-}
-
-function looksLikeCertificate(pem: Buffer): boolean {
-  return pem.toString('latin1').includes('-----BEGIN CERTIFICATE-----');
 }
