@@ -238,23 +238,40 @@ function staleInGroup(
   return group.filter((o) => o.name !== expected);
 }
 
-/** Host part of a peer URL, brackets of an IPv6 literal removed; undefined when the URL does not parse. */
+/**
+ * Host part of a peer URL, brackets of an IPv6 literal removed; undefined when the URL does not parse. WHATWG
+ * URL refuses IPv6 zones (https://[fe80::1%25eth0]:2380), which etcd accepts: those are taken apart by hand.
+ */
 function hostOfURL(url: string): string | undefined {
   try {
     return normaliseHost(new URL(url).hostname);
   } catch {
-    return undefined;
+    const zoned = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?\[([0-9a-fA-F:.]+)%25([^\]]+)\](?::\d*)?(?:[/?#].*)?$/i.exec(url);
+    if (!zoned) return undefined;
+    let zone: string;
+    try {
+      zone = decodeURIComponent(zoned[2]!);
+    } catch {
+      return undefined;
+    }
+    return normaliseHost(`${zoned[1]!}%${zone}`);
   }
 }
 
-/** Lowercase, IPv6 brackets stripped and the literal put in canonical form, so "FD00:0::1" equals "[fd00::1]". */
+/**
+ * Lowercase host, IPv6 brackets removed and the address in its canonical form, so that different spellings of
+ * one address compare equal. A zone (fe80::1%eth0) is kept as written: interface names are case-sensitive.
+ */
 export function normaliseHost(host: string): string {
-  const bare = host.trim().replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const trimmed = host.trim().replace(/^\[(.*)\]$/, '$1');
+  const percent = trimmed.indexOf('%');
+  const zone = percent >= 0 && trimmed.includes(':') ? trimmed.slice(percent) : '';
+  const bare = (zone === '' ? trimmed : trimmed.slice(0, percent)).toLowerCase();
   if (bare.includes(':')) {
     try {
-      return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+      return new URL(`http://[${bare}]/`).hostname.slice(1, -1) + zone;
     } catch {
-      return bare;
+      return bare + zone;
     }
   }
   return bare;

@@ -56,10 +56,15 @@ export function memberIdFromDecimal(decimal: string): string {
   return id.toString(16);
 }
 
-/** Normalises status.memberID (hex, any case, maybe zero-padded); undefined when it is not hex. */
+/**
+ * Normalises status.memberID (hex, any case, zero-padded to any length); undefined when it is not hex or its
+ * value does not fit uint64.
+ */
 export function normaliseHexMemberId(hex: string): string | undefined {
-  if (!/^[0-9a-fA-F]{1,16}$/.test(hex)) return undefined;
-  return BigInt(`0x${hex}`).toString(16);
+  if (!/^[0-9a-fA-F]+$/.test(hex)) return undefined;
+  const digits = hex.replace(/^0+(?=.)/, '');
+  if (digits.length > 16) return undefined;
+  return BigInt(`0x${digits}`).toString(16);
 }
 
 /** The name k0s gives an EtcdMember object for an etcd member name (k0s >= 1.34.1). */

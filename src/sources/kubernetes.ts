@@ -303,7 +303,8 @@ export function parseObject(raw: unknown): EtcdMemberObject | undefined {
   if (typeof rawId === 'string' && rawId !== '') {
     memberId = normaliseHexMemberId(rawId);
     if (memberId === undefined) invalidMemberId = rawId;
-  } else if (rawId !== undefined && rawId !== '') {
+  } else if (rawId !== undefined && rawId !== null && rawId !== '') {
+    // null is how a status without the field serialises from some clients: no status yet, like absent.
     invalidMemberId = JSON.stringify(rawId);
   }
   return {
