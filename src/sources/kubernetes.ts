@@ -152,13 +152,18 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
         } catch (err) {
           if (this.stopped) return;
           const e = toSourceError(err, 'watch');
-          this.status.count(e.reason);
           if (e.reason === 'gone') {
+            this.status.count(e.reason);
             this.opts.logger.info('etcdmember watch expired, relisting', { reason: e.reason, err: e.message });
           } else if (e.reason === 'watch_dropped') {
+            this.status.count(e.reason);
             this.opts.logger.warn('etcdmember watch failed', { reason: e.reason, err: e.message, resume_from: this.resourceVersion });
           } else {
-            this.opts.logger.warn('etcdmember watch failed, relisting', { reason: e.reason, err: e.message });
+            // The API did not answer the watch (timeout, refused, 403, 5xx): it cannot be read now, so the view
+            // is down at once, one deadline after the watch broke, not only once the relist has failed as well.
+            const wasUp = this.status.failed(e, undefined);
+            this.opts.logger.error('kubernetes source failed', { reason: e.reason, err: e.message, during: 'watch' });
+            if (wasUp) this.onChange();
           }
           await this.sleep(backoff(++failures, this.opts.maxBackoffMs));
           if (e.reason !== 'watch_dropped') break;
