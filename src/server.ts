@@ -1,12 +1,17 @@
-// HTTP surface: metrics, a landing page, liveness and readiness. Handlers only read state that is already there.
+// HTTP surface: metrics, the status page and its JSON, liveness and readiness. Handlers only read state that is
+// already there.
 import express from 'express';
 import type { Exposition } from './exposition.js';
+import type { StatusDocument } from './status-document.js';
+import { JSON_HEADERS, PAGE_HEADERS, renderStatusPage } from './web/status-page.js';
 
 export interface ServerOptions {
   readonly exposition: Pick<Exposition, 'contentType' | 'scrape'>;
   readonly telemetryPath: string;
   readonly ready: () => boolean;
   readonly version: string;
+  /** The status document of the last refresh, as `check -o json` prints it. */
+  readonly status: () => StatusDocument;
 }
 
 export function createApp(opts: ServerOptions): express.Express {
@@ -39,7 +44,10 @@ export function createApp(opts: ServerOptions): express.Express {
     else res.status(503).type('text/plain').send('not ready: the first read of etcd and of the Kubernetes API has not finished\n');
   });
   app.get('/', (_req, res) => {
-    res.type('html').send(landingPage(opts.telemetryPath, opts.version));
+    res.set(PAGE_HEADERS).type('html').send(renderStatusPage(opts.status(), { telemetryPath: opts.telemetryPath, version: opts.version }));
+  });
+  app.get('/status.json', (_req, res) => {
+    res.set(JSON_HEADERS).type('json').send(`${JSON.stringify(opts.status(), null, 2)}\n`);
   });
   // A known path asked with another method: 405 naming the methods it has, not a misleading 404. Routes are
   // looked up when the request comes, so routes added after createApp are covered too.
@@ -71,22 +79,4 @@ function methodsFor(app: express.Express, path: string): string[] {
   }
   if (methods.has('GET')) methods.add('HEAD');
   return [...methods].sort();
-}
-
-function landingPage(telemetryPath: string, version: string): string {
-  const path = telemetryPath.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  return `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>k0s etcdmember exporter</title></head>
-<body>
-<h1>k0s etcdmember exporter</h1>
-<p>Compares etcd's member list with k0s EtcdMember objects. Version ${version.replace(/[^\w.+-]/g, '')}.</p>
-<ul>
-<li><a href="${path}">Metrics</a></li>
-<li><a href="/healthz">Health</a></li>
-<li><a href="/readyz">Readiness</a></li>
-</ul>
-</body>
-</html>
-`;
 }

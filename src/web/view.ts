@@ -1,0 +1,284 @@
+// The status page's content as a tree of plain elements, built from the status document alone. The same
+// functions run twice: on the server (tree to escaped HTML, so the page reads without JavaScript) and in the
+// browser (the page ships them as its inline script, via Function.prototype.toString, and turns a fresh
+// /status.json into DOM nodes with textContent and setAttribute only). One renderer, so the refreshed page
+// can never differ from the server's.
+//
+// That is why view() and toDom() are self-contained: they refer to nothing outside their own bodies but their
+// parameters and standard globals (Date, Number, String, Set, Array). Types are erased and do not count.
+import type { StatusDocument } from '../status-document.js';
+
+/** An element: tag, attributes, children. Text children are plain strings and are always escaped. */
+export interface VElement {
+  readonly t: string;
+  readonly a?: Readonly<Record<string, string>>;
+  readonly c?: readonly VNode[];
+}
+export type VNode = string | VElement;
+
+export interface ViewContext {
+  /** Where the metrics are served, e.g. "/metrics". */
+  readonly telemetryPath: string;
+  readonly version: string;
+  /** How often the page refreshes itself when scripts run; 0 when they do not. */
+  readonly refreshSeconds: number;
+  /** True in the browser: copy buttons are shown only where a script can make them work. */
+  readonly scripted: boolean;
+}
+
+/** The page's <main>: summary, sources, the member table, this controller, links. */
+export function view(doc: StatusDocument, ctx: ViewContext): VElement {
+  const el = (t: string, a: Record<string, string> | null, ...c: (VNode | null | false | undefined)[]): VElement => ({
+    t,
+    a: a ?? {},
+    c: c.filter((x): x is VNode => x !== null && x !== false && x !== undefined),
+  });
+  // Only same-origin paths and http(s) URLs become links; anything else (javascript:, data:) is shown as text.
+  const safeHref = (url: string): string | null => (/^https?:\/\/\S+$/i.test(url) || /^(\/(?!\/)|[\w.#?])[^\s:]*$/.test(url) ? url : null);
+  const link = (url: string, text: string): VNode => {
+    const href = safeHref(url);
+    return href === null ? el('span', null, `${text} (${url})`) : el('a', { href }, text);
+  };
+  const utc = (iso: string | null): string => {
+    if (iso === null) return 'never';
+    const ms = Date.parse(iso);
+    return Number.isNaN(ms) ? iso : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC');
+  };
+  const time = (iso: string | null): VNode => (iso === null ? 'never' : el('time', { datetime: iso }, utc(iso)));
+  const age = (iso: string | null): string => {
+    if (iso === null) return '';
+    const s = Math.round((Date.parse(doc.generatedAt) - Date.parse(iso)) / 1000);
+    return Number.isFinite(s) && s >= 0 ? ` (${s} s before this snapshot)` : '';
+  };
+  const badge = (text: string, kind: 'bad' | 'ok' | 'warn'): VElement => el('span', { class: `badge ${kind}` }, text);
+  const sourceLabel: Record<string, string> = { etcd: 'etcd member list', kubernetes: 'EtcdMember objects (Kubernetes API)', k0s_config: 'k0s configuration file' };
+
+  const etcd = doc.sources.find((s) => s.name === 'etcd');
+  const kube = doc.sources.find((s) => s.name === 'kubernetes');
+  const etcdUp = etcd?.up === true;
+  const down = doc.sources.filter((s) => s.up === false);
+  const notRead = doc.sources.filter((s) => s.up === null);
+
+  // ---- findings joined to the table rows they belong to ----
+  type Finding = StatusDocument['findings'][number];
+  const placed = new Set<Finding>();
+  const byMemberId = new Map<string, Finding[]>();
+  for (const f of doc.findings) {
+    const list = byMemberId.get(f.memberId);
+    if (list === undefined) byMemberId.set(f.memberId, [f]);
+    else list.push(f);
+  }
+  const rowFindings = (row: StatusDocument['rows'][number], objectName: string | null): Finding[] =>
+    (byMemberId.get(row.memberId) ?? []).filter((f) => {
+      const hit = objectName === null ? f.subject === 'member' && row.member !== null : f.subject === 'object' && f.name === objectName;
+      if (hit) placed.add(f);
+      return hit;
+    });
+  const findingItem = (f: Finding): VElement =>
+    el(
+      'li',
+      { class: 'finding', 'data-problem': f.problem },
+      badge(f.problem.replace(/_/g, ' '), 'bad'),
+      ' ',
+      el('span', { class: 'message' }, f.message),
+      f.command === null
+        ? el('span', { class: 'nocommand' }, 'No command is safe to run blind: read the runbook first.')
+        : el(
+            'span',
+            { class: 'command' },
+            'Fix: ',
+            el('code', null, f.command),
+            ' ',
+            el('button', { type: 'button', class: 'copy', 'data-copy': '', 'aria-label': `Copy the command: ${f.command}`, ...(ctx.scripted ? {} : { hidden: '' }) }, 'Copy'),
+          ),
+      ' ',
+      el('span', { class: 'runbook' }, link(f.runbook, `Runbook: ${f.problem.replace(/_/g, ' ')}`)),
+    );
+  const findingsCell = (list: Finding[]): VElement =>
+    list.length === 0 ? el('td', { class: 'findings none' }, 'none') : el('td', { class: 'findings' }, el('ul', { class: 'findings' }, ...list.map(findingItem)));
+
+  // ---- the member table: one row group per member ID, one row per object ----
+  const memberState = (m: NonNullable<StatusDocument['rows'][number]['member']>): VNode[] => {
+    const parts: VNode[] = [];
+    if (!m.started) parts.push(badge('unstarted', 'warn'), ' added, never started');
+    else if (m.learner) parts.push(badge('learner', 'warn'), ' not yet voting');
+    else parts.push('voting member');
+    return parts;
+  };
+  const objectState = (o: StatusDocument['rows'][number]['objects'][number]): string => {
+    const parts: string[] = [];
+    if (o.reconcileStatus !== null) parts.push(`reconcile: ${o.reconcileStatus}`);
+    if (o.leave) parts.push('spec.leave: true');
+    return parts.length === 0 ? '' : parts.join('; ');
+  };
+  const noMember = etcdUp ? 'not in etcd' : 'unknown: etcd is not read';
+  const groups: VElement[] = doc.rows.map((row) => {
+    const span = String(Math.max(1, row.objects.length));
+    const m = row.member;
+    const head: VElement[] = [
+      el('th', { scope: 'rowgroup', rowspan: span, class: 'id' }, row.memberId === '' ? el('span', { class: 'none' }, '(none)') : el('code', null, row.memberId)),
+      el('td', { rowspan: span, class: 'member-name' }, m === null ? el('span', { class: 'none' }, noMember) : m.name === '' ? el('span', { class: 'none' }, '(no name yet)') : m.name),
+      el('td', { rowspan: span, class: 'member-peer' }, m === null ? '' : m.peerAddress),
+      el('td', { rowspan: span, class: 'member-state' }, ...(m === null ? [] : memberState(m))),
+    ];
+    const memberFindings = rowFindings(row, null);
+    if (row.objects.length === 0) {
+      const objectText = kube?.up === true ? 'no EtcdMember object' : 'unknown: the Kubernetes API is not read';
+      return el(
+        'tbody',
+        { 'data-member-id': row.memberId },
+        el('tr', { 'data-object': '', ...(memberFindings.length > 0 ? { class: 'flagged' } : {}) }, ...head, el('td', { colspan: '3', class: 'none' }, objectText), findingsCell(memberFindings)),
+      );
+    }
+    return el(
+      'tbody',
+      { 'data-member-id': row.memberId },
+      ...row.objects.map((o, i) => {
+        const found = [...(i === 0 ? memberFindings : []), ...rowFindings(row, o.name)];
+        return el(
+          'tr',
+          { 'data-object': o.name, ...(found.length > 0 ? { class: 'flagged' } : {}) },
+          ...(i === 0 ? head : []),
+          el('td', { class: 'object-name' }, o.name),
+          el('td', { class: 'object-peer' }, o.peerAddress ?? el('span', { class: 'none' }, '(none)')),
+          el('td', { class: 'object-state' }, objectState(o)),
+          findingsCell(found),
+        );
+      }),
+    );
+  });
+  const table = el(
+    'table',
+    { id: 'members' },
+    el('caption', null, 'etcd members and EtcdMember objects, joined by member ID. A row group is one member ID; each object that carries it has its own row.'),
+    el(
+      'thead',
+      null,
+      el(
+        'tr',
+        null,
+        ...['Member ID', 'etcd name', 'etcd peer address', 'etcd state', 'EtcdMember object', 'Object peer address', 'Object state', 'Findings'].map((h) =>
+          el('th', { scope: 'col' }, h),
+        ),
+      ),
+    ),
+    ...(groups.length > 0 ? groups : [el('tbody', null, el('tr', null, el('td', { colspan: '8', class: 'none' }, 'Nothing read yet: no etcd member and no EtcdMember object.')))]),
+  );
+
+  // ---- sources ----
+  const sourceRows = doc.sources.map((s) =>
+    el(
+      'tr',
+      { 'data-source': s.name },
+      el('th', { scope: 'row' }, sourceLabel[s.name] ?? s.name),
+      el('td', null, s.up === true ? badge('up', 'ok') : s.up === false ? badge('down', 'bad') : badge('not read yet', 'warn')),
+      el('td', null, time(s.lastSuccess), age(s.lastSuccess)),
+      el('td', null, s.up === false ? [s.reason === null ? '' : `${s.reason}: `, s.error ?? ''].join('') : ''),
+    ),
+  );
+
+  // ---- this controller ----
+  const l = doc.local;
+  const local: VNode[] =
+    l === null
+      ? [el('p', null, etcdUp ? 'Unknown: the etcd member behind the first endpoint did not answer, so local name drift cannot be judged.' : 'Unknown while etcd is not read.')]
+      : [
+          el(
+            'dl',
+            { id: 'local' },
+            el('dt', null, 'etcd member'),
+            el('dd', null, l.memberName === '' ? '(no name yet)' : l.memberName, ' (ID ', el('code', null, l.memberId), ')'),
+            el('dt', null, 'Name k0s registers at its next start'),
+            el('dd', null, l.registrationName, ' ', l.nameDrift ? badge('name drift', 'bad') : badge('matches', 'ok')),
+            ...(l.predictedPeerAddress === undefined
+              ? []
+              : [
+                  el('dt', null, 'Peer address k0s registers at its next start'),
+                  el('dd', null, l.predictedPeerAddress, ' ', l.peerAddressDrift === true ? badge('peer address drift', 'bad') : badge('matches', 'ok')),
+                ]),
+          ),
+          l.nameDrift
+            ? el('p', { class: 'alert' }, `At its next start k0s on this controller registers "${l.registrationName}", but its etcd member is "${l.memberName}": that makes a duplicate EtcdMember object. Fix the hostname (or the name in k0s.yaml) before restarting k0s.`)
+            : null,
+        ].filter((x): x is VElement => x !== null);
+  const localFindings = doc.findings.filter((f) => f.subject === 'local');
+  for (const f of localFindings) placed.add(f);
+  // Rows are built before this line, so `placed` now holds every finding shown in the table.
+  const unplaced = doc.findings.filter((f) => !placed.has(f));
+
+  // ---- summary ----
+  const findingCount = doc.findings.length;
+  const summary: VNode[] = [];
+  if (doc.consistent) summary.push(badge('consistent', 'ok'), ' Every source is up and nothing was found.');
+  else {
+    summary.push(badge(findingCount > 0 ? `${findingCount} finding${findingCount === 1 ? '' : 's'}` : 'incomplete', 'bad'), ' ');
+    if (findingCount > 0) summary.push(`${findingCount === 1 ? 'One finding needs' : `${findingCount} findings need`} attention; each is on its row below with the command to fix it. `);
+    if (down.length > 0) {
+      summary.push(`Down: ${down.map((s) => sourceLabel[s.name] ?? s.name).join(', ')}. `);
+      if (!etcdUp) summary.push('Nothing that compares etcd with the objects can be judged while etcd is not read, so no such finding is shown: that is not an all-clear. ');
+    } else if (notRead.length > 0) summary.push(`Not read yet: ${notRead.map((s) => sourceLabel[s.name] ?? s.name).join(', ')}. `);
+  }
+
+  return el(
+    'main',
+    {
+      id: 'status',
+      'data-telemetry-path': ctx.telemetryPath,
+      'data-version': ctx.version,
+      'data-refresh-seconds': String(ctx.refreshSeconds),
+      'data-generated-at': doc.generatedAt,
+    },
+    el('p', { id: 'summary', class: doc.consistent ? 'ok' : 'bad' }, ...summary),
+    el('p', { class: 'legend' }, 'Badges carry their meaning in text; colour only repeats it: red is a finding or a source down, amber needs a look (learner, unstarted, not read yet), green is fine.'),
+    el('h2', { id: 'sources-heading' }, 'Sources'),
+    el(
+      'table',
+      { id: 'sources', 'aria-labelledby': 'sources-heading' },
+      el('thead', null, el('tr', null, ...['Source', 'State', 'Last successful read', 'Error when down'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', null, ...sourceRows),
+    ),
+    el('h2', { id: 'members-heading' }, 'Members'),
+    table,
+    el('h2', { id: 'local-heading' }, 'This controller'),
+    ...local,
+    ...(localFindings.length > 0 ? [el('ul', { class: 'findings' }, ...localFindings.map(findingItem))] : []),
+    ...(unplaced.length > 0
+      ? [el('h2', { id: 'other-heading' }, 'Other findings'), el('ul', { class: 'findings', id: 'other-findings' }, ...unplaced.map(findingItem))]
+      : []),
+    el('h2', { id: 'links-heading' }, 'Links'),
+    el(
+      'ul',
+      { id: 'links' },
+      el('li', null, link(ctx.telemetryPath, 'Metrics'), ` (${ctx.telemetryPath})`),
+      el('li', null, link('status.json', 'This status as JSON'), ' (/status.json, the same document as ', el('code', null, 'check -o json'), ')'),
+      el('li', null, link('healthz', 'Health'), ' (/healthz)'),
+      el('li', null, link('readyz', 'Readiness'), ' (/readyz)'),
+    ),
+    el(
+      'p',
+      { class: 'footer' },
+      'Snapshot taken ',
+      time(doc.generatedAt),
+      `. k0s-etcdmember-exporter ${ctx.version}.`,
+    ),
+  );
+}
+
+/** The minimum of the DOM that toDom() uses, so it type-checks without the DOM library. */
+export interface MiniDocument {
+  createElement(tag: string): MiniElement;
+  createTextNode(text: string): unknown;
+}
+export interface MiniElement {
+  setAttribute(name: string, value: string): void;
+  append(...nodes: unknown[]): void;
+}
+
+/** Browser side: a tree to DOM nodes. Text goes through text nodes and attributes through setAttribute, never HTML. */
+export function toDom(node: VNode, d: MiniDocument): unknown {
+  if (typeof node === 'string') return d.createTextNode(node);
+  const e = d.createElement(node.t);
+  for (const [k, v] of Object.entries(node.a ?? {})) e.setAttribute(k, v);
+  for (const c of node.c ?? []) e.append(toDom(c, d));
+  return e;
+}
