@@ -137,4 +137,32 @@ describe('status page in Chromium', { timeout: 120_000 }, () => {
     assert.deepEqual(browser!.errors, [], 'no script error or CSP violation');
     await page.close();
   });
+
+  it('reads without JavaScript: the server-rendered table, no copy buttons that could not work', async (t) => {
+    if (!requireChromium(t)) return;
+    const noScript = await TestBrowser.start({ javaScript: false });
+    try {
+      const page = await noScript.page();
+      await page.goto(`${exporter!.url}/`);
+      assert.match(await page.locator('#members tr[data-object="c1"] td.findings').innerText(), /kubectl delete etcdmember c1|duplicate/);
+      assert.match(await page.locator('#refresh-state').innerText(), /reload it to refresh/);
+      assert.equal(await page.locator('button[data-copy]').first().isVisible(), false, 'copy button hidden without a script');
+      assert.equal(await page.getByRole('heading', { name: 'Members', exact: true }).count(), 1);
+      assert.equal(await page.getByRole('columnheader', { name: 'Findings', exact: true }).count(), 1);
+    } finally {
+      await noScript.close();
+    }
+  });
+
+  it('says so when it cannot refresh, and keeps the last state', async (t) => {
+    if (!requireChromium(t)) return;
+    const page = await browser!.context.newPage();
+    await page.goto(`${exporter!.url}/`);
+    await page.waitForFunction(() => /last refresh/.test(document.getElementById('refresh-state')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    await exporter!.stop();
+    await page.waitForFunction(() => /Could not refresh/.test(document.getElementById('refresh-state')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    assert.match(await page.locator('#refresh-state').innerText(), /Could not refresh at \d\d:\d\d:\d\d UTC \(.+\): the page shows the older state/);
+    assert.ok(await page.locator('#members tr[data-object="c1"]').count(), 'the table is still there');
+    await page.close();
+  });
 });

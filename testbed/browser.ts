@@ -47,7 +47,8 @@ export class TestBrowser {
     private readonly profileDir: string,
   ) {}
 
-  static async start(): Promise<TestBrowser> {
+  /** javaScript false: pages run no script, as for a reader who turned it off. */
+  static async start(o: { javaScript?: boolean } = {}): Promise<TestBrowser> {
     const profileDir = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
     try {
       const context = await chromium.launchPersistentContext(profileDir, {
@@ -56,6 +57,7 @@ export class TestBrowser {
         args: ARGS,
         timeout: 30_000,
         viewport: { width: 1400, height: 900 },
+        javaScriptEnabled: o.javaScript ?? true,
       });
       const b = new TestBrowser(context, profileDir);
       context.on('request', (r) => b.requests.push({ url: r.url(), method: r.method(), resourceType: r.resourceType() }));
