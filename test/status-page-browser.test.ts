@@ -35,7 +35,8 @@ async function findingsOf(page: Page, object: string): Promise<string> {
 
 /** Every problem badge on the page, as data-problem values. */
 async function problemsShown(page: Page): Promise<string[]> {
-  return page.locator('#status [data-problem]').evaluateAll((els) => els.map((e) => e.getAttribute('data-problem') ?? ''));
+  const badges = await page.locator('#status [data-problem]').all();
+  return Promise.all(badges.map(async (b) => (await b.getAttribute('data-problem')) ?? ''));
 }
 
 describe('status page in Chromium', { timeout: 120_000 }, () => {

@@ -6,7 +6,6 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { createApp } from '../src/server.js';
-import type { StatusDocument } from '../src/status-document.js';
 import { PAGE_HEADERS, renderStatusPage, toHtml } from '../src/web/status-page.js';
 import { toDom, view, type MiniDocument, type MiniElement, type VNode } from '../src/web/view.js';
 import { IDS, k0s5369Document, largeDocument } from './status-page-fixtures.js';
