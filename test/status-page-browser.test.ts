@@ -82,8 +82,14 @@ describe('status page in Chromium', { timeout: 120_000 }, () => {
     // The copy button works once the script runs (it is hidden without it).
     assert.ok(await page.locator('#members tr[data-object="c1"] button[data-copy]').isVisible(), 'copy button shown');
 
-    // Run the command exactly as the page shows it, against the scene's API server.
-    const command = (await page.locator('#members tr[data-object="c1"] [data-problem="duplicate"] code').innerText()).trim();
+    assert.match(await page.title(), /^k0s etcd members: \d+ findings?$/);
+    // Copy the command with its button and run it exactly as copied, against the scene's API server.
+    await browser!.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+    const copy = page.locator('#members tr[data-object="c1"] [data-problem="duplicate"] button[data-copy]');
+    await copy.click();
+    await page.waitForFunction(() => /^Copied: /.test(document.getElementById('copy-state')?.textContent ?? ''), undefined, { timeout: 2000 });
+    assert.equal(await page.locator('#copy-state').innerText(), 'Copied: kubectl delete etcdmember c1');
+    const command = await page.evaluate(() => (window['navigator'] as { clipboard: { readText(): Promise<string> } }).clipboard.readText());
     assert.match(command, /^kubectl [\w.-]+( [\w.-]+)*$/, 'a plain command without shell syntax');
     await page.evaluate(() => (window['notReloaded'] = true));
     await run('kubectl', [...command.split(' ').slice(1), '--kubeconfig', api.kubeconfigPath], { timeout: 20_000 });
@@ -93,6 +99,7 @@ describe('status page in Chromium', { timeout: 120_000 }, () => {
     assert.equal(await page.evaluate(() => window['notReloaded']), true, 'the page was not reloaded');
     assert.equal(await page.locator('#members tr[data-object="c1"]').count(), 0);
     assert.match(await page.locator('#summary').innerText(), /consistent/i);
+    assert.equal(await page.title(), 'k0s etcd members: consistent');
 
     // Back to k0s#5369, then etcd goes away: the page must say so and drop what compared etcd with the objects.
     api.create(etcdMemberObject('c1', { memberID: etcd.members[0]!.idHex, peerAddress: etcd.members[0]!.ip }));

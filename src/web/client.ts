@@ -17,6 +17,7 @@ interface ClientNode {
   contains(node: unknown): boolean;
 }
 interface ClientDocument extends MiniDocument {
+  title: string;
   readonly hidden: boolean;
   readonly activeElement: ClientNode | null;
   getElementById(id: string): ClientNode | null;
@@ -43,6 +44,7 @@ export function clientMain(
   const d = w.document;
   const main = d.getElementById('status');
   const state = d.getElementById('refresh-state');
+  const copyState = d.getElementById('copy-state');
   if (main === null || state === null) return;
   const ctx: ViewContext = {
     telemetryPath: main.getAttribute('data-telemetry-path') ?? '/metrics',
@@ -59,9 +61,14 @@ export function clientMain(
     const code = button?.closest('.command')?.querySelector('code') ?? null;
     if (button === null || code === null) return;
     const text = code.textContent ?? '';
+    // Said outside <main>, which a refresh replaces, and in a live region, so a screen reader hears it too.
     const done = (ok: boolean): void => {
-      button.textContent = ok ? 'Copied' : 'Selected: press Ctrl+C';
-      w.setTimeout(() => (button.textContent = 'Copy'), 3000);
+      if (copyState === null) return;
+      copyState.textContent = ok ? `Copied: ${text}` : `Selected: press Ctrl+C to copy ${text}`;
+      const shown = copyState.textContent;
+      w.setTimeout(() => {
+        if (copyState.textContent === shown) copyState.textContent = '';
+      }, 4000);
     };
     // The clipboard API needs a secure context (https or localhost); over plain http the command is selected
     // and copied the old way, or left selected for Ctrl+C.
@@ -103,7 +110,9 @@ export function clientMain(
       const doc = (await res.json()) as StatusDocument;
       if (doc?.kind !== 'K0sEtcdMemberStatus' || doc.version !== 1) throw new Error('status.json is not a version 1 K0sEtcdMemberStatus document');
       const focused = focusKey();
-      d.getElementById('status')?.replaceWith(toDom(view(doc, ctx), d));
+      const tree = view(doc, ctx);
+      d.getElementById('status')?.replaceWith(toDom(tree, d));
+      d.title = tree.a?.['data-title'] ?? d.title;
       if (focused !== null) {
         for (const b of d.querySelectorAll('#status button[data-copy]')) {
           const key = `${b.closest('[data-object]')?.getAttribute('data-object') ?? ''}\u0000${b.closest('[data-problem]')?.getAttribute('data-problem') ?? ''}`;

@@ -35,6 +35,8 @@ button.copy { font: inherit; font-size: .85em; padding: 0 .5em; cursor: pointer;
 #summary { font-size: 1.05rem; } .alert { color: var(--bad); font-weight: 600; }
 .legend, .footer, #refresh-state { font-size: .9rem; }
 #refresh-state[data-stale] { color: var(--bad); font-weight: 600; }
+#copy-state { position: fixed; right: 1rem; bottom: 1rem; margin: 0; padding: .4rem .8rem; border: 1px solid currentColor; border-radius: .3em; background: Canvas; }
+#copy-state:empty { display: none; }
 dl#local { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; } dl#local dd { margin: 0; }
 `;
 
@@ -107,14 +109,14 @@ export interface PageOptions {
 /** The whole page for one status document. */
 export function renderStatusPage(doc: StatusDocument, opts: PageOptions): string {
   const ctx: ViewContext = { telemetryPath: opts.telemetryPath, version: opts.version, refreshSeconds: REFRESH_SECONDS, scripted: false };
-  const title = doc.consistent ? 'consistent' : `${doc.findings.length} finding${doc.findings.length === 1 ? '' : 's'}`;
+  const main = view(doc, ctx);
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>${escape(`k0s etcd members: ${title}`)}</title>
+<title>${escape(main.a?.['data-title'] ?? 'k0s etcd members')}</title>
 <style>${STYLE}</style>
 </head>
 <body>
@@ -122,8 +124,9 @@ export function renderStatusPage(doc: StatusDocument, opts: PageOptions): string
 <h1>k0s etcd members</h1>
 <p>What etcd's member list says, what the EtcdMember objects say, and where they disagree, with the safe command to fix each finding.</p>
 <p id="refresh-state" role="status">This page shows one snapshot; reload it to refresh (it refreshes itself when JavaScript is on).</p>
+<p id="copy-state" role="status"></p>
 </header>
-${toHtml(view(doc, ctx))}
+${toHtml(main)}
 <script>${SCRIPT}</script>
 </body>
 </html>

@@ -227,6 +227,8 @@ export function view(doc: StatusDocument, ctx: ViewContext): VElement {
       'data-version': ctx.version,
       'data-refresh-seconds': String(ctx.refreshSeconds),
       'data-generated-at': doc.generatedAt,
+      // The browser tab says what the page says, so a tab left open shows a finding at a glance.
+      'data-title': `k0s etcd members: ${doc.consistent ? 'consistent' : findingCount > 0 ? `${findingCount} finding${findingCount === 1 ? '' : 's'}` : 'incomplete'}`,
     },
     el('p', { id: 'summary', class: doc.consistent ? 'ok' : 'bad' }, ...summary),
     el('p', { class: 'legend' }, 'Badges carry their meaning in text; colour only repeats it: red is a finding or a source down, amber needs a look (learner, unstarted, not read yet), green is fine.'),
