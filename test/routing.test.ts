@@ -6,13 +6,14 @@ import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { Exposition } from '../src/exposition.js';
 import { createApp } from '../src/server.js';
+import { k0s5369Document } from './status-page-fixtures.js';
 
 describe('routing', () => {
   let server: Server;
   let base: string;
   before(async () => {
     const registry = new Registry();
-    const app = createApp({ exposition: new Exposition([{ registry, key: () => 0 }]), telemetryPath: '/metrics', ready: () => true, version: '0.0.0' });
+    const app = createApp({ exposition: new Exposition([{ registry, key: () => 0 }]), telemetryPath: '/metrics', ready: () => true, version: '0.0.0', status: k0s5369Document });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
@@ -28,6 +29,8 @@ describe('routing', () => {
     ['GET', '/metrics/', 404],
     ['GET', '/Healthz', 404],
     ['GET', '/healthz/', 404],
+    ['GET', '/status.json', 200],
+    ['GET', '/status.json/', 404],
     ['GET', '/nope', 404],
     ['POST', '/nope', 404],
   ];
@@ -39,7 +42,7 @@ describe('routing', () => {
   }
 
   for (const method of ['POST', 'DELETE', 'PUT', 'PATCH']) {
-    for (const path of ['/metrics', '/healthz', '/readyz', '/']) {
+    for (const path of ['/metrics', '/healthz', '/readyz', '/', '/status.json']) {
       it(`${method} ${path} -> 405 with Allow`, async () => {
         const res = await fetch(base + path, { method });
         assert.equal(res.status, 405);
