@@ -82,9 +82,24 @@ describe('status page HTML', () => {
   it('local name drift: flagged, with the names and what to do', () => {
     const doc = k0s5369Document();
     doc.local = { memberName: 'c1.example.org', memberId: IDS.c1, registrationName: 'c1', nameDrift: true };
+    doc.findings.push({
+      subject: 'local', name: 'c1', memberId: IDS.c1, problem: 'local_name_drift',
+      message: 'this host would register as "c1" at its next k0s start, but its etcd member is "c1.example.org"',
+      command: null, runbook: 'https://example.org/runbook.md#k0setcdmemberlocalnamedrift',
+    });
     const t = text(renderStatusPage(doc, OPTS));
-    assert.match(t, /Name k0s registers at its next start c1 name drift/);
-    assert.match(t, /At its next start k0s on this controller registers "c1", but its etcd member is "c1\.example\.org": that makes a duplicate EtcdMember object\./);
+    assert.match(t, /This controller etcd member c1\.example\.org \(ID 8e9e05c52164694d \) Name k0s registers at its next start c1 name drift local name drift this host would register as "c1"/);
+    assert.doesNotMatch(t, /Other findings/);
+  });
+
+  it('an object without a valid member ID has its finding on its own row', () => {
+    const doc = k0s5369Document();
+    doc.rows.push({ memberId: '', member: null, objects: [{ name: 'bad-id', peerAddress: '10.0.0.9', leave: false, reconcileStatus: null }], findings: ['bad-id: invalid_member_id'] });
+    doc.findings.push({ subject: 'object', name: 'bad-id', memberId: 'zz-not-hex', problem: 'invalid_member_id', message: 'bad-id has member ID "zz-not-hex", which is not hex.', command: null, runbook: 'https://example.org/runbook.md#x' });
+    const html = renderStatusPage(doc, OPTS);
+    assert.match(cell(rowOf(html, 'bad-id'), 'findings'), /^invalid member id bad-id has member ID "zz-not-hex"/);
+    assert.equal(cell(rowOf(html, 'bad-id'), 'member-name'), 'no valid member ID to match');
+    assert.doesNotMatch(text(html), /Other findings/);
   });
 
   it('a finding no row carries still shows, under Other findings', () => {

@@ -32,7 +32,7 @@ tr.flagged td.findings { border-left: 3px solid var(--bad); }
 td.findings { min-width: 24rem; }
 .command code { padding: .05em .3em; border: 1px solid var(--line); border-radius: .2em; }
 button.copy { font: inherit; font-size: .85em; padding: 0 .5em; cursor: pointer; }
-#summary { font-size: 1.05rem; } .alert { color: var(--bad); font-weight: 600; }
+#summary { font-size: 1.05rem; }
 .legend, .footer, #refresh-state { font-size: .9rem; }
 #refresh-state[data-stale] { color: var(--bad); font-weight: 600; }
 #copy-state { position: fixed; right: 1rem; bottom: 1rem; margin: 0; padding: .4rem .8rem; border: 1px solid currentColor; border-radius: .3em; background: Canvas; }

@@ -62,18 +62,23 @@ export function view(doc: StatusDocument, ctx: ViewContext): VElement {
   // ---- findings joined to the table rows they belong to ----
   type Finding = StatusDocument['findings'][number];
   const placed = new Set<Finding>();
-  const byMemberId = new Map<string, Finding[]>();
+  // Object names are unique (EtcdMember is cluster-scoped), so an object's findings follow its name into whatever
+  // row it sits in, the row of objects without a valid ID included; a member's findings follow its ID.
+  const objectFindings = new Map<string, Finding[]>();
+  const memberFindings = new Map<string, Finding[]>();
   for (const f of doc.findings) {
-    const list = byMemberId.get(f.memberId);
-    if (list === undefined) byMemberId.set(f.memberId, [f]);
+    const index = f.subject === 'object' ? objectFindings : f.subject === 'member' ? memberFindings : null;
+    if (index === null) continue;
+    const key = f.subject === 'object' ? f.name : f.memberId;
+    const list = index.get(key);
+    if (list === undefined) index.set(key, [f]);
     else list.push(f);
   }
-  const rowFindings = (row: StatusDocument['rows'][number], objectName: string | null): Finding[] =>
-    (byMemberId.get(row.memberId) ?? []).filter((f) => {
-      const hit = objectName === null ? f.subject === 'member' && row.member !== null : f.subject === 'object' && f.name === objectName;
-      if (hit) placed.add(f);
-      return hit;
-    });
+  const rowFindings = (row: StatusDocument['rows'][number], objectName: string | null): Finding[] => {
+    const found = objectName === null ? (row.member === null ? [] : (memberFindings.get(row.memberId) ?? [])) : (objectFindings.get(objectName) ?? []);
+    for (const f of found) placed.add(f);
+    return found;
+  };
   const findingItem = (f: Finding): VElement =>
     el(
       'li',
@@ -117,24 +122,24 @@ export function view(doc: StatusDocument, ctx: ViewContext): VElement {
     const m = row.member;
     const head: VElement[] = [
       el('th', { scope: 'rowgroup', rowspan: span, class: 'id' }, row.memberId === '' ? el('span', { class: 'none' }, '(none)') : el('code', null, row.memberId)),
-      el('td', { rowspan: span, class: 'member-name' }, m === null ? el('span', { class: 'none' }, noMember) : m.name === '' ? el('span', { class: 'none' }, '(no name yet)') : m.name),
+      el('td', { rowspan: span, class: 'member-name' }, m === null ? el('span', { class: 'none' }, row.memberId === '' ? 'no valid member ID to match' : noMember) : m.name === '' ? el('span', { class: 'none' }, '(no name yet)') : m.name),
       el('td', { rowspan: span, class: 'member-peer' }, m === null ? '' : m.peerAddress),
       el('td', { rowspan: span, class: 'member-state' }, ...(m === null ? [] : memberState(m))),
     ];
-    const memberFindings = rowFindings(row, null);
+    const ofMember = rowFindings(row, null);
     if (row.objects.length === 0) {
       const objectText = kube?.up === true ? 'no EtcdMember object' : 'unknown: the Kubernetes API is not read';
       return el(
         'tbody',
         { 'data-member-id': row.memberId },
-        el('tr', { 'data-object': '', ...(memberFindings.length > 0 ? { class: 'flagged' } : {}) }, ...head, el('td', { colspan: '3', class: 'none' }, objectText), findingsCell(memberFindings)),
+        el('tr', { 'data-object': '', ...(ofMember.length > 0 ? { class: 'flagged' } : {}) }, ...head, el('td', { colspan: '3', class: 'none' }, objectText), findingsCell(ofMember)),
       );
     }
     return el(
       'tbody',
       { 'data-member-id': row.memberId },
       ...row.objects.map((o, i) => {
-        const found = [...(i === 0 ? memberFindings : []), ...rowFindings(row, o.name)];
+        const found = [...(i === 0 ? ofMember : []), ...rowFindings(row, o.name)];
         return el(
           'tr',
           { 'data-object': o.name, ...(found.length > 0 ? { class: 'flagged' } : {}) },
@@ -197,10 +202,7 @@ export function view(doc: StatusDocument, ctx: ViewContext): VElement {
                   el('dd', null, l.predictedPeerAddress, ' ', l.peerAddressDrift === true ? badge('peer address drift', 'bad') : badge('matches', 'ok')),
                 ]),
           ),
-          l.nameDrift
-            ? el('p', { class: 'alert' }, `At its next start k0s on this controller registers "${l.registrationName}", but its etcd member is "${l.memberName}": that makes a duplicate EtcdMember object. Fix the hostname (or the name in k0s.yaml) before restarting k0s.`)
-            : null,
-        ].filter((x): x is VElement => x !== null);
+        ];
   const localFindings = doc.findings.filter((f) => f.subject === 'local');
   for (const f of localFindings) placed.add(f);
   // Rows are built before this line, so `placed` now holds every finding shown in the table.
