@@ -9,6 +9,7 @@ import type { Page } from 'playwright-core';
 import { TestBrowser, chromiumMissing, requireChromium } from '../testbed/browser.js';
 import { ExporterProcess } from '../testbed/exporter-process.js';
 import { etcdMemberObject } from '../testbed/kube-api-server.js';
+import { requireTool } from '../testbed/tools.js';
 import { sceneExporterOptions, startK0s5369Scene, type K0s5369Scene } from '../testbed/k0s5369.js';
 
 const run = promisify(execFile);
@@ -33,6 +34,19 @@ async function findingsOf(page: Page, object: string): Promise<string> {
   return page.locator(`#members tr[data-object="${object}"] td.findings`).innerText();
 }
 
+/**
+ * Waits until pred holds in the page; on timeout the error quotes what an operator would see (the refresh line,
+ * the summary) and the page's script errors, so a failure says why.
+ */
+async function waitInPage(page: Page, what: string, pred: () => boolean, timeoutMs: number): Promise<void> {
+  try {
+    await page.waitForFunction(pred, undefined, { timeout: timeoutMs, polling: 100 });
+  } catch (err) {
+    const seen = await Promise.all(['#refresh-state', '#summary', '#sources'].map(async (sel) => `${sel}: ${await page.locator(sel).innerText().catch(() => '?')}`));
+    throw new Error(`${what}: not within ${timeoutMs} ms (${(err as Error).message.split('\n')[0]})\n${seen.join('\n')}\nbrowser errors: ${browser?.errors.join(' | ') || 'none'}`);
+  }
+}
+
 /** Every problem badge on the page, as data-problem values. */
 async function problemsShown(page: Page): Promise<string[]> {
   const badges = await page.locator('#status [data-problem]').all();
@@ -55,6 +69,8 @@ describe('status page in Chromium', { timeout: 120_000 }, () => {
 
   it('flags c1 as duplicate with its command, follows kubectl delete within 5 s without reload, says when etcd is down', async (t) => {
     if (!requireChromium(t)) return;
+    const kubectl = requireTool(t, 'kubectl', 'apt-get install kubernetes-client, or https://kubernetes.io/docs/tasks/tools/');
+    if (kubectl === undefined) return;
     const { etcd, api } = scene!;
     const page = await browser!.page();
     const origin = new URL(exporter!.url).origin;
@@ -87,14 +103,14 @@ describe('status page in Chromium', { timeout: 120_000 }, () => {
     await browser!.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
     const copy = page.locator('#members tr[data-object="c1"] [data-problem="duplicate"] button[data-copy]');
     await copy.click();
-    await page.waitForFunction(() => /^Copied: /.test(document.getElementById('copy-state')?.textContent ?? ''), undefined, { timeout: 2000 });
+    await waitInPage(page, 'copy feedback', () => /^Copied: /.test(document.getElementById('copy-state')?.textContent ?? ''), 2000);
     assert.equal(await page.locator('#copy-state').innerText(), 'Copied: kubectl delete etcdmember c1');
     const command = await page.evaluate(() => (window['navigator'] as { clipboard: { readText(): Promise<string> } }).clipboard.readText());
     assert.match(command, /^kubectl [\w.-]+( [\w.-]+)*$/, 'a plain command without shell syntax');
     await page.evaluate(() => (window['notReloaded'] = true));
-    await run('kubectl', [...command.split(' ').slice(1), '--kubeconfig', api.kubeconfigPath], { timeout: 20_000 });
+    await run(kubectl, [...command.split(' ').slice(1), '--kubeconfig', api.kubeconfigPath], { timeout: 20_000 });
     const deleted = Date.now();
-    await page.waitForFunction(() => document.querySelectorAll('#status [data-problem]').length === 0, undefined, { timeout: 5000, polling: 100 });
+    await waitInPage(page, 'no finding after kubectl delete', () => document.querySelectorAll('#status [data-problem]').length === 0, 5000);
     t.diagnostic(`page showed no finding ${Date.now() - deleted} ms after kubectl delete`);
     assert.equal(await page.evaluate(() => window['notReloaded']), true, 'the page was not reloaded');
     assert.equal(await page.locator('#members tr[data-object="c1"]').count(), 0);
@@ -103,9 +119,9 @@ describe('status page in Chromium', { timeout: 120_000 }, () => {
 
     // Back to k0s#5369, then etcd goes away: the page must say so and drop what compared etcd with the objects.
     api.create(etcdMemberObject('c1', { memberID: etcd.members[0]!.idHex, peerAddress: etcd.members[0]!.ip }));
-    await page.waitForFunction(() => document.querySelector('#members tr[data-object="c1"] [data-problem="hostname_drift"]') !== null, undefined, { timeout: 10_000, polling: 100 });
+    await waitInPage(page, 'c1 back, with hostname drift', () => document.querySelector('#members tr[data-object="c1"] [data-problem="hostname_drift"]') !== null, 10_000);
     await Promise.all(etcd.members.map((_, i) => etcd.kill(i)));
-    await page.waitForFunction(() => /\bdown\b/.test(document.querySelector('#sources tr[data-source="etcd"]')?.textContent ?? ''), undefined, { timeout: 15_000, polling: 100 });
+    await waitInPage(page, 'etcd down', () => document.querySelector('#sources tr[data-source="etcd"] .badge')?.textContent === 'down', 15_000);
     const etcdRow = await page.locator('#sources tr[data-source="etcd"]').innerText();
     assert.match(etcdRow, /\bdown\b/);
     assert.match(await page.locator('#summary').innerText(), /etcd member list/);
@@ -133,7 +149,7 @@ describe('status page in Chromium', { timeout: 120_000 }, () => {
     await cell.waitFor({ timeout: 10_000 });
     assert.equal(await cell.innerText(), XSS);
     // Let the page re-render from /status.json at least twice, so the script's DOM path is checked too.
-    await page.waitForFunction(() => /last refresh/.test(document.getElementById('refresh-state')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    await waitInPage(page, 'a refresh', () => /last refresh/.test(document.getElementById('refresh-state')?.textContent ?? ''), 10_000);
     await page.waitForTimeout(3500);
     assert.equal(await cell.innerText(), XSS);
     assert.equal(await page.locator('img').count(), 0, 'no <img> element was made');
@@ -166,9 +182,9 @@ describe('status page in Chromium', { timeout: 120_000 }, () => {
     if (!requireChromium(t)) return;
     const page = await browser!.context.newPage();
     await page.goto(`${exporter!.url}/`);
-    await page.waitForFunction(() => /last refresh/.test(document.getElementById('refresh-state')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    await waitInPage(page, 'a refresh', () => /last refresh/.test(document.getElementById('refresh-state')?.textContent ?? ''), 10_000);
     await exporter!.stop();
-    await page.waitForFunction(() => /Could not refresh/.test(document.getElementById('refresh-state')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    await waitInPage(page, 'the failed refresh said', () => /Could not refresh/.test(document.getElementById('refresh-state')?.textContent ?? ''), 10_000);
     assert.match(await page.locator('#refresh-state').innerText(), /Could not refresh at \d\d:\d\d:\d\d UTC \(.+\): the page shows the older state/);
     assert.ok(await page.locator('#members tr[data-object="c1"]').count(), 'the table is still there');
     await page.close();
