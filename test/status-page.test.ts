@@ -42,7 +42,7 @@ describe('status page HTML', () => {
     const c1 = rowOf(html, 'c1');
     assert.match(cell(c1, 'findings'), /^duplicate c1 carries .* Fix: kubectl delete etcdmember c1 Copy Runbook: duplicate hostname drift/);
     assert.match(c1, /<a href="https:\/\/[^"]+#k0setcdmemberduplicate">Runbook: duplicate<\/a>/);
-    assert.match(cell(c1, 'findings'), /hostname drift .* No command is safe to run blind/);
+    assert.match(cell(c1, 'findings'), /hostname drift .* No single command fixes this/);
     for (const name of ['c1.example.org', 'c2.example.org', 'c3.example.org']) assert.equal(cell(rowOf(html, name), 'findings none'), 'none', name);
     // One row group per member ID; c1 and c1.example.org share c1.example.org's.
     assert.match(html, new RegExp(`<tbody data-member-id="${IDS.c1}"><tr data-object="c1" class="flagged"><th scope="rowgroup" rowspan="2"`));

@@ -87,7 +87,7 @@ export function view(doc: StatusDocument, ctx: ViewContext): VElement {
       ' ',
       el('span', { class: 'message' }, f.message),
       f.command === null
-        ? el('span', { class: 'nocommand' }, 'No command is safe to run blind: read the runbook first.')
+        ? el('span', { class: 'nocommand' }, 'No single command fixes this: the runbook says what to check first.')
         : el(
             'span',
             { class: 'command' },
