@@ -9,6 +9,7 @@ import { readHostFacts } from './hostfacts.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { createApp } from './server.js';
+import { buildStatusDocument, runbookUrl } from './status-document.js';
 import { EtcdSource } from './sources/etcd.js';
 import { KubernetesSource } from './sources/kubernetes.js';
 import { buildRevision, packageVersion } from './version.js';
@@ -87,7 +88,23 @@ async function main(argv: readonly string[]): Promise<void> {
   });
   const exposition = createMetrics(exporter, { version, revision: buildRevision(), nodejsVersion: process.version });
 
-  const app = createApp({ exposition, telemetryPath: cfg.telemetryPath, ready: () => exporter.ready(), version });
+  const runbook = runbookUrl(version);
+  const app = createApp({
+    exposition,
+    telemetryPath: cfg.telemetryPath,
+    ready: () => exporter.ready(),
+    version,
+    // The report first: reading it re-analyses a changed view, and the snapshots read next are the ones it used.
+    status: () =>
+      buildStatusDocument({
+        report: exporter.report(),
+        etcd: etcd.snapshot(),
+        kubernetes: kubernetes.snapshot(),
+        sources: exporter.sources.map((s) => ({ name: s.name, ...s.health() })),
+        now: new Date(),
+        runbook,
+      }),
+  });
   let server: Awaited<ReturnType<typeof serve>>;
   try {
     server = await serve(app, { host: cfg.listenHost, port: cfg.listenPort, web, logger, fields: { telemetry_path: cfg.telemetryPath } });
