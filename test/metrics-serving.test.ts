@@ -11,6 +11,7 @@ import { createMetrics } from '../src/metrics.js';
 import type { EtcdMemberObject, EtcdSnapshot } from '../src/model.js';
 import { createApp } from '../src/server.js';
 import { ERROR_REASONS, type ErrorReason, type SourceHealth } from '../src/sources/source.js';
+import { k0s5369Document } from './status-page-fixtures.js';
 
 const etcd: EtcdSnapshot = {
   members: [
@@ -42,7 +43,7 @@ describe('/metrics over HTTP', () => {
   let url: string;
 
   before(async () => {
-    const app = createApp({ exposition, telemetryPath: '/metrics', ready: () => true, version: '1.2.3' });
+    const app = createApp({ exposition, telemetryPath: '/metrics', ready: () => true, version: '1.2.3', status: k0s5369Document });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
+import { Exposition } from '../src/exposition.js';
 import { createApp } from '../src/server.js';
 import { PAGE_HEADERS, renderStatusPage, toHtml } from '../src/web/status-page.js';
 import { toDom, view, type MiniDocument, type MiniElement, type VNode } from '../src/web/view.js';
@@ -187,7 +188,7 @@ describe('status page HTML', () => {
 describe('status page routes', () => {
   it('/ and /status.json serve the same document with the security headers', async () => {
     const doc = k0s5369Document();
-    const app = createApp({ registry: new Registry(), telemetryPath: '/metrics', ready: () => true, version: '0.1.0', status: () => doc });
+    const app = createApp({ exposition: new Exposition([{ registry: new Registry(), key: () => 0 }]), telemetryPath: '/metrics', ready: () => true, version: '0.1.0', status: () => doc });
     const server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     try {
