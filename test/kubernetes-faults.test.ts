@@ -104,7 +104,9 @@ describe('Kubernetes API faults', () => {
     for (let i = 0; i < 3; i++) {
       const t0 = performance.now();
       await exporter.metricsText(1000);
-      assert.ok(performance.now() - t0 < 100, 'a slow API never slows /metrics');
+      // The API answers after 3 s: a scrape well under that did not wait for it (100 ms proved too tight on a loaded machine).
+      const ms = performance.now() - t0;
+      assert.ok(ms < 1000, `a slow API never slows /metrics (scrape took ${ms.toFixed(0)} ms)`);
     }
     api.setLatency(0);
     await exporter.waitFor('up again', (s) => kubeUp(s) === 1 && count(s) === 4, 15_000);
