@@ -27,7 +27,7 @@ after(async () => {
 });
 
 function run(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 10_000, env: { PATH: process.env['PATH'] ?? '', HOME: dir, ...env } });
+  return spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env['PATH'] ?? '', HOME: dir, ...env } });
 }
 
 describe('command line', () => {
