@@ -36,6 +36,7 @@ export class BasicAuthChecker {
   private readonly cache = new Set<string>();
   private readonly dummies = new Map<number, Promise<string>>([[10, Promise.resolve(TOOLKIT_DUMMY)]]);
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly inFlight = new Map<string, Promise<boolean>>();
 
   /** True when the credentials match a user in `users`. */
   async check(users: ReadonlyMap<string, string>, creds: Credentials | undefined): Promise<boolean> {
@@ -45,9 +46,16 @@ export class BasicAuthChecker {
     const key = cacheKey(creds.user, hash, creds.password);
     // The key is a digest, so looking it up leaks nothing about the password.
     if (known !== undefined && this.cache.has(key)) return true;
-    const ok = await this.serialised(() => verify(creds.password, hash));
+    // Concurrent requests with the same credentials share one bcrypt: 50 scrapers starting together must not
+    // queue 50 bcrypts behind each other before the first success is cached.
+    let pending = this.inFlight.get(key);
+    if (pending === undefined) {
+      pending = this.serialised(() => verify(creds.password, hash)).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    const ok = await pending;
     if (!ok || known === undefined) return false;
-    if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.values().next().value!);
+    if (!this.cache.has(key) && this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.values().next().value!);
     this.cache.add(key);
     return true;
   }
