@@ -29,13 +29,16 @@ LABEL org.opencontainers.image.title="k0s-etcdmember-exporter" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.base.name="${NODE_IMAGE}"
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--enable-source-maps \
     BUILD_REVISION=${REVISION}
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
     && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
+# Set after npm ci, which needs more heap than the exporter. A young generation of 1 MB semi-spaces (V8's default
+# grows to 16 MB) and a 64 MB old generation keep RSS near 90 MB idle and within about 10 % of it under scrape
+# load, instead of 140 MB idle and 180 MB after load; the exporter's live heap is about 10 MB (README, Benchmark).
+ENV NODE_OPTIONS="--enable-source-maps --max-semi-space-size=1 --max-old-space-size=64"
 # The files above stay owned by root: the exporter only reads them. uid/gid 1000 is the image's "node" user,
 # given by number so Kubernetes can check runAsNonRoot. On a k0s controller the etcd client key
 # (/var/lib/k0s/pki/apiserver-etcd-client.key) is root-owned 0600, so the DaemonSet in deploy/kubernetes/

@@ -3,7 +3,7 @@
 // prometheus-node-exporter, the reference operators know. Load comes from wrk; CPU and RSS from /proc. A
 // benchmark prints numbers; it passes or fails nothing, but says which targets of issue 13 the run met.
 //
-//   npm run bench [-- --objects 1000 --duration 10 --connections 20 --changes 50 --settle-minutes 5]
+//   npm run bench [-- --objects 1000 --duration 10 --connections 20 --changes 50 --settle-minutes 5 --node-options='...']
 //
 // Everything listens on loopback, every wait has a deadline, and every process started here is stopped at the
 // end (or on SIGINT/SIGTERM). The exporter reads a real 3-member etcd and the Kubernetes API test server.
@@ -19,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ExporterProcess } from '../testbed/exporter-process.js';
 import { KubeApiTestServer, etcdMemberObject, k0s5369Objects } from '../testbed/kube-api-server.js';
 import { startK0s5369Scene, sceneExporterOptions, type K0s5369Scene } from '../testbed/k0s5369.js';
+import { REPO_ROOT } from '../testbed/paths.js';
 import { freePort } from '../testbed/wait.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -37,6 +38,8 @@ const { values: opt } = parseArgs({
     connections: { type: 'string', default: '20' },
     changes: { type: 'string', default: '50' },
     'settle-minutes': { type: 'string', default: '0' },
+    // The exporter's Node.js flags; default those the Dockerfile ships.
+    'node-options': { type: 'string' },
   },
 });
 
@@ -120,6 +123,7 @@ async function bench(): Promise<void> {
   const connections = wholeNumber('connections', opt.connections, 1);
   const changes = wholeNumber('changes', opt.changes, 2);
   const settleMinutes = wholeNumber('settle-minutes', opt['settle-minutes'], 0);
+  const nodeOptions = opt['node-options'] ?? shippedNodeOptions();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => void cleanup().then(() => process.exit(130)));
   }
@@ -146,6 +150,9 @@ async function bench(): Promise<void> {
     ];
     for (const c of cases) {
       process.stderr.write(`bench: ${c.objects} objects\n`);
+      // Only the exporter runs with the shipped flags; the baselines are what any Node.js exporter gets by default.
+      const saved = process.env['NODE_OPTIONS'];
+      process.env['NODE_OPTIONS'] = nodeOptions;
       const exporter = await ExporterProcess.start({
         ...sceneExporterOptions(scene),
         kubeconfig: c.api.kubeconfigPath,
@@ -153,6 +160,9 @@ async function bench(): Promise<void> {
         etcdTimeout: '5s',
         kubernetesTimeout: '10s',
         extraArgs: ['--log.level=info'],
+      }).finally(() => {
+        if (saved === undefined) delete process.env['NODE_OPTIONS'];
+        else process.env['NODE_OPTIONS'] = saved;
       });
       cleanups.push(() => exporter.stop());
       await exporter.waitFor(
@@ -227,8 +237,8 @@ async function bench(): Promise<void> {
     await cleanup();
   }
 
-  const command = `npm run bench -- --objects ${objectCount} --duration ${duration} --connections ${connections} --changes ${changes}${settleMinutes > 0 ? ` --settle-minutes ${settleMinutes}` : ''}`;
-  process.stdout.write(`Machine: ${machine}\nCommand: ${command}\nLoad: wrk -t2 -c${connections} -d${duration}s --latency, one run per row\n\n`);
+  const command = `npm run bench -- --objects ${objectCount} --duration ${duration} --connections ${connections} --changes ${changes}${settleMinutes > 0 ? ` --settle-minutes ${settleMinutes}` : ''}${opt['node-options'] === undefined ? '' : ` --node-options='${nodeOptions}'`}`;
+  process.stdout.write(`Machine: ${machine}\nCommand: ${command}\nExporter's NODE_OPTIONS: ${nodeOptions}\nLoad: wrk -t2 -c${connections} -d${duration}s --latency, one run per row\n\n`);
   process.stdout.write(table(rows, settleMinutes));
   process.stdout.write('\nTargets (issue 13):\n');
   for (const t of targets) process.stdout.write(`- ${t.met ? 'met    ' : 'MISSED '} ${t.what}: ${t.got} (want ${t.want})\n`);
@@ -409,6 +419,13 @@ function rssMb(pid: number): number {
 function cpuModel(): string {
   const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
   return m?.[1]?.trim() ?? 'unknown CPU';
+}
+
+/** NODE_OPTIONS as the Dockerfile sets it for the exporter. */
+function shippedNodeOptions(): string {
+  const m = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'));
+  if (!m) throw new Error('the Dockerfile sets no ENV NODE_OPTIONS="..." line; give --node-options');
+  return m[1]!;
 }
 
 /** wrk -v prints its version, then its usage, and exits 1. */
