@@ -24,7 +24,7 @@ function kubeconfig(name: string, server: string, extra = ''): string {
 }
 
 function run(args: string[]) {
-  return spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 10_000, env: { PATH: process.env['PATH'] ?? '', HOME: dir } });
+  return spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env['PATH'] ?? '', HOME: dir } });
 }
 
 /**
@@ -70,7 +70,7 @@ describe('credentials in URLs (issue 12, fix 1)', () => {
 
   it('does not log a kubeconfig server password, at start or in failures', async () => {
     const k = kubeconfig('k3', 'http://admin:S3cretPW@127.0.0.1:1', ', insecure-skip-tls-verify: true');
-    const { lines } = await runFor(['--etcd.endpoints=http://127.0.0.1:1', `--kubeconfig=${k}`, '--web.listen-address=127.0.0.1:0', '--interval=1s', '--log.format=json'], 20_000, /kubernetes source failed[^]*etcd source failed|etcd source failed[^]*kubernetes source failed/);
+    const { lines } = await runFor(['--etcd.endpoints=http://127.0.0.1:1', `--kubeconfig=${k}`, '--web.listen-address=127.0.0.1:0', '--interval=1s', '--log.format=json'], 30_000, /kubernetes source failed[^]*etcd source failed|etcd source failed[^]*kubernetes source failed/);
     assert.ok(lines.length >= 2, lines.join('\n'));
     assert.match(lines[0]!, /"api_server":"http:\/\/admin:xxxxx@127\.0\.0\.1:1"/);
     for (const l of lines) assert.doesNotMatch(l, /S3cretPW/);
@@ -88,7 +88,7 @@ describe('listening (issue 12, fix 2)', () => {
   after(() => taken.close());
 
   it('with the port taken: one error line, exit 1, no "listening"', async () => {
-    const { lines, code } = await runFor(['--etcd.endpoints=http://127.0.0.1:1', `--kubeconfig=${kubeconfig('k4', 'https://127.0.0.1:1')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.format=json'], 20_000);
+    const { lines, code } = await runFor(['--etcd.endpoints=http://127.0.0.1:1', `--kubeconfig=${kubeconfig('k4', 'https://127.0.0.1:1')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.format=json'], 30_000);
     assert.equal(code, 1, lines.join('\n'));
     assert.equal(lines.filter((l) => /"msg":"listening"/.test(l)).length, 0, lines.join('\n'));
     const errors = lines.filter((l) => /"level":"error"/.test(l));
@@ -97,7 +97,7 @@ describe('listening (issue 12, fix 2)', () => {
   });
 
   it('on an address this host does not have: one error line, exit 1, no "listening"', async () => {
-    const { lines, code } = await runFor(['--etcd.endpoints=http://127.0.0.1:1', `--kubeconfig=${kubeconfig('k5', 'https://127.0.0.1:1')}`, '--web.listen-address=192.0.2.1:9979', '--log.format=json'], 20_000);
+    const { lines, code } = await runFor(['--etcd.endpoints=http://127.0.0.1:1', `--kubeconfig=${kubeconfig('k5', 'https://127.0.0.1:1')}`, '--web.listen-address=192.0.2.1:9979', '--log.format=json'], 30_000);
     assert.equal(code, 1, lines.join('\n'));
     assert.equal(lines.filter((l) => /"msg":"listening"/.test(l)).length, 0, lines.join('\n'));
     assert.match(lines.at(-1)!, /"msg":"cannot listen".*EADDRNOTAVAIL/);
