@@ -8,7 +8,7 @@ import { loadKubeConfig } from './kubeconfig.js';
 import { readHostFacts } from './hostfacts.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
-import { createApp } from './server.js';
+import { createApp, metricsFirst } from './server.js';
 import { buildStatusDocument, runbookUrl } from './status-document.js';
 import { EtcdSource } from './sources/etcd.js';
 import { KubernetesSource } from './sources/kubernetes.js';
@@ -107,7 +107,7 @@ async function main(argv: readonly string[]): Promise<void> {
   });
   let server: Awaited<ReturnType<typeof serve>>;
   try {
-    server = await serve(app, { host: cfg.listenHost, port: cfg.listenPort, web, logger, fields: { telemetry_path: cfg.telemetryPath } });
+    server = await serve(metricsFirst(app, { exposition, telemetryPath: cfg.telemetryPath }), { host: cfg.listenHost, port: cfg.listenPort, web, logger, fields: { telemetry_path: cfg.telemetryPath } });
   } catch (err) {
     // Port taken, or an address this host does not have: one line, no false "listening" before it.
     logger.error('cannot listen', { address: `${cfg.listenHost ?? ''}:${cfg.listenPort}`, err: (err as Error).message });

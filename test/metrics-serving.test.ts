@@ -2,14 +2,14 @@
 // show the report and the source health as they are at that moment, in plain text or gzip.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { analyse, type Report } from '../src/analysis.js';
 import { createMetrics } from '../src/metrics.js';
 import type { EtcdMemberObject, EtcdSnapshot } from '../src/model.js';
-import { createApp } from '../src/server.js';
+import { createApp, metricsFirst } from '../src/server.js';
 import { ERROR_REASONS, type ErrorReason, type SourceHealth } from '../src/sources/source.js';
 import { k0s5369Document } from './status-page-fixtures.js';
 
@@ -41,17 +41,38 @@ describe('/metrics over HTTP', () => {
   const exposition = createMetrics({ report: () => report, sources }, { version: '1.2.3', revision: 'abc', nodejsVersion: 'v20.0.0' });
   let server: Server;
   let url: string;
+  let viaExpress: Server;
 
   before(async () => {
     const app = createApp({ exposition, telemetryPath: '/metrics', ready: () => true, version: '1.2.3', status: k0s5369Document });
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
+    const listen = (s: Server): Promise<Server> => new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve(s)));
+    // As main.ts serves it: /metrics before express's router.
+    server = await listen(createServer(metricsFirst(app, { exposition, telemetryPath: '/metrics' })));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+    viaExpress = await listen(createServer(app));
   });
   after(() => {
-    server.closeAllConnections();
-    server.close();
+    for (const s of [server, viaExpress]) {
+      s.closeAllConnections();
+      s.close();
+    }
+  });
+
+  it("answers GET and HEAD of /metrics, the query string aside, before express, and the same as express's own route", async () => {
+    const base = url.replace(/\/metrics$/, '');
+    const expressUrl = `http://127.0.0.1:${(viaExpress.address() as AddressInfo).port}/metrics`;
+    const own = (t: string): string => t.split('\n').filter((l) => l.startsWith('k0s_etcdmember_')).join('\n');
+    const [fast, routed] = await Promise.all([fetch(`${url}?x=1`), fetch(expressUrl)]);
+    assert.equal(fast.status, 200);
+    assert.equal(fast.headers.get('content-type'), routed.headers.get('content-type'));
+    assert.equal(own(await fast.text()), own(await routed.text()));
+    assert.equal((await fetch(url, { method: 'HEAD' })).status, 200);
+    // Everything else is express's: 405 for another method, 404 for another spelling.
+    const post = await fetch(url, { method: 'POST' });
+    assert.equal(post.status, 405);
+    assert.match(post.headers.get('allow') ?? '', /GET/);
+    assert.equal((await fetch(`${base}/METRICS`)).status, 404);
+    assert.equal((await fetch(`${base}/metrics/`)).status, 404);
   });
 
   /** One scrape; the body decoded as its Content-Encoding says. Node's fetch would add and undo gzip by itself. */
