@@ -59,8 +59,18 @@ export interface LocalFacts {
   readonly memberName: string;
   readonly memberId: string;
   readonly registrationName: string;
-  /** True when k0s's next start on this host will register a name that is not its member's: a duplicate in waiting. */
-  readonly nameDrift: boolean;
+  /**
+   * True when k0s's next start on this host will register a name that is not its member's: a duplicate in
+   * waiting. Undefined when the name k0s will register cannot be told (k0s.yaml unreadable).
+   */
+  readonly nameDrift: boolean | undefined;
+  /** The peer address k0s gives etcd at its next start; undefined when it cannot be predicted. */
+  readonly predictedPeerAddress: string | undefined;
+  /**
+   * True when that address differs from the host of the member's peer URL in etcd: at its next start etcd would
+   * listen where its peers do not look for it. Undefined when either side is unknown.
+   */
+  readonly peerAddressDrift: boolean | undefined;
 }
 
 /**
@@ -179,11 +189,16 @@ export function analyse(
   let local: LocalFacts | undefined;
   const localMember = etcd?.localMemberId === undefined ? undefined : membersById.get(etcd.localMemberId);
   if (localMember !== undefined) {
+    const etcdPeerHost = localMember.peerURLs[0] === undefined ? undefined : hostOfURL(localMember.peerURLs[0]);
+    const predicted = host.predictedPeerAddress === undefined ? undefined : normaliseHost(host.predictedPeerAddress);
     local = {
       memberName: localMember.name,
       memberId: localMember.id,
       registrationName: host.registrationName,
-      nameDrift: localMember.name !== '' && objectNameFor(localMember.name) !== host.registrationName,
+      nameDrift: host.registrationNameKnown === false ? undefined : localMember.name !== '' && objectNameFor(localMember.name) !== host.registrationName,
+      predictedPeerAddress: predicted,
+      // Hosts only: k0s always uses https and port 2380, and the address is what an operator changes.
+      peerAddressDrift: predicted === undefined || etcdPeerHost === undefined ? undefined : predicted !== etcdPeerHost,
     };
   }
 

@@ -57,8 +57,11 @@ export function createMetrics(input: MetricsInput, build: BuildInfo): Exposition
   figure('k0s_etcdmember_peer_address_mismatches', "EtcdMember objects whose status.peerAddress differs from their member's first peer URL", (r) => r.peerAddressMismatches);
   figure('k0s_etcdmember_learners', "Learners in etcd's member list", (r) => r.learners);
   figure('k0s_etcdmember_unstarted_members', "Members in etcd's member list that were added but never started", (r) => r.unstartedMembers);
-  figure('k0s_etcdmember_local_name_drift', "1 when the name this controller registers at its next k0s start differs from its etcd member's name (a duplicate EtcdMember in waiting), else 0", (r) =>
-    r.local === undefined ? undefined : Number(r.local.nameDrift),
+  figure('k0s_etcdmember_local_name_drift', "1 when the name this controller registers at its next k0s start (k0s.yaml's spec.storage.etcd.extraArgs.name, else the hostname; --node.member-name wins) differs from its etcd member's name (a duplicate EtcdMember in waiting), else 0; absent while that name cannot be told", (r) =>
+    r.local?.nameDrift === undefined ? undefined : Number(r.local.nameDrift),
+  );
+  figure('k0s_etcdmember_local_peer_address_drift', "1 when the peer address k0s gives etcd at its next start on this controller (k0s.yaml's spec.storage.etcd.peerAddress, else k0s's interface rule) differs from the host of its member's peer URL in etcd, else 0; absent while either is unknown", (r) =>
+    r.local?.peerAddressDrift === undefined ? undefined : Number(r.local.peerAddressDrift),
   );
   figure('k0s_etcdmember_crd_present', '1 when the EtcdMember CRD is installed, 0 when the API does not know it (kine or external etcd)', (r) =>
     r.crdPresent === undefined ? undefined : Number(r.crdPresent),
@@ -74,8 +77,10 @@ export function createMetrics(input: MetricsInput, build: BuildInfo): Exposition
     ...r.etcdMemberInfo.map((m) => ({ labels: { source: 'etcd', name: m.name, member_id: m.memberId, peer_address: m.peerAddress }, value: 1 })),
     ...r.objectInfo.map((m) => ({ labels: { source: 'kubernetes', name: m.name, member_id: m.memberId, peer_address: m.peerAddress }, value: 1 })),
   ]);
-  family('k0s_etcdmember_local_member_info', "1; the etcd member behind the first endpoint (this controller's own) and the name this host registers at its next k0s start", (r) =>
-    r.local === undefined ? [] : [{ labels: { member_name: r.local.memberName, member_id: r.local.memberId, registration_name: r.local.registrationName }, value: 1 }],
+  family('k0s_etcdmember_local_member_info', `1; the etcd member behind the first endpoint (this controller's own), the name this host registers at its next k0s start and the peer address k0s gives etcd then ("" when not predicted)`, (r) =>
+    r.local === undefined
+      ? []
+      : [{ labels: { member_name: r.local.memberName, member_id: r.local.memberId, registration_name: r.local.registrationName, predicted_peer_address: r.local.predictedPeerAddress ?? '' }, value: 1 }],
   );
 
   const perSource = (name: string, help: string, value: (h: SourceHealth) => number | undefined): void => {

@@ -46,6 +46,13 @@ export type KubernetesSnapshot =
 export interface HostFacts {
   /** The name k0s on this host will register at its next start, trimmed and lowercased. */
   readonly registrationName: string;
+  /**
+   * False when registrationName is only the hostname for want of better (k0s.yaml unreadable, or k0s runs no
+   * etcd here): local name drift is then not judged. Absent means true.
+   */
+  readonly registrationNameKnown?: boolean;
+  /** The peer address k0s gives etcd at its next start; absent when it cannot be predicted. */
+  readonly predictedPeerAddress?: string | undefined;
 }
 
 /** Normalises an etcd member ID given as a decimal uint64 string (etcd3's form) to EtcdMember's hex form. */
