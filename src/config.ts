@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
 import { redact } from './redact.js';
+import { K0S_CONFIG_DEFAULT } from './sources/k0s-config.js';
 
 export const ENV_PREFIX = 'K0S_ETCDMEMBER_EXPORTER_';
 export const DEFAULT_PORT = 9979;
@@ -25,6 +26,10 @@ export interface Config {
   readonly kubernetesTimeoutMs: number;
   readonly intervalMs: number;
   readonly nodeMemberName: string | undefined;
+  /** This host's k0s config file. */
+  readonly k0sConfigFile: string;
+  /** False for the default path, whose absence means k0s's defaults and whose failures only warn. */
+  readonly k0sConfigFileGiven: boolean;
   readonly listenHost: string | undefined;
   readonly listenPort: number;
   readonly telemetryPath: string;
@@ -98,6 +103,11 @@ function parsePath(text: string): string {
   return text;
 }
 
+function parsePathArg(text: string): string {
+  if (text.trim() === '') throw new InvalidArgumentError('want a file path, e.g. /etc/k0s/k0s.yaml');
+  return text;
+}
+
 function readableFile(text: string): string {
   try {
     readFileSync(text, { flag: 'r' }).subarray(0, 0);
@@ -130,7 +140,8 @@ export function buildCommand(version: string): Command {
     .addOption(option('--kubeconfig <path>', 'kubeconfig file (else $KUBECONFIG, else in-cluster service account, else ~/.kube/config)').argParser(readableFile))
     .addOption(option('--kubernetes.timeout <duration>', 'deadline of one Kubernetes API request').default(10000, '10s').argParser(parseDuration))
     .addOption(option('--interval <duration>', 'how often to read etcd and re-analyse').default(15000, '15s').argParser(parseDuration))
-    .addOption(option('--node.member-name <name>', 'the etcd member name k0s registers on this host (set when spec.storage.etcd.extraArgs.name is used; default: the kernel hostname)').argParser(parseName))
+    .addOption(option('--k0s.config-file <path>', `this host's k0s config, read at every refresh for the member name and peer address k0s uses at its next start (default ${K0S_CONFIG_DEFAULT} when it exists, else k0s's defaults)`).argParser(parsePathArg))
+    .addOption(option('--node.member-name <name>', 'the etcd member name k0s registers on this host; wins over the k0s config (default: its spec.storage.etcd.extraArgs.name, else the kernel hostname)').argParser(parseName))
     .addOption(option('--web.listen-address <address>', 'address to serve on').default(`:${DEFAULT_PORT}`))
     .addOption(option('--web.telemetry-path <path>', 'path of the metrics endpoint').default('/metrics').argParser(parsePath))
     .addOption(option('--web.config.file <path>', 'web config in Prometheus exporter-toolkit format: TLS, basic auth, headers; re-read when it changes').argParser(readableFile))
@@ -173,6 +184,8 @@ export function parseConfig(argv: readonly string[], version: string, out: (s: s
     kubernetesTimeoutMs: o['kubernetes.timeout'] as number,
     intervalMs: o['interval'] as number,
     nodeMemberName: o['node.memberName'] as string | undefined,
+    k0sConfigFile: (o['k0s.configFile'] as string | undefined) ?? K0S_CONFIG_DEFAULT,
+    k0sConfigFileGiven: o['k0s.configFile'] !== undefined,
     listenHost: listen.host,
     listenPort: listen.port,
     telemetryPath: o['web.telemetryPath'] as string,

@@ -2,7 +2,7 @@
 // Wiring only, in one direction: configuration in, sources → exporter → metrics → server, clean exit on SIGTERM.
 import { analyse } from './analysis.js';
 import { SUBCOMMANDS, runSubcommand } from './commands/cli.js';
-import { ExitRequest, parseConfig, type Config } from './config.js';
+import { ExitRequest, UsageError, parseConfig, type Config } from './config.js';
 import { Exporter } from './exporter.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { readHostFacts } from './hostfacts.js';
@@ -11,6 +11,7 @@ import { createMetrics } from './metrics.js';
 import { createApp, metricsFirst } from './server.js';
 import { buildStatusDocument, runbookUrl } from './status-document.js';
 import { EtcdSource } from './sources/etcd.js';
+import { K0sConfigSource, readK0sConfigFile } from './sources/k0s-config.js';
 import { KubernetesSource } from './sources/kubernetes.js';
 import { buildRevision, packageVersion } from './version.js';
 import { dropWarnings } from './warnings.js';
@@ -31,6 +32,9 @@ async function main(argv: readonly string[]): Promise<void> {
   let kube: ReturnType<typeof loadKubeConfig>;
   try {
     cfg = parseConfig(argv, version);
+    // A config file named on the command line must be usable now: a mistake there is a usage error, not a
+    // source that is down. The default path only warns, later, through the source.
+    if (cfg.k0sConfigFileGiven) readK0sConfigFileOrThrow(cfg.k0sConfigFile);
     kube = loadKubeConfig(cfg.kubeconfig);
   } catch (err) {
     if (err instanceof ExitRequest) process.exit(err.exitCode);
@@ -46,13 +50,12 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stderr.write(`k0s-etcdmember-exporter: --web.config.file ${cfg.webConfigFile}: ${err.message}\n`);
     process.exit(2);
   }
-  const host = (): ReturnType<typeof readHostFacts> => readHostFacts(cfg.nodeMemberName);
   logger.info('starting k0s-etcdmember-exporter', {
     version,
     etcd_endpoints: cfg.etcdEndpoints.join(','),
     kubeconfig: kube.from,
     api_server: kube.kubeConfig.getCurrentCluster()?.server,
-    registration_name: host().registrationName,
+    k0s_config_file: cfg.k0sConfigFile,
     interval_seconds: cfg.intervalMs / 1000,
   });
 
@@ -75,10 +78,12 @@ async function main(argv: readonly string[]): Promise<void> {
     maxBackoffMs: Math.min(30_000, Math.max(1000, cfg.intervalMs)),
     logger,
   });
+  const k0sConfig = new K0sConfigSource({ path: cfg.k0sConfigFile, optional: !cfg.k0sConfigFileGiven, intervalMs: cfg.intervalMs, logger });
   const exporter = new Exporter({
-    sources: { etcd, kubernetes },
-    // The host is asked at every analysis: a hostname changed while the exporter runs must show as local name drift.
-    analyse: (s) => analyse(s.etcd, s.kubernetes, host()),
+    sources: { etcd, kubernetes, k0sConfig },
+    // The host is asked at every analysis: a hostname or address changed while the exporter runs must show as
+    // local drift (the k0s config is re-read by its source every interval).
+    analyse: (s) => analyse(s.etcd, s.kubernetes, readHostFacts(cfg.nodeMemberName, s.k0sConfig?.config)),
     onSourceChange: (source) => {
       // An object change often comes with an etcd change (a controller joining or leaving): read etcd again
       // now (at most once a second) instead of comparing the new objects with an etcd view up to an interval old.
@@ -132,6 +137,14 @@ async function main(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+function readK0sConfigFileOrThrow(path: string): void {
+  try {
+    readK0sConfigFile(path, false);
+  } catch (err) {
+    throw new UsageError(`--k0s.config-file: ${(err as Error).message}`);
+  }
 }
 
 const args = process.argv.slice(2);

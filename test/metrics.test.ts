@@ -22,7 +22,6 @@ function harness(initial: Report) {
   const health: Record<'etcd' | 'kubernetes', SourceHealth> = {
     etcd: { attempted: true, up: true, lastSuccessMs: 1_700_000_000_000, lastDurationSeconds: 0.01 },
     kubernetes: { attempted: true, up: true, lastSuccessMs: 1_700_000_000_000, lastDurationSeconds: 0.02 },
-    k0s_config: { attempted: true, up: true, lastSuccessMs: 1_700_000_000_000, lastDurationSeconds: 0.001 },
   };
   const counts = new Map<SourceName, Map<ErrorReason, number>>();
   const source = (name: 'etcd' | 'kubernetes') => {
