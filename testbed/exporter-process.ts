@@ -1,6 +1,8 @@
 // Runs the built exporter as a child process, as users run it, and reads its /metrics over HTTP.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { K0S_FIXTURES } from './paths.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
@@ -14,7 +16,13 @@ export interface ExporterProcessOptions {
   readonly interval?: string;
   readonly etcdTimeout?: string;
   readonly kubernetesTimeout?: string;
-  readonly memberName?: string;
+  /** --node.member-name; default c1.example.org; null leaves the flag out (the k0s config and hostname decide). */
+  readonly memberName?: string | null;
+  /**
+   * --k0s.config-file; default the fixture that leaves storage to k0s's defaults, so a test never reads the
+   * machine's own /etc/k0s/k0s.yaml; null leaves the flag out.
+   */
+  readonly k0sConfigFile?: string | null;
   readonly host?: string;
   readonly extraArgs?: readonly string[];
 }
@@ -43,7 +51,8 @@ export class ExporterProcess {
       `--interval=${o.interval ?? '2s'}`,
       `--etcd.timeout=${o.etcdTimeout ?? '2s'}`,
       `--kubernetes.timeout=${o.kubernetesTimeout ?? '2s'}`,
-      `--node.member-name=${o.memberName ?? 'c1.example.org'}`,
+      ...(o.memberName === null ? [] : [`--node.member-name=${o.memberName ?? 'c1.example.org'}`]),
+      ...(o.k0sConfigFile === null ? [] : [`--k0s.config-file=${o.k0sConfigFile ?? join(K0S_FIXTURES, 'k0s-defaults.yaml')}`]),
       `--web.listen-address=${host}:0`,
       '--log.format=json',
       '--log.level=debug',

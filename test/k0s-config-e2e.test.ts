@@ -1,0 +1,89 @@
+// Done-when of the k0s config prediction, with the real exporter process and a real etcd: the exporter reads the
+// host's k0s.yaml (no --node.member-name), and an edit to it shows at the next refresh.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { EtcdTestCluster } from '../testbed/etcd-cluster.js';
+import { ExporterProcess, findSample, type Sample } from '../testbed/exporter-process.js';
+import { K0S_FIXTURES } from '../testbed/paths.js';
+
+// A name the machine running the test is surely not called: the file, not the hostname, must decide.
+const MEMBER = 'pinned-c1.example.org';
+let dir: string;
+let etcd: EtcdTestCluster;
+let exporter: ExporterProcess;
+let k0sYaml: string;
+
+const value = (s: Sample[], name: string, labels: Record<string, string> = {}): number | undefined => findSample(s, name, labels)?.value;
+/** The fixture k0s.yaml (kind ClusterConfig, extraArgs.name, peerAddress) with this test's name and address. */
+const config = (name: string, peerAddress: string): string =>
+  readFileSync(join(K0S_FIXTURES, 'k0s.yaml'), 'utf8').replace('name: c1.example.org', `name: ${name}`).replace('peerAddress: 10.0.0.1', `peerAddress: ${peerAddress}`);
+
+before(async () => {
+  assert.notEqual(hostname().trim().toLowerCase(), MEMBER, 'the test needs a hostname that differs from the member name');
+  dir = mkdtempSync(join(tmpdir(), 'k0s-config-e2e-'));
+  k0sYaml = join(dir, 'k0s.yaml');
+  etcd = await EtcdTestCluster.start({ names: [MEMBER] });
+  // etcd's peer URL for the member: https://127.0.0.1:<port>; k0s.yaml says the same address.
+  assert.equal(new URL(etcd.members[0]!.peerUrl).hostname, '127.0.0.1');
+  writeFileSync(k0sYaml, config(MEMBER, '127.0.0.1'));
+  // No API server: the local facts need etcd only, and the Kubernetes source is simply down.
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, [
+    'apiVersion: v1', 'kind: Config',
+    'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]',
+    'users: [{name: u, user: {token: t}}]',
+    'contexts: [{name: x, context: {cluster: c, user: u}}]',
+    'current-context: x', '',
+  ].join('\n'));
+  exporter = await ExporterProcess.start({
+    etcdEndpoints: etcd.endpoints, caFile: etcd.caFile, certFile: etcd.certFile, keyFile: etcd.keyFile, kubeconfig,
+    interval: '1s', memberName: null, k0sConfigFile: k0sYaml,
+  });
+});
+
+after(async () => {
+  await exporter?.stop();
+  await etcd?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the exporter reads the host k0s.yaml (no --node.member-name)', () => {
+  it('extraArgs.name is the member name on a host named otherwise: local_name_drift 0, no peer drift', async () => {
+    const s = await exporter.waitFor('local facts', (s) => value(s, 'k0s_etcdmember_local_name_drift') !== undefined);
+    assert.equal(value(s, 'k0s_etcdmember_local_name_drift'), 0);
+    assert.equal(value(s, 'k0s_etcdmember_local_peer_address_drift'), 0);
+    assert.equal(value(s, 'k0s_etcdmember_source_up', { source: 'k0s_config' }), 1);
+    assert.deepEqual(findSample(s, 'k0s_etcdmember_local_member_info')?.labels, {
+      member_name: MEMBER, member_id: etcd.members[0]!.idHex, registration_name: MEMBER, predicted_peer_address: '127.0.0.1',
+    });
+  });
+
+  it('a changed extraArgs.name shows as local_name_drift 1 at the next refresh', async () => {
+    writeFileSync(k0sYaml, config('C1-Renamed ', '127.0.0.1'));
+    const s = await exporter.waitFor('name drift', (s) => value(s, 'k0s_etcdmember_local_name_drift') === 1, 5000);
+    assert.equal(findSample(s, 'k0s_etcdmember_local_member_info')?.labels['registration_name'], 'c1-renamed');
+    assert.equal(value(s, 'k0s_etcdmember_local_peer_address_drift'), 0);
+  });
+
+  it("a peerAddress other than etcd's shows as local_peer_address_drift 1", async () => {
+    writeFileSync(k0sYaml, config(MEMBER, '10.0.0.9'));
+    const s = await exporter.waitFor('peer drift', (s) => value(s, 'k0s_etcdmember_local_peer_address_drift') === 1, 5000);
+    assert.equal(value(s, 'k0s_etcdmember_local_name_drift'), 0);
+    assert.equal(findSample(s, 'k0s_etcdmember_local_member_info')?.labels['predicted_peer_address'], '10.0.0.9');
+  });
+
+  it('a file broken while running: source_up 0, no drift claimed, one warning', async () => {
+    writeFileSync(k0sYaml, 'spec:\n  storage: [\n');
+    const s = await exporter.waitFor('k0s_config down', (s) => value(s, 'k0s_etcdmember_source_up', { source: 'k0s_config' }) === 0, 5000);
+    assert.equal(value(s, 'k0s_etcdmember_local_name_drift'), undefined);
+    assert.equal(value(s, 'k0s_etcdmember_local_peer_address_drift'), undefined);
+    assert.ok((value(s, 'k0s_etcdmember_source_errors_total', { source: 'k0s_config', reason: 'invalid_response' }) ?? 0) >= 1);
+    await new Promise((r) => setTimeout(r, 2500));
+    const warnings = exporter.logs.filter((l) => l.includes('k0s config unusable'));
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0]!, new RegExp(`${k0sYaml}:\\d+: not valid YAML`));
+  });
+});

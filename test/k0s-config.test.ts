@@ -1,0 +1,273 @@
+// The host's k0s config: parsed as k0s parses it, the member name and peer address k0s uses at its next start
+// predicted from it (and from interface lists given as data), compared with etcd's view of the local member, and
+// read from disk at every refresh, with every way a file can be unusable.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { analyse } from '../src/analysis.js';
+import { K0S_DEFAULTS, K0sConfigError, parseK0sConfig } from '../src/k0s/config.js';
+import { firstPublicAddress, type InterfaceList } from '../src/k0s/peer-address.js';
+import { predictHostFacts, type HostState } from '../src/k0s/predict.js';
+import { createLogger } from '../src/log.js';
+import type { EtcdSnapshot } from '../src/model.js';
+import { K0sConfigSource, readK0sConfigFile } from '../src/sources/k0s-config.js';
+import { K0S_FIXTURES } from '../testbed/paths.js';
+
+const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'k0s-config-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const fixture = (name: string): string => readFileSync(join(K0S_FIXTURES, name), 'utf8');
+const etcdConfig = (etcd: string): string => `apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nspec:\n  storage:\n    type: etcd\n    etcd:\n${etcd}`;
+const errorOf = (text: string): string => {
+  try {
+    parseK0sConfig(text, '/etc/k0s/k0s.yaml');
+  } catch (err) {
+    assert.ok(err instanceof K0sConfigError, String(err));
+    assert.equal(err.message.split('\n').length, 1, 'one line');
+    return err.message;
+  }
+  assert.fail('parsed without error');
+};
+
+describe('k0s.yaml as k0s reads it', () => {
+  it('takes the member name and peer address from spec.storage.etcd (kind ClusterConfig)', () => {
+    assert.deepEqual(parseK0sConfig(fixture('k0s.yaml'), 'k0s.yaml'), { storage: 'etcd', memberName: 'c1.example.org', peerAddress: '10.0.0.1' });
+  });
+  it('reads the older kind Cluster and leaves unset storage to the defaults', () => {
+    assert.deepEqual(parseK0sConfig(fixture('k0s-defaults.yaml'), 'k0s-defaults.yaml'), K0S_DEFAULTS);
+  });
+  it('says kine and external etcd run no member here', () => {
+    assert.equal(parseK0sConfig(fixture('k0s-kine.yaml'), 'k0s-kine.yaml').storage, 'kine');
+    const external = etcdConfig('      externalCluster:\n        endpoints: [https://etcd.example.org:2379]\n        etcdPrefix: k0s\n');
+    assert.equal(parseK0sConfig(external, 'x').storage, 'external');
+  });
+  it('treats an empty file, and null sections, as the defaults', () => {
+    assert.deepEqual(parseK0sConfig('', 'x'), K0S_DEFAULTS);
+    assert.deepEqual(parseK0sConfig('# only a comment\n', 'x'), K0S_DEFAULTS);
+    assert.deepEqual(parseK0sConfig('spec:\n  storage:\n    etcd:\n      peerAddress: null\n      extraArgs: ~\n', 'x'), K0S_DEFAULTS);
+  });
+  it('keeps the name as written (k0s lowercases it only for the object name)', () => {
+    assert.equal(parseK0sConfig(etcdConfig('      extraArgs:\n        name: " C1.Example.org"\n'), 'x').memberName, ' C1.Example.org');
+  });
+  it('reads YAML 1.1 like sigs.k8s.io/yaml: an unquoted yes is a boolean, and names the key, value and line', () => {
+    assert.equal(
+      errorOf(etcdConfig('      extraArgs:\n        name: yes\n')),
+      '/etc/k0s/k0s.yaml:8: spec.storage.etcd.extraArgs.name is the boolean true (YAML 1.1 reads yes/no/on/off as booleans); k0s wants a string (quote it)',
+    );
+  });
+  it('names the line of malformed YAML', () => {
+    assert.match(errorOf('spec:\n  storage: [\n    etcd: {}\n'), /^\/etc\/k0s\/k0s\.yaml:\d+: not valid YAML: /);
+    assert.match(errorOf('spec:\n  storage: {}\n  storage: {}\n'), /^\/etc\/k0s\/k0s\.yaml:3: not valid YAML: Map keys must be unique/);
+  });
+  it('rejects wrong types, naming the key and the value', () => {
+    assert.equal(errorOf(etcdConfig('      peerAddress: 10\n')), "/etc/k0s/k0s.yaml:7: spec.storage.etcd.peerAddress is the number 10; k0s wants the address etcd peers reach this host on, e.g. 10.0.0.1");
+    assert.equal(errorOf('spec:\n  storage:\n    type: sql\n'), '/etc/k0s/k0s.yaml:3: spec.storage.type is the string "sql"; k0s wants etcd or kine');
+    assert.equal(errorOf('- spec\n'), '/etc/k0s/k0s.yaml:1: the document is a list; k0s wants a ClusterConfig mapping (apiVersion, kind, spec)');
+    assert.match(errorOf(etcdConfig('      extraArgs:\n        name: ""\n')), /:8: spec\.storage\.etcd\.extraArgs\.name is the empty string ""/);
+    assert.match(errorOf(etcdConfig('      extraArgs: [name]\n')), /:7: spec\.storage\.etcd\.extraArgs is a list/);
+  });
+  it('refuses an unknown field where k0s would (its decoder is strict), e.g. a misspelt peerAddress', () => {
+    assert.equal(
+      errorOf(etcdConfig('      peerAdress: 10.0.0.9\n')),
+      '/etc/k0s/k0s.yaml:7: unknown field spec.storage.etcd.peerAdress: k0s refuses to start with it (known: externalCluster, peerAddress, extraArgs, rawArgs, ca)',
+    );
+  });
+});
+
+describe("k0s's peer address rule (iface.FirstPublicAddress), on interface lists given as data", () => {
+  const v4 = (address: string) => ({ address, family: 'IPv4' });
+  const v6 = (address: string) => ({ address, family: 'IPv6' });
+  const cases: [string, InterfaceList, string][] = [
+    ['takes the first non-loopback IPv4 address', { lo: [v4('127.0.0.1'), v6('::1')], eth0: [v6('fe80::1'), v4('10.0.0.1'), v4('10.0.0.100')], eth1: [v4('192.168.1.1')] }, '10.0.0.1'],
+    [
+      'skips vxlan.calico, kube-bridge, dummyvip0, veth* and cali*',
+      {
+        lo: [v4('127.0.0.1')],
+        'vxlan.calico': [v4('10.244.0.1')],
+        'kube-bridge': [v4('10.244.0.2')],
+        dummyvip0: [v4('10.0.0.250')],
+        veth1234: [v4('10.244.0.3')],
+        cali5678: [v4('10.244.0.4')],
+        ens3: [v4('10.0.0.2')],
+      },
+      '10.0.0.2',
+    ],
+    ['prefers an IPv4 address anywhere to an earlier IPv6 one', { eth0: [v6('fd00::1')], eth1: [v4('10.0.0.3')] }, '10.0.0.3'],
+    ['takes else the first IPv6 address, link-local included', { lo: [v4('127.0.0.1'), v6('::1')], eth0: [v6('fe80::2'), v6('fd00::2')] }, 'fe80::2'],
+    ['falls back to 127.0.0.1', { lo: [v4('127.0.0.1'), v6('::1')], cali0: [v4('10.244.0.9')] }, '127.0.0.1'],
+    ['falls back to 127.0.0.1 with no interface at all', {}, '127.0.0.1'],
+    ['skips every 127/8 address as loopback', { lo: [v4('127.0.1.1')], eth0: [v4('10.0.0.4')] }, '10.0.0.4'],
+    ['reads numeric families (Node 18.0-18.3)', { eth0: [{ address: 'fd00::5', family: 6 }, { address: '10.0.0.5', family: 4 }] }, '10.0.0.5'],
+    ['counts an IPv4-mapped address as IPv4, as Go does', { eth0: [v6('fd00::6'), v6('::ffff:10.0.0.6')] }, '10.0.0.6'],
+  ];
+  for (const [what, interfaces, want] of cases) {
+    it(what, () => assert.equal(firstPublicAddress(interfaces), want));
+  }
+});
+
+describe('the next k0s start, predicted', () => {
+  const host: HostState = { hostname: 'ip-10-0-0-1', interfaces: { eth0: [{ address: '10.0.0.1', family: 'IPv4' }] } };
+  const pinned = parseK0sConfig(fixture('k0s.yaml'), 'k0s.yaml');
+  it('uses extraArgs.name, lowercased and trimmed, then the hostname; --node.member-name wins', () => {
+    assert.equal(predictHostFacts({ ...pinned, memberName: ' C1.Example.org ' }, host).registrationName, 'c1.example.org');
+    assert.equal(predictHostFacts(K0S_DEFAULTS, host).registrationName, 'ip-10-0-0-1');
+    assert.equal(predictHostFacts(pinned, host, 'other').registrationName, 'other');
+  });
+  it("uses the file's peerAddress, else the interface rule", () => {
+    assert.equal(predictHostFacts(pinned, { ...host, interfaces: {} }).predictedPeerAddress, '10.0.0.1');
+    assert.equal(predictHostFacts(K0S_DEFAULTS, host).predictedPeerAddress, '10.0.0.1');
+  });
+  it('predicts nothing it cannot know: an unreadable config or a host without etcd', () => {
+    assert.deepEqual(predictHostFacts(undefined, host), { registrationName: 'ip-10-0-0-1', registrationNameKnown: false, predictedPeerAddress: undefined });
+    assert.deepEqual(predictHostFacts(undefined, host, 'c1').registrationNameKnown, true, '--node.member-name makes the name known');
+    assert.deepEqual(predictHostFacts({ ...K0S_DEFAULTS, storage: 'kine' }, host), { registrationName: 'ip-10-0-0-1', registrationNameKnown: false, predictedPeerAddress: undefined });
+  });
+});
+
+describe('local drift from the host config (default flags: no --node.member-name)', () => {
+  const etcd: EtcdSnapshot = {
+    members: [
+      { id: 'a1', name: 'c1.example.org', peerURLs: ['https://10.0.0.1:2380'], clientURLs: [], isLearner: false },
+      { id: 'b2', name: 'c2.example.org', peerURLs: ['https://10.0.0.2:2380'], clientURLs: [], isLearner: false },
+    ],
+    localMemberId: 'a1',
+  };
+  const host: HostState = { hostname: 'ip-10-0-0-1', interfaces: { eth0: [{ address: '10.0.0.1', family: 'IPv4' }] } };
+  const local = (k0sYaml: string | undefined) =>
+    analyse(etcd, undefined, predictHostFacts(k0sYaml === undefined ? undefined : parseK0sConfig(k0sYaml, 'k0s.yaml'), host)).local;
+
+  it('extraArgs.name set and matching etcd: no drift although the hostname differs', () => {
+    assert.deepEqual(local(fixture('k0s.yaml')), {
+      memberName: 'c1.example.org', memberId: 'a1', registrationName: 'c1.example.org', nameDrift: false,
+      predictedPeerAddress: '10.0.0.1', peerAddressDrift: false,
+    });
+  });
+  it('extraArgs.name changed: name drift', () => {
+    const l = local(fixture('k0s.yaml').replace('name: c1.example.org', 'name: c1-renamed'));
+    assert.equal(l?.registrationName, 'c1-renamed');
+    assert.equal(l?.nameDrift, true);
+  });
+  it('peerAddress set and different from etcd: peer address drift', () => {
+    const l = local(fixture('k0s.yaml').replace('peerAddress: 10.0.0.1', 'peerAddress: 10.0.9.9'));
+    assert.equal(l?.predictedPeerAddress, '10.0.9.9');
+    assert.equal(l?.peerAddressDrift, true);
+    assert.equal(l?.nameDrift, false);
+  });
+  it('peerAddress unset: the interface rule decides, and IPv6 forms compare canonically', () => {
+    assert.equal(local(fixture('k0s-defaults.yaml'))?.peerAddressDrift, false);
+    const v6 = { ...etcd, members: [{ ...etcd.members[0]!, peerURLs: ['https://[fd00::1]:2380'] }] };
+    const facts = predictHostFacts(K0S_DEFAULTS, { ...host, interfaces: { eth0: [{ address: 'FD00:0::1', family: 'IPv6' }] } });
+    assert.equal(analyse(v6, undefined, facts).local?.peerAddressDrift, false);
+  });
+  it('without the k0s config (hostname only): no name drift claimed and no peer drift claimed', () => {
+    const l = local(undefined);
+    assert.equal(l?.registrationName, 'ip-10-0-0-1');
+    assert.equal(l?.nameDrift, undefined);
+    assert.equal(l?.peerAddressDrift, undefined);
+  });
+});
+
+describe('reading the file', () => {
+  const write = (name: string, text: string): string => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  it('reads a file, and a missing default path means the defaults', () => {
+    assert.deepEqual(readK0sConfigFile(write('ok.yaml', fixture('k0s.yaml')), false).config.memberName, 'c1.example.org');
+    assert.deepEqual(readK0sConfigFile(join(dir, 'absent.yaml'), true), { file: undefined, config: K0S_DEFAULTS });
+    assert.throws(() => readK0sConfigFile(join(dir, 'absent.yaml'), false), { message: `${join(dir, 'absent.yaml')}: does not exist` });
+  });
+  it('a directory', () => {
+    mkdirSync(join(dir, 'k0s.d'));
+    assert.throws(() => readK0sConfigFile(join(dir, 'k0s.d'), true), { message: `${join(dir, 'k0s.d')}: is a directory; want the k0s config file (k0s.yaml)` });
+  });
+  it('malformed YAML', () => {
+    const p = write('bad.yaml', 'spec:\n  storage:\n    etcd: {peerAddress: 10.0.0.1\n');
+    assert.throws(() => readK0sConfigFile(p, true), (err: Error) => err.message.startsWith(`${p}:3: not valid YAML`) || err.message.startsWith(`${p}:4: not valid YAML`));
+  });
+  it('an unreadable file (mode 0600, owned by another user)', (t) => {
+    const p = write('secret.yaml', fixture('k0s.yaml'));
+    chmodSync(p, 0o600);
+    if (process.getuid?.() !== 0) {
+      chmodSync(p, 0o000);
+      assert.throws(() => readK0sConfigFile(p, true), { message: `${p}: cannot be read (EACCES): give the exporter read access` });
+      return;
+    }
+    // As root every file is readable: read it as nobody instead, as the exporter would run.
+    chownSync(p, 0, 0);
+    chmodSync(dir, 0o755);
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      const { readK0sConfigFile } = await import(${JSON.stringify(new URL('../src/sources/k0s-config.js', import.meta.url).href)});
+      try { readK0sConfigFile(${JSON.stringify(p)}, true); console.log('read'); } catch (err) { console.log(err.message); }
+    `], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 10_000 });
+    if (r.error || /EACCES.*k0s-config\.js|Cannot find module/.test(r.stderr)) return t.skip(`cannot run node as nobody here: ${r.error?.message ?? r.stderr}`);
+    assert.equal(r.stdout.trim(), `${p}: cannot be read (EACCES): give the exporter read access`, r.stderr);
+  });
+});
+
+describe('the k0s_config source', () => {
+  it('re-reads at every refresh, goes down with one warning on a bad file, and up again', async () => {
+    const p = join(dir, 'live.yaml');
+    writeFileSync(p, fixture('k0s.yaml'));
+    const logs: string[] = [];
+    const errors: string[] = [];
+    const source = new K0sConfigSource({ path: p, optional: true, intervalMs: 10, logger: createLogger('info', 'json', (l) => logs.push(l)), onError: (r) => errors.push(r) });
+    let changes = 0;
+    source.start(() => changes++);
+    try {
+      assert.equal(source.snapshot()?.config.memberName, 'c1.example.org', 'read at start, before any timer');
+      assert.equal(source.health().up, true);
+      writeFileSync(p, fixture('k0s.yaml').replace('name: c1.example.org', 'name: c1-renamed'));
+      await until(() => source.snapshot()?.config.memberName === 'c1-renamed');
+      assert.ok(changes >= 1, 'onChange called');
+      writeFileSync(p, 'spec: [\n');
+      await until(() => !source.health().up);
+      assert.equal(source.snapshot(), undefined, 'no stale config while down');
+      await new Promise((r) => setTimeout(r, 50));
+      const warnings = logs.filter((l) => l.includes('"level":"warn"'));
+      assert.equal(warnings.length, 1, `one warning per distinct failure, not per read:\n${warnings.join('\n')}`);
+      assert.match(warnings[0]!, new RegExp(`${p}:\\d+: not valid YAML`));
+      assert.ok(errors.length >= 2 && errors.every((e) => e === 'invalid_response'), errors.join(','));
+      writeFileSync(p, fixture('k0s-kine.yaml'));
+      await until(() => source.health().up);
+      assert.equal(logs.filter((l) => l.includes('spec.storage.type is kine')).length, 1, 'kine says so in one log line');
+    } finally {
+      await source.stop();
+    }
+  });
+});
+
+describe('--k0s.config-file at start', () => {
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [MAIN, '--etcd.endpoints=http://127.0.0.1:1', '--kubeconfig=/dev/null', ...args], { encoding: 'utf8', timeout: 10_000, env: { PATH: process.env['PATH'] ?? '', HOME: dir } });
+  it('exits 2 with one line naming the file and the line of a malformed one', () => {
+    const p = join(dir, 'start-bad.yaml');
+    writeFileSync(p, etcdConfig('      peerAddress: [10.0.0.1\n'));
+    const r = run([`--k0s.config-file=${p}`]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^k0s-etcdmember-exporter: --k0s.config-file: ${p}:\\d+: not valid YAML`));
+  });
+  it('exits 2 for a directory and for a missing file, naming it', () => {
+    const r = run([`--k0s.config-file=${dir}`]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trim(), `k0s-etcdmember-exporter: --k0s.config-file: ${dir}: is a directory; want the k0s config file (k0s.yaml)`);
+    const m = run([`--k0s.config-file=${join(dir, 'nope.yaml')}`]);
+    assert.equal(m.status, 2);
+    assert.equal(m.stderr.trim(), `k0s-etcdmember-exporter: --k0s.config-file: ${join(dir, 'nope.yaml')}: does not exist`);
+  });
+});
+
+async function until(pred: () => boolean): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (!pred()) {
+    assert.ok(Date.now() < deadline, 'timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
