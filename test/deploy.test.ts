@@ -40,6 +40,8 @@ interface ConfigModule {
   };
 }
 const config = (await import(join(ROOT, 'dist/src/config.js'))) as ConfigModule;
+const k0sConfigSource = (await import(join(ROOT, 'dist/src/sources/k0s-config.js'))) as { K0S_CONFIG_DEFAULT: string };
+const k0sConfigParser = (await import(join(ROOT, 'dist/src/k0s/config.js'))) as { parseK0sConfig(text: string, file: string): unknown; K0S_DEFAULTS: unknown };
 const KNOWN_FLAGS = new Set(config.buildCommand(PKG.version).options.map((o) => o.long).filter((l): l is string => l !== undefined));
 
 // The manifests typed as the API server reads them (@kubernetes/client-node's models); kinds it has no model for
@@ -245,13 +247,19 @@ describe('Kubernetes manifests', () => {
     assert.notEqual(sc.privileged, true);
     assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault');
 
-    // Every mount read-only; exactly the three k0s files, each a hostPath of type File, not the pki directory.
+    // Every mount read-only: the k0s config directory where the exporter looks by default, and exactly the
+    // three k0s credential files, each a hostPath of type File, not the pki directory.
     const volumes = new Map((pod.volumes ?? []).map((v) => [v.name, v]));
     const mounts = c.volumeMounts ?? [];
     for (const m of mounts) assert.equal(m.readOnly, true, `volumeMount ${m.name} is writable`);
+    const k0sDir = dirname(k0sConfigSource.K0S_CONFIG_DEFAULT);
+    const configMounts = mounts.filter((m) => m.mountPath === k0sDir);
+    assert.equal(configMounts.length, 1, `${k0sDir} is mounted, so the default --k0s.config-file finds k0s.yaml`);
+    assert.deepEqual(volumes.get(configMounts[0]!.name)?.hostPath, { path: k0sDir, type: 'DirectoryOrCreate' },
+      "the host's directory, not the file: a file mount would pin the k0s.yaml the pod started with");
     const hostFileAt = new Map<string, string>();
     const secretAt = new Map<string, string>();
-    for (const m of mounts) {
+    for (const m of mounts.filter((m) => m !== configMounts[0])) {
       const v = volumes.get(m.name);
       assert.ok(v, `volumeMount ${m.name} has no volume`);
       if (v.secret !== undefined) {
@@ -272,7 +280,8 @@ describe('Kubernetes manifests', () => {
     assert.equal(hostFileAt.get(flags.get('--etcd.cert-file')!), config.K0S_PKI.certFile, '--etcd.cert-file points at the mounted client certificate');
     assert.equal(hostFileAt.get(flags.get('--etcd.key-file')!), config.K0S_PKI.keyFile, '--etcd.key-file points at the mounted client key');
     assert.ok(!flags.has('--kubeconfig'), 'in the pod the exporter uses its ServiceAccount');
-    assert.ok(!flags.has('--node.member-name'), 'the member name is the host name (shared UTS namespace); set it only for extraArgs.name');
+    assert.ok(!flags.has('--node.member-name'), 'the member name comes from k0s.yaml, else the host name (shared UTS namespace)');
+    assert.ok(!flags.has('--k0s.config-file'), 'the default path is mounted');
 
     const port = (c.ports ?? []).find((p) => p.name === 'metrics');
     assert.ok(port, 'the container has a port named metrics');
@@ -481,8 +490,24 @@ describe('systemd unit', () => {
       assert.equal(dirname(f), '/run/credentials/x', `${f} is not in the credentials directory`);
       assert.ok(creds.has(basename(f)), `no LoadCredential= for ${basename(f)}`);
     }
+    assert.equal(credFor('--k0s.config-file'), k0sConfigSource.K0S_CONFIG_DEFAULT);
     assert.equal(execStart[1], '/opt/k0s-etcdmember-exporter/dist/src/main.js');
     assert.match(execStart[0]!, /^\/\S+\/node$/, 'systemd needs an absolute path to node');
+  });
+
+  test("reads this host's k0s.yaml, k0s's defaults without one, and restarts when it changes", () => {
+    // SetCredential= is systemd's fallback when LoadCredential= finds no file: it must mean k0s's defaults.
+    const fallback = values('SetCredential').map((v) => /^k0s\.yaml:(.*)$/.exec(v)).find((m) => m !== null);
+    assert.ok(fallback, 'SetCredential=k0s.yaml:... as the fallback for a host without /etc/k0s/k0s.yaml');
+    assert.deepEqual(k0sConfigParser.parseK0sConfig(fallback[1]!, 'fallback'), k0sConfigParser.K0S_DEFAULTS);
+    const path = parseUnit(readFileSync(join(ROOT, 'deploy/systemd/k0s-etcdmember-exporter-k0s-config.path'), 'utf8'));
+    const pathKey = (k: string): string | undefined => path.get('Path')?.find(([key]) => key === k)?.[1];
+    assert.equal(pathKey('PathChanged'), k0sConfigSource.K0S_CONFIG_DEFAULT);
+    assert.equal(pathKey('Unit'), 'k0s-etcdmember-exporter-k0s-config.service');
+    assert.ok(path.get('Install')?.some(([k]) => k === 'WantedBy'), 'enable-able');
+    const restart = parseUnit(readFileSync(join(ROOT, 'deploy/systemd/k0s-etcdmember-exporter-k0s-config.service'), 'utf8'));
+    const exec = restart.get('Service')?.find(([k]) => k === 'ExecStart')?.[1] ?? '';
+    assert.match(exec, /^\/\S*systemctl try-restart k0s-etcdmember-exporter\.service$/, 'restarts the exporter only if it runs');
   });
 
   test('is hardened', () => {
@@ -538,6 +563,7 @@ describe('systemd unit', () => {
       assert.equal(cfg.etcdCaFile, join(dir, 'etcd-ca.crt'));
       assert.equal(cfg.etcdKeyFile, join(dir, 'etcd-client.key'));
       assert.equal(cfg.kubeconfig, join(dir, 'kubeconfig'));
+      assert.equal((cfg as unknown as { k0sConfigFile: string }).k0sConfigFile, join(dir, 'k0s.yaml'));
       assert.deepEqual(cfg.etcdEndpoints, ['https://127.0.0.1:2379']);
       assert.equal(cfg.listenPort, config.DEFAULT_PORT);
       assert.equal(cfg.intervalMs, 15_000);
@@ -555,10 +581,16 @@ describe('systemd unit', () => {
     // verify insists that ExecStart's binary exists; node may live elsewhere on this machine.
     const copy = join(dir, 'k0s-etcdmember-exporter.service');
     writeFileSync(copy, readFileSync(unitFile, 'utf8').replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`));
-    const r = spawnSync(analyze, ['verify', '--man=no', copy], { encoding: 'utf8', timeout: 30_000 });
+    const companions = ['k0s-etcdmember-exporter-k0s-config.path', 'k0s-etcdmember-exporter-k0s-config.service'].map((f) => {
+      const text = readFileSync(join(ROOT, 'deploy/systemd', f), 'utf8');
+      const systemctl = ['/usr/bin/systemctl', '/bin/systemctl'].find((p) => existsSync(p)) ?? '/usr/bin/systemctl';
+      writeFileSync(join(dir, f), text.replace('/usr/bin/systemctl', systemctl));
+      return join(dir, f);
+    });
+    const r = spawnSync(analyze, ['verify', '--man=no', copy, ...companions], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(r.status, 0, `systemd-analyze verify failed:\n${r.stdout}${r.stderr}`);
     // Unknown or misspelt keys are only warnings, exit status 0: treat any line about the unit as a failure.
-    const complaints = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('k0s-etcdmember-exporter.service'));
+    const complaints = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('k0s-etcdmember-exporter'));
     assert.deepEqual(complaints, []);
     const sec = spawnSync(analyze, ['security', '--offline=yes', '--no-pager', copy], { encoding: 'utf8', timeout: 30_000 });
     if (/unrecognized option|unknown option/i.test(sec.stderr)) {
@@ -594,8 +626,10 @@ describe('docs/deploy.md', () => {
   });
 
   test('names the files it tells people to install', () => {
-    for (const path of doc.matchAll(/\b(deploy\/[\w./-]+\.(?:ya?ml|service|env))\b/g)) assert.ok(existsSync(join(ROOT, path[1]!)), `${path[1]} does not exist`);
+    for (const path of doc.matchAll(/\b(deploy\/[\w./-]+\.(?:ya?ml|service|path|env))\b/g)) assert.ok(existsSync(join(ROOT, path[1]!)), `${path[1]} does not exist`);
     assert.ok(doc.includes('/etc/k0s-etcdmember-exporter/kubeconfig'), 'the kubeconfig path the unit loads');
     assert.ok(doc.includes('/etc/k0s-etcdmember-exporter/exporter.env'), 'the env file path the unit reads');
+    assert.ok(doc.includes(k0sConfigSource.K0S_CONFIG_DEFAULT), "the host's k0s config, which both ways of running read");
+    assert.ok(doc.includes('enable --now k0s-etcdmember-exporter k0s-etcdmember-exporter-k0s-config.path'), 'the path unit is enabled with the service');
   });
 });
