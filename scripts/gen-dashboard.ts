@@ -328,7 +328,7 @@ function panels(): Panel[] {
       'stat',
       {
         title: 'Source up',
-        description: 'Per exporter and source (etcd, kubernetes): UP when the last read succeeded. A DOWN source blanks every figure that needs it. The kubernetes source counts as up when the API answers 404 for the EtcdMember CRD.',
+        description: "Per exporter and source (etcd, kubernetes, k0s_config: the controller's own k0s.yaml): UP when the last read succeeded. A DOWN source blanks every figure that needs it. The kubernetes source counts as up when the API answers 404 for the EtcdMember CRD; k0s_config counts as up when the controller has no k0s.yaml (k0s's defaults).",
         gridPos: { x: 16, y: 5, w: 8, h: 5 },
         unit: 'none',
         alerts: ['K0sEtcdMemberSourceDown', 'K0sEtcdMemberExporterDown'],

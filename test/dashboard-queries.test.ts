@@ -183,7 +183,8 @@ describe('dashboard queries against Prometheus scraping three exporters in the k
 
   it('shows each exporter and each of its sources', () => {
     const up = resultOf('Source up');
-    assert.equal(up.length, 6, JSON.stringify(up.map((s) => s.metric)));
+    assert.equal(up.length, 9, JSON.stringify(up.map((s) => s.metric)));
+    assert.deepEqual([...new Set(up.map((s) => s.metric['source']))].sort(), ['etcd', 'k0s_config', 'kubernetes']);
     for (const s of up) {
       const blindEtcd = s.metric['instance'] === exporters[2]!.target && s.metric['source'] === 'etcd';
       assert.equal(valueOf(s), blindEtcd ? 0 : 1, JSON.stringify(s.metric));

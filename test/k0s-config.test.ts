@@ -216,8 +216,7 @@ describe('the k0s_config source', () => {
     const p = join(dir, 'live.yaml');
     writeFileSync(p, fixture('k0s.yaml'));
     const logs: string[] = [];
-    const errors: string[] = [];
-    const source = new K0sConfigSource({ path: p, optional: true, intervalMs: 10, logger: createLogger('info', 'json', (l) => logs.push(l)), onError: (r) => errors.push(r) });
+    const source = new K0sConfigSource({ path: p, optional: true, intervalMs: 10, logger: createLogger('info', 'json', (l) => logs.push(l)) });
     let changes = 0;
     source.start(() => changes++);
     try {
@@ -233,7 +232,8 @@ describe('the k0s_config source', () => {
       const warnings = logs.filter((l) => l.includes('"level":"warn"'));
       assert.equal(warnings.length, 1, `one warning per distinct failure, not per read:\n${warnings.join('\n')}`);
       assert.match(warnings[0]!, new RegExp(`${p}:\\d+: not valid YAML`));
-      assert.ok(errors.length >= 2 && errors.every((e) => e === 'invalid_response'), errors.join(','));
+      assert.ok((source.errorCounts().get('invalid_response') ?? 0) >= 2, 'every failed read counted');
+      assert.equal(source.health().lastError?.reason, 'invalid_response');
       writeFileSync(p, fixture('k0s-kine.yaml'));
       await until(() => source.health().up);
       assert.equal(logs.filter((l) => l.includes('spec.storage.type is kine')).length, 1, 'kine says so in one log line');

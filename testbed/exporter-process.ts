@@ -1,8 +1,9 @@
 // Runs the built exporter as a child process, as users run it, and reads its /metrics over HTTP.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { K0S_FIXTURES } from './paths.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
@@ -19,8 +20,9 @@ export interface ExporterProcessOptions {
   /** --node.member-name; default c1.example.org; null leaves the flag out (the k0s config and hostname decide). */
   readonly memberName?: string | null;
   /**
-   * --k0s.config-file; default the fixture that leaves storage to k0s's defaults, so a test never reads the
-   * machine's own /etc/k0s/k0s.yaml; null leaves the flag out.
+   * --k0s.config-file; default a k0s.yaml written for this process whose peerAddress is the host of the first
+   * etcd endpoint (the testbed's members listen for peers on their client address), as a controller's own config
+   * says, so a test never reads the machine's /etc/k0s/k0s.yaml; null leaves the flag out.
    */
   readonly k0sConfigFile?: string | null;
   readonly host?: string;
@@ -44,6 +46,17 @@ export class ExporterProcess {
   /** Starts the exporter on a free port and resolves once it listens. */
   static async start(o: ExporterProcessOptions): Promise<ExporterProcess> {
     const host = o.host ?? '127.0.0.1';
+    let tempDir: string | undefined;
+    let k0sConfigFile = o.k0sConfigFile;
+    if (k0sConfigFile === undefined) {
+      tempDir = mkdtempSync(join(tmpdir(), 'exporter-process-'));
+      k0sConfigFile = join(tempDir, 'k0s.yaml');
+      const peerAddress = new URL(o.etcdEndpoints[0] ?? 'https://127.0.0.1:2379').hostname.replace(/^\[(.*)\]$/, '$1');
+      writeFileSync(k0sConfigFile, `apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nspec:\n  storage:\n    etcd:\n      peerAddress: "${peerAddress}"\n`);
+    }
+    const removeTemp = (): void => {
+      if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
+    };
     const args = [
       MAIN,
       `--etcd.endpoints=${o.etcdEndpoints.join(',')}`,
@@ -52,7 +65,7 @@ export class ExporterProcess {
       `--etcd.timeout=${o.etcdTimeout ?? '2s'}`,
       `--kubernetes.timeout=${o.kubernetesTimeout ?? '2s'}`,
       ...(o.memberName === null ? [] : [`--node.member-name=${o.memberName ?? 'c1.example.org'}`]),
-      ...(o.k0sConfigFile === null ? [] : [`--k0s.config-file=${o.k0sConfigFile ?? join(K0S_FIXTURES, 'k0s-defaults.yaml')}`]),
+      ...(k0sConfigFile === null ? [] : [`--k0s.config-file=${k0sConfigFile}`]),
       `--web.listen-address=${host}:0`,
       '--log.format=json',
       '--log.level=debug',
@@ -63,9 +76,15 @@ export class ExporterProcess {
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KUBECONFIG: '' } });
     // A test that fails before its after() hook must not leave an exporter running.
-    const killOnExit = (): void => void child.kill('SIGKILL');
+    const killOnExit = (): void => {
+      child.kill('SIGKILL');
+      removeTemp();
+    };
     process.once('exit', killOnExit);
-    child.once('exit', () => process.off('exit', killOnExit));
+    child.once('exit', () => {
+      process.off('exit', killOnExit);
+      removeTemp();
+    });
     const logLines: string[] = [];
     let pending = '';
     child.stderr.setEncoding('utf8');
