@@ -190,7 +190,7 @@
           },
           {
             "alert": "K0sEtcdMemberLocalNameDrift",
-            "expr": "(k0s_etcdmember_local_name_drift == 1)\n* ignoring (member_name, member_id, registration_name) group_left (member_name, member_id, registration_name)\nk0s_etcdmember_local_member_info\n",
+            "expr": "(k0s_etcdmember_local_name_drift == 1)\n* ignoring (member_name, member_id, registration_name, predicted_peer_address) group_left (member_name, member_id, registration_name)\nk0s_etcdmember_local_member_info\n",
             "for": "15m",
             "labels": {
               "severity": "warning",
@@ -199,6 +199,20 @@
               "summary": "A controller will register an EtcdMember name that is not its etcd member name",
               "description": "On controller {{ $labels.instance }}{{ with $labels.%(clusterLabel)s }} in cluster {{ . }}{{ end }}, the local etcd member {{ $labels.member_id }} is named {{ $labels.member_name }}, but k0s would register the name {{ $labels.registration_name }} at its next start: a restart of k0s there creates a duplicate EtcdMember object (k0s#5369). Make the name k0s registers match the member name again (usually: restore the hostname) before k0s restarts on {{ $labels.instance }}." % c,
               "runbook_url": $._config.runbookURLPattern % "k0setcdmemberlocalnamedrift",
+              "dashboard_url": "%(grafanaURL)s/d/k0s-etcdmember/k0s-etcd-membership{{ with $labels.%(clusterLabel)s }}?var-cluster={{ . }}{{ end }}" % c,
+            },
+          },
+          {
+            "alert": "K0sEtcdMemberLocalPeerAddressDrift",
+            "expr": "(k0s_etcdmember_local_peer_address_drift == 1)\n* ignoring (member_name, member_id, registration_name, predicted_peer_address) group_left (member_name, member_id, predicted_peer_address)\nk0s_etcdmember_local_member_info\n",
+            "for": "15m",
+            "labels": {
+              "severity": "warning",
+            },
+            "annotations": {
+              "summary": "A controller will start its etcd member on a peer address the cluster does not know",
+              "description": "On controller {{ $labels.instance }}{{ with $labels.%(clusterLabel)s }} in cluster {{ . }}{{ end }}, k0s would start the local etcd member {{ $labels.member_name }} ({{ $labels.member_id }}) listening for peers on {{ $labels.predicted_peer_address }} at its next start, but the cluster reaches that member at another address: after that restart the other members cannot reach it and the cluster is one member short. Set spec.storage.etcd.peerAddress in k0s.yaml on {{ $labels.instance }} to the member's current address, or, if the address really changed, update the member's peer URL (etcdctl member update) before k0s restarts." % c,
+              "runbook_url": $._config.runbookURLPattern % "k0setcdmemberlocalpeeraddressdrift",
               "dashboard_url": "%(grafanaURL)s/d/k0s-etcdmember/k0s-etcd-membership{{ with $labels.%(clusterLabel)s }}?var-cluster={{ . }}{{ end }}" % c,
             },
           },

@@ -915,7 +915,7 @@
           "id": 11,
           "type": "stat",
           "title": "Source up",
-          "description": "Per exporter and source (etcd, kubernetes): UP when the last read succeeded. A DOWN source blanks every figure that needs it. The kubernetes source counts as up when the API answers 404 for the EtcdMember CRD.",
+          "description": "Per exporter and source (etcd, kubernetes, k0s_config: the controller's own k0s.yaml): UP when the last read succeeded. A DOWN source blanks every figure that needs it. The kubernetes source counts as up when the API answers 404 for the EtcdMember CRD; k0s_config counts as up when the controller has no k0s.yaml (k0s's defaults).",
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}",
@@ -1887,7 +1887,7 @@
           "gridPos": {
             "x": 0,
             "y": 33,
-            "w": 12,
+            "w": 8,
             "h": 8,
           },
           "fieldConfig": {
@@ -2015,6 +2015,89 @@
         },
         {
           "id": 19,
+          "type": "stat",
+          "title": "Controllers with local peer address drift",
+          "description": "Controllers whose next k0s start would give their etcd member a peer address (k0s.yaml's spec.storage.etcd.peerAddress, else k0s's pick among the host's interfaces) other than the one the cluster reaches it at: after that restart the member is cut off. Summed over instances: per controller, not cluster-wide. The predicted address is the predicted_peer_address label of k0s_etcdmember_local_member_info. \"No data\" also while a controller's k0s.yaml cannot be read (source k0s_config down).",
+          "datasource": {
+            "type": "prometheus",
+            "uid": "${datasource}",
+          },
+          "gridPos": {
+            "x": 8,
+            "y": 33,
+            "w": 4,
+            "h": 8,
+          },
+          "fieldConfig": {
+            "defaults": {
+              "unit": "none",
+              "decimals": 0,
+              "noValue": "No data: etcd or k0s.yaml unreadable on every controller",
+              "color": {
+                "mode": "thresholds",
+              },
+              "thresholds": {
+                "mode": "absolute",
+                "steps": [
+                  {
+                    "color": "green",
+                    "value": null,
+                  },
+                  {
+                    "color": "red",
+                    "value": 1,
+                  },
+                ],
+              },
+            },
+            "overrides": [],
+          },
+          "options": {
+            "reduceOptions": {
+              "values": false,
+              "calcs": [
+                "lastNotNull",
+              ],
+              "fields": "",
+            },
+            "orientation": "auto",
+            "textMode": "auto",
+            "colorMode": "background",
+            "graphMode": "none",
+            "justifyMode": "auto",
+          },
+          "targets": [
+            {
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}",
+              },
+              "refId": "A",
+              "expr": "sum by (%(clusterLabel)s) (k0s_etcdmember_local_peer_address_drift{%(clusterLabel)s=~\"$cluster\", instance=~\"$instance\"})" % c,
+              "legendFormat": "{{%(clusterLabel)s}}" % c,
+              "editorMode": "code",
+              "format": "time_series",
+              "instant": true,
+              "range": false,
+            },
+          ],
+          "links": [
+            {
+              "title": "Runbook: K0sEtcdMemberLocalPeerAddressDrift",
+              "url": $._config.runbookURLPattern % "k0setcdmemberlocalpeeraddressdrift",
+              "type": "link",
+              "icon": "doc",
+              "tooltip": "What K0sEtcdMemberLocalPeerAddressDrift means and the safe fix",
+              "asDropdown": false,
+              "includeVars": false,
+              "keepTime": false,
+              "tags": [],
+              "targetBlank": true,
+            },
+          ],
+        },
+        {
+          "id": 20,
           "type": "table",
           "title": "Exporters",
           "description": "Each exporter (one per controller) with its build. A controller missing here is not being scraped.",
@@ -2116,7 +2199,7 @@
           ],
         },
         {
-          "id": 20,
+          "id": 21,
           "type": "timeseries",
           "title": "Time since last successful read",
           "description": "Per exporter and source: seconds since the last successful read (time() - k0s_etcdmember_source_last_success_timestamp_seconds). An open Kubernetes watch counts as reading continuously. Growing lines mean a source is failing.",
@@ -2190,7 +2273,7 @@
           ],
         },
         {
-          "id": 21,
+          "id": 22,
           "type": "timeseries",
           "title": "Source read errors",
           "description": "Per exporter, source and reason (timeout, unavailable, tls, unauthorized, forbidden, not_found, gone, server_error, invalid_response, watch_dropped, other): failed reads per second.",
@@ -2264,7 +2347,7 @@
           ],
         },
         {
-          "id": 22,
+          "id": 23,
           "type": "timeseries",
           "title": "Source read duration",
           "description": "Per exporter and source: how long the last read took.",
@@ -2338,7 +2421,7 @@
           ],
         },
         {
-          "id": 23,
+          "id": 24,
           "type": "table",
           "title": "Firing K0sEtcdMember alerts",
           "description": "Alerts named K0sEtcdMember* that are firing now, from Prometheus's ALERTS series. That series exists only while an alert is pending or firing, so an empty table means no such alert fires (or the alert rules are not loaded into this Prometheus). Filtered by cluster only: alerts aggregate over instances.",
@@ -2562,6 +2645,18 @@
               "type": "link",
               "icon": "doc",
               "tooltip": "What K0sEtcdMemberLocalNameDrift means and the safe fix",
+              "asDropdown": false,
+              "includeVars": false,
+              "keepTime": false,
+              "tags": [],
+              "targetBlank": true,
+            },
+            {
+              "title": "Runbook: K0sEtcdMemberLocalPeerAddressDrift",
+              "url": $._config.runbookURLPattern % "k0setcdmemberlocalpeeraddressdrift",
+              "type": "link",
+              "icon": "doc",
+              "tooltip": "What K0sEtcdMemberLocalPeerAddressDrift means and the safe fix",
               "asDropdown": false,
               "includeVars": false,
               "keepTime": false,

@@ -483,7 +483,7 @@ function panels(): Panel[] {
         title: 'Local name drift per controller',
         description:
           "Per exporter (one per controller): its local etcd member, the name this host would register at its next k0s start (hostname or --node.member-name, trimmed and lowercased), and whether they differ. DRIFT means the next k0s start creates a duplicate EtcdMember. Joined from k0s_etcdmember_local_name_drift and k0s_etcdmember_local_member_info; a controller is missing while its etcd is unreachable.",
-        gridPos: { x: 0, y: 33, w: 12, h: 8 },
+        gridPos: { x: 0, y: 33, w: 8, h: 8 },
         unit: 'none',
         alerts: ['K0sEtcdMemberLocalNameDrift'],
         targets: [() => target(localDriftTableExpr(), '', 'table')],
@@ -511,6 +511,22 @@ function panels(): Panel[] {
           },
         ],
       },
+    ),
+  );
+  out.push(
+    panel(
+      'stat',
+      {
+        title: 'Controllers with local peer address drift',
+        description:
+          "Controllers whose next k0s start would give their etcd member a peer address (k0s.yaml's spec.storage.etcd.peerAddress, else k0s's pick among the host's interfaces) other than the one the cluster reaches it at: after that restart the member is cut off. Summed over instances: per controller, not cluster-wide. The predicted address is the predicted_peer_address label of k0s_etcdmember_local_member_info. \"No data\" also while a controller's k0s.yaml cannot be read (source k0s_config down).",
+        gridPos: { x: 8, y: 33, w: 4, h: 8 },
+        unit: 'none',
+        alerts: ['K0sEtcdMemberLocalPeerAddressDrift'],
+        targets: [() => target(`sum by (${CL}) (${sel('k0s_etcdmember_local_peer_address_drift')})`, `{{${CL}}}`, 'instant')],
+      },
+      { decimals: 0, noValue: 'No data: etcd or k0s.yaml unreadable on every controller', color: { mode: FieldColorModeId.Thresholds }, thresholds: { mode: ThresholdsMode.Absolute, steps: OK_GREEN_ABOVE_ZERO_RED } },
+      statOptions('background'),
     ),
   );
   out.push(

@@ -58,7 +58,9 @@ export interface StatusLocal {
   memberName: string;
   memberId: string;
   registrationName: string;
-  nameDrift: boolean;
+  /** null when the name k0s will register cannot be told (k0s.yaml unreadable, no --node.member-name). */
+  nameDrift: boolean | null;
+  /** Absent when not predicted (k0s.yaml unreadable, or k0s runs no etcd here). */
   predictedPeerAddress?: string;
   peerAddressDrift?: boolean;
 }
@@ -84,7 +86,7 @@ export interface StatusInput {
 }
 
 /** The runbook section an operator reads for each finding; a problem added to the vocabulary fails to compile here. */
-const RUNBOOK_ANCHOR: Record<ObjectProblem | MemberProblem | 'local_name_drift', string> = {
+const RUNBOOK_ANCHOR: Record<ObjectProblem | MemberProblem | LocalProblem, string> = {
   duplicate: 'k0setcdmemberduplicate',
   ambiguous_duplicate: 'k0setcdmemberambiguousduplicate',
   hostname_drift: 'k0setcdmemberhostnamedrift',
@@ -99,7 +101,10 @@ const RUNBOOK_ANCHOR: Record<ObjectProblem | MemberProblem | 'local_name_drift',
   learner: 'k0setcdmembercountmismatch',
   unstarted: 'k0setcdmemberunstarted',
   local_name_drift: 'k0setcdmemberlocalnamedrift',
+  local_peer_address_drift: 'k0setcdmemberlocalpeeraddressdrift',
 };
+
+type LocalProblem = 'local_name_drift' | 'local_peer_address_drift';
 
 export function buildStatusDocument(input: StatusInput): StatusDocument {
   const { report, etcd, kubernetes } = input;
@@ -129,6 +134,19 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
       message: `this host would register as "${local.registrationName}" at its next k0s start, but its etcd member is "${local.memberName}": restore the hostname or set spec.storage.etcd.extraArgs.name: ${local.memberName} in k0s.yaml before restarting k0s, or a duplicate follows (k0s#5369)`,
       command: null,
       runbook: runbook(input.runbook, 'local_name_drift'),
+    });
+  }
+  const localMember = local === undefined ? undefined : membersById.get(local.memberId);
+  if (local?.peerAddressDrift && local.predictedPeerAddress !== undefined && localMember !== undefined) {
+    const known = peerHost(localMember);
+    findings.push({
+      subject: 'local',
+      name: local.memberName,
+      memberId: local.memberId,
+      problem: 'local_peer_address_drift',
+      message: `at its next k0s start this host's etcd member "${local.memberName}" would listen for peers on ${local.predictedPeerAddress}, but the cluster reaches it at ${known}: set spec.storage.etcd.peerAddress: ${known} in k0s.yaml before restarting k0s, or, if the address really changed, update the member's peer URL first (runbook)`,
+      command: null,
+      runbook: runbook(input.runbook, 'local_peer_address_drift'),
     });
   }
 
@@ -176,11 +194,21 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
     sources,
     rows,
     findings,
-    local: local === undefined ? null : { ...local },
+    local:
+      local === undefined
+        ? null
+        : {
+            memberName: local.memberName,
+            memberId: local.memberId,
+            registrationName: local.registrationName,
+            nameDrift: local.nameDrift ?? null,
+            ...(local.predictedPeerAddress === undefined ? {} : { predictedPeerAddress: local.predictedPeerAddress }),
+            ...(local.peerAddressDrift === undefined ? {} : { peerAddressDrift: local.peerAddressDrift }),
+          },
   };
 }
 
-function runbook(base: string, problem: ObjectProblem | MemberProblem | 'local_name_drift'): string {
+function runbook(base: string, problem: ObjectProblem | MemberProblem | LocalProblem): string {
   return `${base}#${RUNBOOK_ANCHOR[problem]}`;
 }
 

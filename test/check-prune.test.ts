@@ -2,7 +2,7 @@
 // test server in the k0s#5369 state; the real kubectl shows the result.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,10 +21,14 @@ const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 let etcd: EtcdTestCluster;
 let api: KubeApiTestServer;
 let cache: string;
+let k0sYaml: string;
 
 before(async () => {
   ({ etcd, api } = await startK0s5369Scene());
   cache = mkdtempSync(join(tmpdir(), 'check-prune-kubectl-'));
+  // This host's k0s.yaml as the first controller's would say, never the machine's own /etc/k0s/k0s.yaml.
+  k0sYaml = join(cache, 'k0s.yaml');
+  writeFileSync(k0sYaml, `spec:\n  storage:\n    etcd:\n      peerAddress: ${new URL(etcd.members[0]!.peerUrl).hostname}\n`);
 });
 after(async () => {
   await Promise.all([etcd?.stop(), api?.close()]);
@@ -57,6 +61,7 @@ function cli(command: 'check' | 'prune', ...extra: string[]): Promise<Run> {
     '--etcd.timeout=3s',
     `--kubeconfig=${api.kubeconfigPath}`,
     `--node.member-name=${etcd.members[0]!.name}`,
+    `--k0s.config-file=${k0sYaml}`,
     ...extra,
   ]);
 }
@@ -81,7 +86,7 @@ describe('check and prune in the k0s#5369 scene', () => {
     assert.equal(r.code, 1, r.stderr);
     const doc = JSON.parse(r.stdout) as StatusDocument;
     assert.deepEqual([doc.kind, doc.version, doc.consistent], ['K0sEtcdMemberStatus', 1, false]);
-    assert.deepEqual(doc.sources.map((s) => [s.name, s.up]), [['etcd', true], ['kubernetes', true]]);
+    assert.deepEqual(doc.sources.map((s) => [s.name, s.up]), [['etcd', true], ['kubernetes', true], ['k0s_config', true]]);
     assert.equal(doc.rows.length, 3);
     const dup = doc.findings.find((f) => f.problem === 'duplicate');
     assert.deepEqual([dup?.subject, dup?.name, dup?.memberId, dup?.command], ['object', 'c1', etcd.members[0]!.idHex, 'kubectl delete etcdmember c1']);

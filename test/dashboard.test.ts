@@ -41,6 +41,7 @@ const CONTRACT_METRICS = new Set([
   'k0s_etcdmember_member_problem',
   'k0s_etcdmember_member_info',
   'k0s_etcdmember_local_name_drift',
+  'k0s_etcdmember_local_peer_address_drift',
   'k0s_etcdmember_local_member_info',
   'k0s_etcdmember_crd_present',
   'k0s_etcdmember_source_up',
@@ -307,7 +308,7 @@ describe('dashboard', () => {
       }
     }
     for (const a of alertNames()) assert.ok(linked.has(a.toLowerCase()), `no panel links the runbook section of ${a}`);
-    assert.equal(alertNames().length, 16);
+    assert.equal(alertNames().length, 17);
     assert.deepEqual((d['links'] as { url: string }[]).map((l) => l.url), [base]);
   });
 });

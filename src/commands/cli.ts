@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { analyse } from '../analysis.js';
 import { ExitRequest, UsageError, parseConfig, parseDuration, type Config } from '../config.js';
 import { readHostFacts } from '../hostfacts.js';
+import { k0sConfigErrorReason, readK0sConfigFile, type K0sConfigSnapshot } from '../sources/k0s-config.js';
 import { loadKubeConfig } from '../kubeconfig.js';
 import { buildStatusDocument, runbookUrl, type StatusDocument } from '../status-document.js';
 import { deleteObject, listObjectsOnce, readEtcdLinearizable, readEtcdOnce, Unreadable } from './io.js';
@@ -22,7 +23,7 @@ const PROGRAM = 'k0s-etcdmember-exporter';
 const SOURCE_FLAGS_HELP = `
 Sources: the exporter's own flags and K0S_ETCDMEMBER_EXPORTER_* variables (see ${PROGRAM} --help):
   --etcd.endpoints, --etcd.ca-file, --etcd.cert-file, --etcd.key-file, --etcd.timeout,
-  --kubeconfig, --kubernetes.timeout, --node.member-name`;
+  --kubeconfig, --kubernetes.timeout, --node.member-name, --k0s.config-file`;
 
 /** Runs `check` or `prune` (argv[0]); resolves with the exit code. */
 export async function runSubcommand(argv: readonly string[], version: string, io: Io): Promise<number> {
@@ -52,10 +53,20 @@ export async function runSubcommand(argv: readonly string[], version: string, io
   let cfg: Config;
   let kube: ReturnType<typeof loadKubeConfig>;
   let own: Record<string, unknown>;
+  let k0s: K0sConfigSnapshot | undefined;
+  let k0sError: { reason: string; message: string } | undefined;
   try {
     cmd.parse([...rest], { from: 'user' });
     own = cmd.opts<Record<string, unknown>>();
     cfg = parseConfig(cmd.args, version, io.out);
+    // As for the exporter: a file named with --k0s.config-file must be usable; the default one only makes the
+    // local prediction unknown, shown as the k0s_config source down.
+    try {
+      k0s = readK0sConfigFile(cfg.k0sConfigFile, !cfg.k0sConfigFileGiven);
+    } catch (err) {
+      if (cfg.k0sConfigFileGiven) throw new UsageError(`--k0s.config-file: ${(err as Error).message}`);
+      k0sError = { reason: k0sConfigErrorReason(err), message: (err as Error).message };
+    }
     kube = loadKubeConfig(cfg.kubeconfig);
   } catch (err) {
     const e = err as { code?: string; message?: string };
@@ -65,7 +76,7 @@ export async function runSubcommand(argv: readonly string[], version: string, io
     return 2;
   }
   const etcdOptions = { endpoints: cfg.etcdEndpoints, caFile: cfg.etcdCaFile, certFile: cfg.etcdCertFile, keyFile: cfg.etcdKeyFile, timeoutMs: cfg.etcdTimeoutMs };
-  const host = readHostFacts(cfg.nodeMemberName);
+  const host = readHostFacts(cfg.nodeMemberName, k0s?.config);
 
   // Both sources at once, each with its own deadline; prune's etcd read is confirmed linearizable.
   const [etcdRead, kubeRead] = await Promise.allSettled([
@@ -92,6 +103,9 @@ export async function runSubcommand(argv: readonly string[], version: string, io
       sources: [
         { name: 'etcd', attempted: true, up: true, lastSuccessMs: now.getTime() },
         { name: 'kubernetes', attempted: true, up: true, lastSuccessMs: now.getTime() },
+        k0sError === undefined
+          ? { name: 'k0s_config', attempted: true, up: true, lastSuccessMs: now.getTime() }
+          : { name: 'k0s_config', attempted: true, up: false, lastSuccessMs: undefined, lastError: k0sError },
       ],
     });
     io.out(own['output'] === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : renderCheck(doc, kubernetes.crdPresent));
@@ -144,7 +158,10 @@ export function renderCheck(doc: StatusDocument, crdPresent: boolean): string {
   const widths = rows[0]!.map((_, i) => Math.max(10, ...rows.map((r) => r[i]!.length + 3)));
   let text = rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('')).join('\n') + '\n';
   if (!crdPresent) text += '\nthe EtcdMember CRD is not installed (kine or external etcd): there are no objects to compare\n';
-  if (doc.local) text += `\nthis host: etcd member ${JSON.stringify(doc.local.memberName)} (${doc.local.memberId}), k0s would register ${JSON.stringify(doc.local.registrationName)}\n`;
+  if (doc.local) {
+    const peer = doc.local.predictedPeerAddress === undefined ? '' : ` with peer address ${doc.local.predictedPeerAddress}`;
+    text += `\nthis host: etcd member ${JSON.stringify(doc.local.memberName)} (${doc.local.memberId}), k0s would register ${JSON.stringify(doc.local.registrationName)}${peer}\n`;
+  }
   if (doc.findings.length === 0) return `${text}\nconsistent: no findings\n`;
   text += '\n';
   for (const f of doc.findings) text += `${f.problem} ${f.name}: ${f.message}${f.command ? `; next: ${f.command}` : ''}\n`;

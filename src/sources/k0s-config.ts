@@ -104,7 +104,7 @@ export class K0sConfigSource implements Source<K0sConfigSnapshot> {
       this.lastError = undefined;
       this.status.succeeded((performance.now() - started) / 1000);
     } catch (err) {
-      const e = new SourceError(reasonFor(err), errorMessage(err));
+      const e = new SourceError(k0sConfigErrorReason(err), errorMessage(err));
       if (e.message !== this.lastError) {
         this.opts.logger.warn('k0s config unusable: the name and peer address k0s uses at its next start are not predicted', { reason: e.reason, err: e.message });
       }
@@ -132,7 +132,7 @@ export class K0sConfigSource implements Source<K0sConfigSnapshot> {
 }
 
 /** File errors by errno; a file k0s would refuse counts as invalid_response, the vocabulary's word for bad content. */
-function reasonFor(err: unknown): ErrorReason {
+export function k0sConfigErrorReason(err: unknown): ErrorReason {
   if (!(err instanceof K0sConfigError)) return 'other';
   if (err.code === undefined) return 'invalid_response';
   if (err.code === 'EACCES' || err.code === 'EPERM') return 'forbidden';
