@@ -13,7 +13,8 @@ import {
  * Findings on an EtcdMember object.
  * - duplicate: provably stale; another object of its member-ID group is named exactly after the etcd member.
  * - ambiguous_duplicate: in a group of objects sharing one member ID when it cannot be proven which is stale
- *   (etcd unreadable, the member unknown to etcd or unstarted, or no object of the group named after the member).
+ *   (etcd unreadable, the member unknown to etcd or unstarted, no object of the group named after the member, or
+ *   another object of the group named after some etcd member).
  *   Every object of such a group gets it; an operator compares and decides, nothing names one to delete.
  * - orphaned: etcd does not know the object's member ID and the object does not ask to leave.
  * - left: spec.leave is true and etcd no longer lists the member: a completed leave whose object k0s keeps.
@@ -240,7 +241,8 @@ function groupByMemberId(objects: readonly EtcdMemberObject[]): Map<string, Etcd
 /**
  * The provably stale objects of one duplicate group: those not named after the etcd member they point at, when
  * exactly that name is among the group. Undefined when it cannot be proven (etcd unavailable, member unknown or
- * unstarted, or no object carries the member's name): then the whole group is ambiguous and an operator decides.
+ * unstarted, no object carries the member's name, or a candidate is named after another etcd member: it may be
+ * that member's own object with a wrong ID): then the whole group is ambiguous and an operator decides.
  */
 function staleInGroup(
   group: readonly EtcdMemberObject[],
@@ -250,7 +252,9 @@ function staleInGroup(
   if (member === undefined || member.name === '') return undefined;
   const expected = objectNameFor(member.name);
   if (!group.some((o) => o.name === expected)) return undefined;
-  return group.filter((o) => o.name !== expected);
+  const stale = group.filter((o) => o.name !== expected);
+  const memberNames = new Set([...membersById!.values()].filter((m) => m.name !== '').map((m) => objectNameFor(m.name)));
+  return stale.some((o) => memberNames.has(o.name)) ? undefined : stale;
 }
 
 /**

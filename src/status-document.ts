@@ -112,6 +112,7 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
   const membersById = new Map(members.map((m) => [m.id, m]));
   const objects = kubernetes?.crdPresent ? [...kubernetes.objects].sort((a, b) => a.name.localeCompare(b.name)) : [];
   const objectsByName = new Map(objects.map((o) => [o.name, o]));
+  const membersByObjectName = new Map(members.filter((m) => m.name !== '').map((m) => [objectNameFor(m.name), m]));
 
   const findings: StatusFinding[] = [];
   for (const f of report.objectFindings) {
@@ -119,7 +120,7 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
     const member = o?.memberId === undefined ? undefined : membersById.get(o.memberId);
     const group = o?.memberId === undefined ? [] : objects.filter((x) => x.memberId === o.memberId);
     const problems = new Set(report.objectFindings.filter((x) => x.name === f.name).map((x) => x.problem));
-    findings.push({ subject: 'object', name: f.name, memberId: f.memberId, problem: f.problem, ...objectAdvice(f.problem, f.name, f.memberId, o, member, group, problems), runbook: runbook(input.runbook, f.problem) });
+    findings.push({ subject: 'object', name: f.name, memberId: f.memberId, problem: f.problem, ...objectAdvice(f.problem, f.name, f.memberId, o, member, group, problems, membersByObjectName.get(f.name)), runbook: runbook(input.runbook, f.problem) });
   }
   for (const f of report.memberFindings) {
     findings.push({ subject: 'member', name: f.name, memberId: f.memberId, problem: f.problem, ...memberAdvice(f.problem, f.name, f.memberId), runbook: runbook(input.runbook, f.problem) });
@@ -236,6 +237,8 @@ function objectAdvice(
   member: EtcdMember | undefined,
   group: readonly EtcdMemberObject[],
   problems: ReadonlySet<ObjectProblem>,
+  /** The etcd member this object is named after, if any: its object is never to be deleted (prune keeps it too). */
+  namesake: EtcdMember | undefined,
 ): { message: string; command: string | null } {
   const others = group.filter((x) => x.name !== name).map((x) => x.name);
   switch (problem) {
@@ -260,10 +263,15 @@ function objectAdvice(
         command: 'k0s-etcdmember-exporter prune',
       };
     case 'left':
-      return {
-        message: `${name} asked to leave (spec.leave) and etcd no longer lists member ${memberId}: the leave is complete and k0s keeps the object; delete it to clean up`,
-        command: `kubectl delete etcdmember ${name}`,
-      };
+      return namesake === undefined
+        ? {
+            message: `${name} asked to leave (spec.leave) and etcd no longer lists member ${memberId}: the leave is complete and k0s keeps the object; delete it to clean up`,
+            command: `kubectl delete etcdmember ${name}`,
+          }
+        : {
+            message: `${name} asked to leave (spec.leave) and etcd no longer lists member ${memberId}, but it is named after live etcd member "${namesake.name}" (${namesake.id}): nothing proves it is not that member's object, so compare with etcd's member list before deleting anything`,
+            command: null,
+          };
     case 'peer_address_mismatch':
       return {
         message: `${name} has status.peerAddress ${o?.peerAddress ?? '(none)'} but etcd's peer URL of ${memberLabel(member, memberId)} is on ${member ? peerHost(member) || '(none)' : '(unknown)'}: compare with the controller's k0s.yaml spec.storage.etcd.peerAddress`,

@@ -258,3 +258,17 @@ describe('member IDs', () => {
     assert.throws(() => memberIdFromDecimal('-1'), /decimal/);
   });
 });
+
+describe('a duplicate group whose stale candidate is named after another live member', () => {
+  // etcd c1/a, c2/b, c3/c; objects c1(a), c2(a), x(b): c2 is not c1's, but it is named after live member c2,
+  // whose own object it may well be (carrying a wrong ID). Nothing proves it stale.
+  const etcd: EtcdSnapshot = { members: [member('c1', 'a', '10.0.0.1'), member('c2', 'b', '10.0.0.2'), member('c3', 'c', '10.0.0.3')], localMemberId: 'a' };
+  const r = analyse(etcd, { crdPresent: true, objects: [object('c1', 'a', '10.0.0.1'), object('c2', 'a', '10.0.0.2'), object('x', 'b', '10.0.0.2')] }, host);
+  it('calls the whole group ambiguous, not c2 a duplicate', () => {
+    assert.deepEqual(
+      r.objectFindings.filter((f) => f.memberId === 'a').map((f) => `${f.name}:${f.problem}`),
+      ['c1:ambiguous_duplicate', 'c2:ambiguous_duplicate', 'c2:hostname_drift', 'c2:peer_address_mismatch'],
+    );
+    assert.equal(r.duplicates, 1, 'the group still holds one surplus object');
+  });
+});

@@ -64,6 +64,14 @@ describe('planPrune', () => {
     assert.deepEqual(orphanNamedLive.deleted, []);
   });
 
+  it('keeps a "duplicate" named after another live member: etcd c1/a, c2/b, c3/c; objects c1(a), c2(a), x(b)', () => {
+    const etcd: EtcdSnapshot = { members: [member('c1', 'a', '10.0.0.1'), member('c2', 'b', '10.0.0.2'), member('c3', 'c', '10.0.0.3')], localMemberId: 'a' };
+    const r = plan([object('c1', 'a', '10.0.0.1'), object('c2', 'a', '10.0.0.2'), object('x', 'b', '10.0.0.2')], etcd);
+    assert.deepEqual(r.deleted, []);
+    assert.deepEqual(r.kept, ['c1:ambiguous_duplicate', 'c2:ambiguous_duplicate']);
+    assert.ok(r.plan.kept.every((k) => /named after live etcd member/.test(k.why)), JSON.stringify(r.plan.kept));
+  });
+
   it('deletes an orphaned object older than --min-age, keeps a young one', () => {
     const young = object('young', 'dead1', '10.0.0.9', { creationTimestamp: new Date(NOW.getTime() - 10 * 60_000).toISOString() });
     const r = plan([object('gone', 'dead2', '10.0.0.8'), young, ...REAL()]);

@@ -115,4 +115,16 @@ describe('buildStatusDocument', () => {
     assert.equal(lines[3], 'c3          c3.example.org   10.0.0.3   <none>           unregistered');
     assert.equal(lines[4], 'dead        <none>           <none>     gone             gone: orphaned');
   });
+
+  it('never suggests deleting an object named after a live member', () => {
+    // etcd c1/a, c2/b, c3/c; objects c1(a), c2(a), x(b): prune keeps c2, so check must not tell anyone to delete it.
+    const etcd: EtcdSnapshot = { members: [member('c1', 'a', '10.0.0.1'), member('c2', 'b', '10.0.0.2'), member('c3', 'c', '10.0.0.3')], localMemberId: 'a' };
+    const d = doc([object('c1', 'a', '10.0.0.1'), object('c2', 'a', '10.0.0.2', { leave: true }), object('x', 'b', '10.0.0.2')], { etcd });
+    for (const f of d.findings) assert.doesNotMatch(f.command ?? '', /delete/, `${f.name} ${f.problem}`);
+    // A completed leave whose object is named after a member that is live again (it rejoined with a new ID).
+    const rejoined = doc([object('c1.example.org', 'a1', '10.0.0.1'), object('c2.example.org', 'dead', '10.0.0.2', { leave: true }), object('c3.example.org', 'c3', '10.0.0.3')]);
+    const left = rejoined.findings.find((f) => f.name === 'c2.example.org' && f.problem === 'left')!;
+    assert.equal(left.command, null);
+    assert.match(left.message, /named after live etcd member "c2.example.org"/);
+  });
 });
