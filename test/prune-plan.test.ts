@@ -93,7 +93,10 @@ describe('planPrune', () => {
   });
 
   it('never deletes a completed leave, an object without uid or resourceVersion, or anything without the CRD', () => {
-    assert.deepEqual(plan([object('left', 'dead4', '10.0.0.6', { leave: true }), ...REAL()]).kept, ['left:left']);
+    const left = plan([object('left', 'dead4', '10.0.0.6', { leave: true }), ...REAL()]);
+    assert.deepEqual(left.kept, ['left:left']);
+    // k0s keeps a completed leave's object forever: prune says so, and what to type.
+    assert.equal(left.plan.kept[0]!.why, 'prune leaves completed leaves to you (k0s keeps the object): kubectl delete etcdmember left');
     assert.deepEqual(plan([object('c1', 'a1', '10.0.0.1', { uid: undefined }), ...REAL()]).deleted, []);
     const none = planPrune(analyse(ETCD, { crdPresent: false }, { registrationName: 'c1.example.org' }), ETCD, { crdPresent: false }, NOW, HOUR);
     assert.deepEqual(none, { deletions: [], kept: [] });

@@ -52,7 +52,8 @@ export function planPrune(report: Report, etcd: EtcdSnapshot, kubernetes: Kubern
       continue;
     }
     if (f.problem === 'left') {
-      keep(o.name, f.problem, 'a completed leave (spec.leave) is k0s\'s to clean up; delete it by hand if you want it gone');
+      // Reached only when the name is no live member's (checked above).
+      keep(o.name, f.problem, `prune leaves completed leaves to you (k0s keeps the object): kubectl delete etcdmember ${o.name}`);
       continue;
     }
     if (o.uid === undefined || o.resourceVersion === undefined) {
