@@ -78,11 +78,11 @@ export async function runSubcommand(argv: readonly string[], version: string, io
   const etcdOptions = { endpoints: cfg.etcdEndpoints, caFile: cfg.etcdCaFile, certFile: cfg.etcdCertFile, keyFile: cfg.etcdKeyFile, timeoutMs: cfg.etcdTimeoutMs };
   const host = readHostFacts(cfg.nodeMemberName, k0s?.config);
 
-  // Both sources at once, each with its own deadline; prune's etcd read is confirmed linearizable.
-  const [etcdRead, kubeRead] = await Promise.allSettled([
-    name === 'prune' ? readEtcdLinearizable(etcdOptions) : readEtcdOnce(etcdOptions),
-    listObjectsOnce(kube.kubeConfig, cfg.kubernetesTimeoutMs),
-  ]);
+  const [etcdRead, kubeRead] = await readSources(
+    name,
+    () => (name === 'prune' ? readEtcdLinearizable(etcdOptions) : readEtcdOnce(etcdOptions)),
+    () => listObjectsOnce(kube.kubeConfig, cfg.kubernetesTimeoutMs),
+  );
   const failures = [etcdRead, kubeRead].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason instanceof Unreadable ? r.reason.line : String(r.reason)));
   if (etcdRead.status === 'rejected' || kubeRead.status === 'rejected') {
     io.err(`${PROGRAM} ${name}: ${failures.join('; ')}${name === 'prune' ? '; deleted nothing' : ''}\n`);
@@ -141,6 +141,26 @@ export async function runSubcommand(argv: readonly string[], version: string, io
     }
   }
   return changed > 0 ? 1 : 0;
+}
+
+/**
+ * Reads both sources, each with its own deadline; prune's etcd read is confirmed linearizable. check reads them
+ * at once. prune lists the objects first and starts the etcd read only then: an object is "orphaned" when etcd
+ * does not list its member ID, which is only sound when etcd's list is at least as new as the object. Read the
+ * other way round, a rejoin that writes a new ID into an old object between the reads makes it look orphaned,
+ * and its resourceVersion still matches what was judged, so the conditional delete removes it. In this order a
+ * change after the list bumps the resourceVersion and the delete's precondition refuses it. etcd is still read
+ * when the list failed, so that both failures are reported.
+ */
+export async function readSources<E, K>(
+  command: 'check' | 'prune',
+  readEtcd: () => Promise<E>,
+  listObjects: () => Promise<K>,
+): Promise<[PromiseSettledResult<E>, PromiseSettledResult<K>]> {
+  if (command === 'check') return Promise.allSettled([readEtcd(), listObjects()]);
+  const [kube] = await Promise.allSettled([listObjects()]);
+  const [etcd] = await Promise.allSettled([readEtcd()]);
+  return [etcd, kube];
 }
 
 /** The check table in kubectl's style (tabwriter: min width 10, padding 3), then one line per finding. */
