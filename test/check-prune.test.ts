@@ -16,6 +16,7 @@ import type { EtcdTestCluster } from '../testbed/etcd-cluster.js';
 import { etcdMemberObject, type KubeApiTestServer } from '../testbed/kube-api-server.js';
 import { startK0s5369Scene } from '../testbed/k0s5369.js';
 import { requireTool } from '../testbed/tools.js';
+import { makeWebPki } from '../testbed/web-pki.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 let etcd: EtcdTestCluster;
@@ -143,16 +144,30 @@ describe('check and prune in the k0s#5369 scene', () => {
     );
   });
 
+  it('prune names why no linearizable read succeeded: a CA that did not sign etcd\'s certificate is tls, not unavailable', { timeout: 60_000 }, async () => {
+    const pkiDir = mkdtempSync(join(tmpdir(), 'check-prune-pki-'));
+    try {
+      const stranger = makeWebPki(pkiDir);
+      const before = names();
+      const r = await cli('prune', '--yes', `--etcd.ca-file=${stranger.caFile}`);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.match(r.stderr, /^k0s-etcdmember-exporter prune: cannot read etcd \(tls\): no etcd endpoint answered a linearizable read .*; deleted nothing\n$/);
+      assert.deepEqual(names(), before, 'nothing deleted');
+    } finally {
+      rmSync(pkiDir, { recursive: true, force: true });
+    }
+  });
+
   it('prune refuses, deleting nothing, when etcd cannot confirm its member list by a linearizable read', { timeout: 90_000 }, async () => {
     api.create(etcdMemberObject('c1', { memberID: etcd.members[0]!.idHex, peerAddress: '127.0.0.1' }));
-    // Two of three members gone: the survivor still answers MemberList, but not a quorum read.
+    // Two of three members gone: the survivor still answers MemberList, but not a quorum read (it never answers: timeout).
     await Promise.all([etcd.kill(1), etcd.kill(2)]);
     const r = await run(process.execPath, [
       MAIN, 'prune', '--yes', `--etcd.endpoints=${etcd.endpoints[0]}`, `--etcd.ca-file=${etcd.caFile}`, `--etcd.cert-file=${etcd.certFile}`,
       `--etcd.key-file=${etcd.keyFile}`, '--etcd.timeout=2s', `--kubeconfig=${api.kubeconfigPath}`,
     ]);
     assert.equal(r.code, 3, r.stdout + r.stderr);
-    assert.match(r.stderr, /^k0s-etcdmember-exporter prune: cannot read etcd \(unavailable\): no etcd endpoint answered a linearizable read .*; deleted nothing\n$/);
+    assert.match(r.stderr, /^k0s-etcdmember-exporter prune: cannot read etcd \(timeout\): no etcd endpoint answered a linearizable read .*; deleted nothing\n$/);
     assert.ok(api.get('c1'), 'nothing deleted');
   });
 

@@ -6,7 +6,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { noop } from 'cockatiel';
 import { Etcd3, EtcdPermissionDeniedError } from 'etcd3';
 import type { EtcdSnapshot, KubernetesSnapshot } from '../model.js';
-import { readCredentials, readEtcd, type EtcdReadOptions } from '../sources/etcd.js';
+import { readCredentials, readEtcd, reasonFor, type EtcdReadOptions } from '../sources/etcd.js';
 import { GROUP, PLURAL, VERSION, listEtcdMembers } from '../sources/kubernetes.js';
 import { SourceError, errorMessage, reasonForNodeError, requestSignal, type SourceName } from '../sources/source.js';
 
@@ -76,7 +76,8 @@ export async function readEtcdLinearizable(options: EtcdReadOptions): Promise<Et
     );
   } catch (err) {
     const first: unknown = err instanceof AggregateError ? (err.errors as unknown[])[0] : err;
-    throw new Unreadable('etcd', 'unavailable', `no etcd endpoint answered a linearizable read within ${options.timeoutMs} ms, so its member list cannot be confirmed (a member cut off from quorum can serve a stale one): ${errorMessage(first).replace(/\.?\s*Resolution note:\s*$/, '')}`);
+    // The first endpoint's error names the reason: a wrong CA or key is tls or unauthorized, not an outage.
+    throw new Unreadable('etcd', first instanceof SourceError ? first.reason : reasonFor(first), `no etcd endpoint answered a linearizable read within ${options.timeoutMs} ms, so its member list cannot be confirmed (a member cut off from quorum can serve a stale one): ${errorMessage(first).replace(/\.?\s*Resolution note:\s*$/, '')}`);
   } finally {
     for (const { client } of clients) client.close();
   }

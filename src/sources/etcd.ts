@@ -178,7 +178,8 @@ function classify(err: unknown, endpoints: readonly string[], call: string): Sou
   return new SourceError(reason, `etcd ${call} from ${where} failed (${reason}): ${detail}`);
 }
 
-function reasonFor(err: unknown): ErrorReason {
+/** The reason an etcd call failed, as the source's error counts and `source_up` reasons name it. */
+export function reasonFor(err: unknown): ErrorReason {
   if (err instanceof GRPCDeadlineExceededError) return 'timeout';
   if (err instanceof GRPCUnauthenticatedError) return 'unauthorized';
   if (err instanceof EtcdPermissionDeniedError) return 'forbidden';
