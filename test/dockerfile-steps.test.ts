@@ -25,6 +25,12 @@ const LOCK = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) a
 const LTS_MAJORS = [22, 24];
 const NPM_CI_TIMEOUT_MS = 180_000;
 
+interface Exporter {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly logs: string[];
+}
+
 interface Instruction {
   readonly keyword: string;
   readonly args: string;
@@ -216,7 +222,7 @@ describe('Dockerfile (static)', () => {
     const hc = only(runtime, 'HEALTHCHECK')[0];
     const cmd = execForm(hc, 'HEALTHCHECK');
     assert.equal(cmd[0], 'node', 'slim images have no curl or wget; the health check must use node');
-    assert.ok(cmd.join(' ').includes(`http://127.0.0.1:${DEFAULT_PORT}/healthz`), 'the health check asks /healthz on the default port');
+    assert.ok(cmd.join(' ').includes(`127.0.0.1:${DEFAULT_PORT}/healthz`), 'the health check asks /healthz on the default port');
     assert.match(hc!.args, /--timeout=\d+s/, 'a health check without a timeout can hang');
   });
 
@@ -280,9 +286,10 @@ test('tsconfig.build.json compiles src alone, also in a full checkout', () => {
 describe('Dockerfile runtime stage, replayed without Docker', () => {
   let dir = '';
   let app = '';
-  let child: ChildProcess | undefined;
+  let webConfig = '';
   let port = 0;
-  const logs: string[] = [];
+  /** [0]: plain HTTP, as without a web config; [1]: TLS and basic auth from a web config. */
+  const exporters: Exporter[] = [];
 
   before(async () => {
     assert.ok(existsSync(join(ROOT, 'dist/src/main.js')), 'dist/src/main.js is missing: run npm run build first');
@@ -353,22 +360,40 @@ describe('Dockerfile runtime stage, replayed without Docker', () => {
       ].join('\n'),
     );
 
+    // A serving certificate for the TLS exporter and a bcrypt hash made as docs/deploy.md says.
+    const serving = join(dir, 'serving');
+    const cert = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=k0s-etcdmember-exporter', '-keyout', `${serving}.key`, '-out', `${serving}.crt`], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(cert.status, 0, `openssl failed: ${cert.stderr}`);
+    const htpasswd = spawnSync('htpasswd', ['-nbBC', '10', '', 'scrape-secret'], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(htpasswd.status, 0, `htpasswd (apache2-utils) is needed: ${htpasswd.stderr ?? ''}${htpasswd.error ?? ''}`);
+    webConfig = join(dir, 'web-config.yml');
+    writeFileSync(
+      webConfig,
+      `tls_server_config:\n  cert_file: serving.crt\n  key_file: serving.key\nbasic_auth_users:\n  prometheus: ${JSON.stringify(htpasswd.stdout.replace(/[:\n]/g, ''))}\n`,
+    );
+
+    const base = [
+      `--etcd.endpoints=https://127.0.0.1:1`,
+      `--etcd.ca-file=${pki}.crt`,
+      `--etcd.cert-file=${pki}.crt`,
+      `--etcd.key-file=${pki}.key`,
+      `--kubeconfig=${kubeconfig}`,
+      '--etcd.timeout=1s',
+      '--kubernetes.timeout=1s',
+      '--web.listen-address=127.0.0.1:0',
+      '--log.format=json',
+    ];
+    exporters.push(await startExporter(base), await startExporter([...base, `--web.config.file=${webConfig}`]));
+    port = exporters[0]!.port;
+  });
+
+  async function startExporter(args: string[]): Promise<Exporter> {
     const entrypoint = execForm(only(runtime, 'ENTRYPOINT')[0], 'ENTRYPOINT');
     assert.equal(entrypoint[0], 'node');
-    child = spawn(
+    const logs: string[] = [];
+    const child = spawn(
       process.execPath,
-      [
-        ...entrypoint.slice(1),
-        '--etcd.endpoints=https://127.0.0.1:1',
-        `--etcd.ca-file=${pki}.crt`,
-        `--etcd.cert-file=${pki}.crt`,
-        `--etcd.key-file=${pki}.key`,
-        `--kubeconfig=${kubeconfig}`,
-        '--etcd.timeout=1s',
-        '--kubernetes.timeout=1s',
-        '--web.listen-address=127.0.0.1:0',
-        '--log.format=json',
-      ],
+      [...entrypoint.slice(1), ...args],
       // Only the image's environment: nothing from this checkout may leak in (no KUBECONFIG, no NODE_PATH).
       { cwd: app, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] ?? '', HOME: dir, ...Object.fromEntries(runtimeVars.env) } },
     );
@@ -380,7 +405,7 @@ describe('Dockerfile runtime stage, replayed without Docker', () => {
       pending = lines.pop() ?? '';
       logs.push(...lines);
     });
-    port = await new Promise<number>((resolve, reject) => {
+    const listening = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the exporter did not listen within 15 s:\n${logs.join('\n')}`)), 15_000);
       const poll = setInterval(() => {
         for (const line of logs) {
@@ -391,28 +416,30 @@ describe('Dockerfile runtime stage, replayed without Docker', () => {
           return;
         }
       }, 20);
-      child!.once('exit', (code) => {
+      child.once('exit', (code) => {
         clearInterval(poll);
         clearTimeout(timer);
         reject(new Error(`the exporter exited with ${code}:\n${logs.join('\n')}${pending}`));
       });
     });
-  });
+    return { child, port: listening, logs };
+  }
 
   after(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
+    for (const { child } of exporters) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child!.kill('SIGKILL'), 6000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 6000);
       await exited;
       clearTimeout(timer);
     }
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
-  function healthcheck(): { status: number | null; output: string } {
+  function healthcheck(target = port): { status: number | null; output: string } {
     const cmd = execForm(only(runtime, 'HEALTHCHECK')[0], 'HEALTHCHECK');
-    const args = cmd.slice(1).map((a) => a.replace('127.0.0.1:9979', `127.0.0.1:${port}`));
+    const args = cmd.slice(1).map((a) => a.replace('127.0.0.1:9979', `127.0.0.1:${target}`));
     assert.notDeepEqual(args, cmd.slice(1), 'the health check names 127.0.0.1:9979');
     const r = spawnSync(process.execPath, args, { cwd: app, encoding: 'utf8', timeout: 10_000, env: { PATH: process.env['PATH'] ?? '', ...Object.fromEntries(runtimeVars.env) } });
     return { status: r.status, output: `${r.stdout}${r.stderr}${r.error ?? ''}` };
@@ -448,19 +475,33 @@ describe('Dockerfile runtime stage, replayed without Docker', () => {
     assert.match(info, /revision="unknown"/, 'BUILD_REVISION comes from the REVISION build argument, "unknown" by default');
   });
 
-  test('the HEALTHCHECK command succeeds while the exporter runs, although etcd and the API are unreachable', () => {
+  test('the HEALTHCHECK command succeeds over plain HTTP while the exporter runs, although etcd and the API are unreachable', () => {
     const r = healthcheck();
-    assert.equal(r.status, 0, `health check failed: ${r.output}\nexporter logs:\n${logs.join('\n')}`);
+    assert.equal(r.status, 0, `health check failed: ${r.output}\nexporter logs:\n${exporters[0]!.logs.join('\n')}`);
+  });
+
+  test('the HEALTHCHECK command succeeds when a web config turns on TLS and basic auth, which it cannot see', async () => {
+    const tls = exporters[1]!;
+    assert.ok(tls.logs.some((l) => l.includes('"listening"') && l.includes('"tls":true')), `the exporter does not say it serves TLS:\n${tls.logs.join('\n')}`);
+    // The exporter really speaks only TLS and wants the password: plain http fails, and /metrics is closed.
+    await assert.rejects(fetch(`http://127.0.0.1:${tls.port}/healthz`, { signal: AbortSignal.timeout(5000) }));
+    const metrics = spawnSync('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_code}', `https://127.0.0.1:${tls.port}/metrics`], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(metrics.stdout, '401', `curl: ${metrics.stderr}${metrics.error ?? ''}`);
+    const authed = spawnSync('curl', ['-sk', '-u', 'prometheus:scrape-secret', `https://127.0.0.1:${tls.port}/metrics`], { encoding: 'utf8', timeout: 10_000 });
+    assert.match(authed.stdout, /^k0s_etcdmember_build_info\{/m, `curl with the password: ${authed.stderr}`);
+    const r = healthcheck(tls.port);
+    assert.equal(r.status, 0, `health check over TLS failed: ${r.output}\nexporter logs:\n${tls.logs.join('\n')}`);
   });
 
   test('the HEALTHCHECK command fails once the exporter is gone', async () => {
-    assert.ok(child);
-    const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child!.kill('SIGKILL'), 6000);
-    assert.equal(await exited, 0, 'SIGTERM ends the exporter cleanly');
-    clearTimeout(timer);
-    const r = healthcheck();
-    assert.equal(r.status, 1, `health check should fail with nothing listening: ${r.output}`);
+    for (const { child, port: gone } of exporters) {
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 6000);
+      assert.equal(await exited, 0, 'SIGTERM ends the exporter cleanly');
+      clearTimeout(timer);
+      const r = healthcheck(gone);
+      assert.equal(r.status, 1, `health check should fail with nothing listening: ${r.output}`);
+    }
   });
 });
