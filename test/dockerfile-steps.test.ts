@@ -397,9 +397,9 @@ describe('Dockerfile runtime stage, replayed without Docker', () => {
       // Only the image's environment: nothing from this checkout may leak in (no KUBECONFIG, no NODE_PATH).
       { cwd: app, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] ?? '', HOME: dir, ...Object.fromEntries(runtimeVars.env) } },
     );
-    child.stderr!.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
     let pending = '';
-    child.stderr!.on('data', (chunk: string) => {
+    child.stderr.on('data', (chunk: string) => {
       pending += chunk;
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
