@@ -14,7 +14,10 @@ export interface EtcdMember {
 
 export interface EtcdSnapshot {
   readonly members: readonly EtcdMember[];
-  /** ID of the member behind the first endpoint (this controller's own member), if it answered. */
+  /**
+   * ID of this controller's own member: the one behind the first endpoint, if it answered. prune's confirmed
+   * read leaves it undefined when another endpoint answered the linearizable read first.
+   */
   readonly localMemberId: string | undefined;
   /** Why localMemberId is unknown, when it is. */
   readonly localMemberError?: string;

@@ -17,7 +17,3 @@ export function redact(text: string): string {
   });
 }
 
-/** True when `url` carries a user or password. */
-export function hasUserinfo(url: string): boolean {
-  return redact(url) !== url;
-}

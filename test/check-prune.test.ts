@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { analyse } from '../src/analysis.js';
-import { deleteObject, listObjectsOnce } from '../src/commands/io.js';
+import { deleteObject, listObjectsOnce, readEtcdLinearizable } from '../src/commands/io.js';
 import { planPrune } from '../src/commands/prune-plan.js';
 import type { StatusDocument } from '../src/status-document.js';
 import type { EtcdTestCluster } from '../testbed/etcd-cluster.js';
@@ -142,6 +142,18 @@ describe('check and prune in the k0s#5369 scene', () => {
       lines.slice(1).map((l) => l.trim().split(/\s+/)),
       etcd.members.map((m, i) => [m.name, `127.0.0.${i + 1}`, m.idHex, 'True']),
     );
+  });
+
+  it('prune\'s confirmed read names no local member when the first endpoint (this controller\'s) is not the one that answered', { timeout: 60_000 }, async () => {
+    const options = { caFile: etcd.caFile, certFile: etcd.certFile, keyFile: etcd.keyFile, timeoutMs: 3000 };
+    const own = await readEtcdLinearizable({ ...options, endpoints: [etcd.endpoints[0]!, etcd.endpoints[1]!] });
+    assert.equal(own.members.length, 3);
+    // The first endpoint answered (it may race the second): either way no other member is called this host's.
+    assert.ok(own.localMemberId === etcd.members[0]!.idHex || own.localMemberId === undefined, own.localMemberId);
+    const refused = await readEtcdLinearizable({ ...options, endpoints: ['https://127.0.0.1:1', etcd.endpoints[1]!] });
+    assert.equal(refused.members.length, 3);
+    assert.equal(refused.localMemberId, undefined, 'the second endpoint\'s member is not this controller\'s');
+    assert.match(refused.localMemberError ?? '', /first endpoint https:\/\/127\.0\.0\.1:1 did not answer the linearizable read/);
   });
 
   it('prune names why no linearizable read succeeded: a CA that did not sign etcd\'s certificate is tls, not unavailable', { timeout: 60_000 }, async () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger } from '../src/log.js';
-import { hasUserinfo, redact } from '../src/redact.js';
+import { redact } from '../src/redact.js';
 import { SourceError, errorMessage } from '../src/sources/source.js';
 import { UsageError } from '../src/config.js';
 
@@ -19,11 +19,6 @@ describe('redact', () => {
   for (const [input, want] of cases) {
     it(`${input} -> ${want}`, () => assert.equal(redact(input), want));
   }
-
-  it('tells whether a URL carries credentials', () => {
-    assert.equal(hasUserinfo('https://a:b@h:1'), true);
-    assert.equal(hasUserinfo('https://h:1'), false);
-  });
 
   it('is applied by the logger, SourceError, errorMessage and UsageError', () => {
     const lines: string[] = [];

@@ -83,7 +83,10 @@ export async function readEtcdLinearizable(options: EtcdReadOptions): Promise<Et
   }
   const remaining = deadline.getTime() - Date.now();
   if (remaining <= 0) throw new Unreadable('etcd', 'timeout', `etcd's member list could not be read within ${options.timeoutMs} ms`);
-  return readEtcdOnce({ ...options, endpoints: [confirmed], timeoutMs: remaining });
+  const snapshot = await readEtcdOnce({ ...options, endpoints: [confirmed], timeoutMs: remaining });
+  // The member behind the confirmed endpoint is this controller's own only when that is the first endpoint.
+  if (confirmed === options.endpoints[0]) return snapshot;
+  return { members: snapshot.members, localMemberId: undefined, localMemberError: `the first endpoint ${options.endpoints[0] ?? ''} did not answer the linearizable read first, so this controller's member is not known` };
 }
 
 /** The EtcdMember objects: one list with the exporter's request deadline, parsing and error classification. */
