@@ -1,6 +1,6 @@
 // The exporter's metrics, in three prom-client registries that src/exposition.ts renders each only when its
-// content changed: the report's families once per report (every gauge is rebuilt from the report in its
-// collect(), so a figure whose source is down, or a deleted object's series, is gone from the next scrape), the
+// content changed: the report's families once per report (each computed from the report as it is rendered, so a
+// figure whose source is down, or a deleted object's series, is gone from the next scrape), the
 // source health families when a source's health or error count changed, and the process and Node.js metrics at
 // most once a second.
 // Nothing here touches etcd or the API, so any number of scrapers cost nothing extra.
