@@ -1,14 +1,12 @@
 // What check and prune do on the network: read each source once with the exporter's deadlines, confirm etcd's
 // member list with a linearizable read, and delete one EtcdMember with preconditions.
-import http from 'node:http';
-import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { noop } from 'cockatiel';
 import { Etcd3, EtcdPermissionDeniedError } from 'etcd3';
 import type { EtcdSnapshot, KubernetesSnapshot } from '../model.js';
 import { readCredentials, readEtcd, reasonFor, type EtcdReadOptions } from '../sources/etcd.js';
-import { GROUP, PLURAL, VERSION, listEtcdMembers } from '../sources/kubernetes.js';
-import { SourceError, errorMessage, reasonForNodeError, requestSignal, type SourceName } from '../sources/source.js';
+import { GROUP, PLURAL, VERSION, apiRequest, listEtcdMembers, readBody, statusMessage } from '../sources/kubernetes.js';
+import { SourceError, abortError, errorMessage, raceSignal, reasonForNodeError, requestSignal, type SourceName } from '../sources/source.js';
 
 /** A source that could not be read: check and prune print `source (reason): message` and exit 3. */
 export class Unreadable extends Error {
@@ -61,7 +59,7 @@ export async function readEtcdLinearizable(options: EtcdReadOptions): Promise<Et
   }));
   let confirmed: string;
   try {
-    confirmed = await withTimeout(
+    confirmed = await raceSignal(
       Promise.any(
         clients.map(async ({ host, client }) => {
           try {
@@ -72,6 +70,8 @@ export async function readEtcdLinearizable(options: EtcdReadOptions): Promise<Et
           return host;
         }),
       ),
+      requestSignal(options.timeoutMs + 500, undefined),
+      'the linearizable read',
       options.timeoutMs + 500,
     );
   } catch (err) {
@@ -109,56 +109,26 @@ export type DeleteOutcome =
  * changed or was replaced since is not deleted (409), and is never retried. Throws Unreadable on any other failure.
  */
 export async function deleteObject(kubeConfig: KubeConfig, requestTimeoutMs: number, name: string, pre: { uid: string; resourceVersion: string }): Promise<DeleteOutcome> {
-  const cluster = kubeConfig.getCurrentCluster();
-  if (!cluster) throw new Unreadable('kubernetes', 'other', 'kubeconfig has no current cluster');
-  const url = new URL(`${cluster.server.replace(/\/+$/, '')}/apis/${GROUP}/${VERSION}/${PLURAL}/${encodeURIComponent(name)}`);
-  const body = JSON.stringify({ kind: 'DeleteOptions', apiVersion: 'v1', preconditions: pre });
-  const options: https.RequestOptions = {
-    method: 'DELETE',
-    headers: { Accept: 'application/json', 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) },
-  };
-  const signal = AbortSignal.timeout(requestTimeoutMs);
+  const what = `DELETE of etcdmember ${name}`;
+  const signal = requestSignal(requestTimeoutMs, undefined);
   try {
-    await kubeConfig.applyToHTTPSOptions(options);
-    const transport = url.protocol === 'http:' ? http : https;
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = transport.request(url, { ...options, signal }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(body);
+    const res = await apiRequest(kubeConfig, `/apis/${GROUP}/${VERSION}/${PLURAL}/${encodeURIComponent(name)}`, {
+      method: 'DELETE',
+      body: JSON.stringify({ kind: 'DeleteOptions', apiVersion: 'v1', preconditions: pre }),
+      signal,
+      timeoutMs: requestTimeoutMs,
     });
-    const message = statusMessage(text);
+    const status = res.statusCode ?? 0;
+    const message = statusMessage(await readBody(res, signal));
     if (status === 200 || status === 202) return { kind: 'deleted' };
     if (status === 409) return { kind: 'conflict', message };
     if (status === 404) return { kind: 'gone', message };
     const reason = status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status >= 500 ? 'server_error' : 'other';
-    throw new Unreadable('kubernetes', reason, `DELETE of etcdmember ${name} answered ${status}: ${message}${status === 403 ? ' (prune needs deploy/kubernetes/prune-rbac.yaml or an admin kubeconfig)' : ''}`);
+    throw new Unreadable('kubernetes', reason, `${what} answered ${status}: ${message}${status === 403 ? ' (prune needs deploy/kubernetes/prune-rbac.yaml or an admin kubeconfig)' : ''}`);
   } catch (err) {
     if (err instanceof Unreadable) throw err;
-    const reason = signal.aborted ? 'timeout' : (reasonForNodeError(err) ?? 'other');
-    throw new Unreadable('kubernetes', reason, `DELETE of etcdmember ${name} failed: ${signal.aborted ? `no answer within ${requestTimeoutMs} ms` : errorMessage(err)}`);
-  }
-}
-
-function statusMessage(text: string): string {
-  try {
-    const m = (JSON.parse(text) as { message?: unknown }).message;
-    if (typeof m === 'string') return m;
-  } catch {
-    // not a Status: the raw text says more than nothing
-  }
-  return text.slice(0, 300);
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new SourceError('timeout', `no answer within ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
+    if (signal.aborted) throw unreadable('kubernetes', abortError(signal, what, requestTimeoutMs));
+    if (err instanceof SourceError) throw new Unreadable('kubernetes', err.reason, `${what} failed: ${err.message}`);
+    throw new Unreadable('kubernetes', reasonForNodeError(err) ?? 'other', `${what} failed: ${errorMessage(err)}`);
   }
 }

@@ -56,7 +56,7 @@ export async function listEtcdMembers(options: KubernetesReadOptions, signal: Ab
   const ms = options.requestTimeoutMs;
   const abort = requestSignal(ms, signal);
   try {
-    const res = await request(options.kubeConfig, COLLECTION_PATH, abort, ms);
+    const res = await apiRequest(options.kubeConfig, COLLECTION_PATH, { signal: abort, timeoutMs: ms });
     const body = await readBody(res, abort);
     if (res.statusCode === 404) return { crdPresent: false, resourceVersion: '', skipped: 0 };
     if (res.statusCode !== 200) throw statusError(res.statusCode ?? 0, body, 'list');
@@ -229,7 +229,7 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
     headerDeadline.addEventListener('abort', onDeadline, { once: true });
     let res: http.IncomingMessage;
     try {
-      res = await request(this.opts.kubeConfig, COLLECTION_PATH + query, signal, ms);
+      res = await apiRequest(this.opts.kubeConfig, COLLECTION_PATH + query, { signal, timeoutMs: ms });
       if (res.statusCode !== 200) throw statusError(res.statusCode ?? 0, await readBody(res, signal), 'watch');
     } catch (err) {
       if (err instanceof SourceError) throw err;
@@ -323,19 +323,35 @@ export function parseObject(raw: unknown): EtcdMemberObject | undefined {
   };
 }
 
-/** Starts a GET; resolves with the response once its headers arrived. The signal cancels it, credentials included. */
-async function request(kubeConfig: KubeConfig, path: string, signal: AbortSignal, timeoutMs: number): Promise<http.IncomingMessage> {
+export interface ApiRequest {
+  /** GET unless given. */
+  readonly method?: string;
+  /** A JSON body, sent with its Content-Type and Content-Length. */
+  readonly body?: string;
+  /** Ends the request at any step, credentials included: requestSignal(timeoutMs, parent). */
+  readonly signal: AbortSignal;
+  /** The deadline behind signal, for the timeout's message. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * Starts one request to the API server (path from the cluster's server URL); resolves with the response once its
+ * headers arrived. Read the body with readBody(res, signal).
+ */
+export async function apiRequest(kubeConfig: KubeConfig, path: string, r: ApiRequest): Promise<http.IncomingMessage> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new SourceError('other', 'kubeconfig has no current cluster');
   const url = new URL(cluster.server.replace(/\/+$/, '') + path);
-  const options: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' } };
+  const headers: http.OutgoingHttpHeaders = { Accept: 'application/json' };
+  if (r.body !== undefined) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(r.body)) });
+  const options: https.RequestOptions = { method: r.method ?? 'GET', headers };
   // Credentials may come from an exec or OIDC plugin that client-node runs without a deadline or a signal.
-  await raceSignal(kubeConfig.applyToHTTPSOptions(options), signal, 'getting Kubernetes credentials (kubeconfig exec/auth plugin)', timeoutMs);
+  await raceSignal(kubeConfig.applyToHTTPSOptions(options), r.signal, 'getting Kubernetes credentials (kubeconfig exec/auth plugin)', r.timeoutMs);
   const transport = url.protocol === 'http:' ? http : https;
   return new Promise((resolve, reject) => {
-    const req = transport.request(url, { ...options, signal }, resolve);
+    const req = transport.request(url, { ...options, signal: r.signal }, resolve);
     req.on('error', reject);
-    req.end();
+    req.end(r.body);
   });
 }
 
@@ -378,15 +394,20 @@ function parseJSON(text: string, what: string): unknown {
   }
 }
 
-/** Turns a non-200 answer into a classified error whose message says what to do about it. */
-function statusError(code: number, body: string, what: string): SourceError {
-  let message = body.slice(0, 300);
+/** The message of a Kubernetes Status answer; the raw text (bounded) when the body is not one. */
+export function statusMessage(body: string): string {
   try {
-    const status = JSON.parse(body) as { message?: unknown };
-    if (typeof status.message === 'string') message = status.message;
+    const status = JSON.parse(body) as { message?: unknown } | null;
+    if (typeof status?.message === 'string') return status.message;
   } catch {
     // not a Status object: keep the raw text
   }
+  return body.slice(0, 300);
+}
+
+/** Turns a non-200 answer into a classified error whose message says what to do about it. */
+function statusError(code: number, body: string, what: string): SourceError {
+  const message = statusMessage(body);
   switch (code) {
     case 401:
       return new SourceError('unauthorized', `API ${what} answered 401 Unauthorized: the kubeconfig's credentials were rejected (${message})`);
@@ -414,7 +435,7 @@ function toSourceError(err: unknown, what: string): SourceError {
 }
 
 /** The whole body (bounded); rejects when the signal ends first (the caller classifies that by the signal). */
-function readBody(res: http.IncomingMessage, signal: AbortSignal): Promise<string> {
+export function readBody(res: http.IncomingMessage, signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
