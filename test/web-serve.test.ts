@@ -2,7 +2,7 @@
 // and changes to the file taking effect without a restart.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, renameSync } from 'node:fs';
-import { request as httpRequest, type Server } from 'node:http';
+import { request as httpRequest, type ClientRequest, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { createLogger } from '../src/log.js';
 import { LiveWebConfig } from '../src/web/live.js';
 import { serve } from '../src/web/serve.js';
+import { MAX_WAITING_CHECKS } from '../src/web/auth.js';
 import { htpasswdHash, htpasswdMissing, makeWebPki, type WebPki } from '../testbed/web-pki.js';
 
 const missing = htpasswdMissing();
@@ -125,6 +126,44 @@ describe('web config on a real socket', () => {
     assert.equal((await get(port, '/metrics', { auth: 'someone:else' })).status, 401);
     const unknown = performance.now() - started;
     assert.ok(unknown > first / 3, `unknown user took ${unknown.toFixed(0)} ms, a known one's bcrypt ${first.toFixed(0)} ms`);
+  });
+
+  it('wrong passwords faster than bcrypt: above a bound of waiting checks 503 with Retry-After, and checks of clients that left are skipped', { timeout: 60_000 }, async (t) => {
+    if (!needHtpasswd(t)) return;
+    const hash = htpasswdHash('right', 12); // ~250 ms per bcrypt
+    const { port } = await start(`basic_auth_users:\n  p: '${hash}'\n`, 'flood.yml');
+    const flood = Array.from({ length: MAX_WAITING_CHECKS + 8 }, (_, i) => {
+      let req: ClientRequest | undefined;
+      const answer = new Promise<Answer | 'gone'>((resolve) => {
+        req = httpRequest({ host: '127.0.0.1', port, path: '/metrics', agent: false, headers: { authorization: `Basic ${Buffer.from(`p:wrong${i}`).toString('base64')}` } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: '' }));
+        });
+        req.on('error', () => resolve('gone'));
+        req.end();
+      });
+      return { req: req!, answer };
+    });
+    // One check runs and MAX_WAITING_CHECKS wait; the other 7 are answered at once, long before the queue drains.
+    const busy: Answer[] = [];
+    const deadline = Date.now() + 3000;
+    while (busy.length < 7 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      busy.length = 0;
+      for (const f of flood) {
+        const a = await Promise.race([f.answer, Promise.resolve(undefined)]);
+        if (a !== undefined && a !== 'gone' && a.status === 503) busy.push(a);
+      }
+    }
+    assert.ok(busy.length >= 7, `${busy.length} answered 503 within 3 s`);
+    for (const a of busy) assert.equal(a.headers['retry-after'], '1');
+    // Every flooding client leaves: their queued checks must not delay the right password by ~8 s of bcrypt.
+    for (const f of flood) f.req.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    const started = performance.now();
+    assert.equal((await get(port, '/metrics', { auth: 'p:right' })).status, 200);
+    const took = performance.now() - started;
+    assert.ok(took < 4000, `the right password waited ${took.toFixed(0)} ms behind checks of clients that had left`);
   });
 
   it('a changed password takes effect without restart; a broken file keeps the last good one and is logged once', async (t) => {

@@ -2,7 +2,8 @@
 // cached so a scrape every 15 s does not pay a bcrypt each time, bcrypt runs one at a time (an attacker cannot
 // occupy every libuv thread, which the Kubernetes client's DNS and file reads also need), and an unknown user
 // costs a bcrypt like a known one so response times do not tell which user names exist. The comparison of the
-// hash itself is the library's (constant time).
+// hash itself is the library's (constant time). The queue is bounded, and a check whose request is gone is
+// skipped, so wrong passwords sent faster than bcrypt runs cannot delay the right ones without limit.
 import { createHash } from 'node:crypto';
 import { hash as bcryptHash, verify } from '@node-rs/bcrypt';
 
@@ -31,15 +32,41 @@ export function parseBasicAuth(header: string | undefined): Credentials | undefi
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
+/**
+ * Checks waiting for their bcrypt beyond which a new one is refused: at cost 10 that is about a second and a
+ * half of queue, and a client that sends wrong passwords faster than bcrypt runs gets 503s instead of growing it.
+ */
+export const MAX_WAITING_CHECKS = 32;
+
+/** Thrown by check() when MAX_WAITING_CHECKS are already waiting: answer 503 with Retry-After. */
+export class AuthBusy extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super(`${MAX_WAITING_CHECKS} password checks are already waiting`);
+  }
+}
+
+interface PendingCheck {
+  readonly result: Promise<boolean>;
+  /** One per request waiting for this result; the bcrypt is skipped when every one has ended. */
+  readonly waiters: AbortSignal[];
+  /** Called when a waiter's request ends: once all have, the check no longer counts as waiting. */
+  readonly onAbort: () => void;
+}
+
 export class BasicAuthChecker {
   /** Digest of (user, hash, password) for checks that succeeded; never the password itself. */
   private readonly cache = new Set<string>();
   private readonly dummies = new Map<number, Promise<string>>([[10, Promise.resolve(TOOLKIT_DUMMY)]]);
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly inFlight = new Map<string, Promise<boolean>>();
+  private readonly inFlight = new Map<string, PendingCheck>();
+  /** Checks queued whose bcrypt has not started. */
+  private waiting = 0;
 
-  /** True when the credentials match a user in `users`. */
-  async check(users: ReadonlyMap<string, string>, creds: Credentials | undefined): Promise<boolean> {
+  /**
+   * True when the credentials match a user in `users`. `signal` ends when the request is gone (the client
+   * disconnected): a check still queued then is skipped. Throws AuthBusy when too many checks are waiting.
+   */
+  async check(users: ReadonlyMap<string, string>, creds: Credentials | undefined, signal: AbortSignal = new AbortController().signal): Promise<boolean> {
     if (creds === undefined) return false;
     const known = users.get(creds.user);
     const hash = known ?? (await this.dummyFor(users));
@@ -50,10 +77,31 @@ export class BasicAuthChecker {
     // queue 50 bcrypts behind each other before the first success is cached.
     let pending = this.inFlight.get(key);
     if (pending === undefined) {
-      pending = this.serialised(() => verify(creds.password, hash)).finally(() => this.inFlight.delete(key));
+      if (this.waiting >= MAX_WAITING_CHECKS) throw new AuthBusy(1);
+      const waiters = [signal];
+      this.waiting++;
+      let counted = true;
+      const release = (): void => {
+        if (counted) this.waiting--;
+        counted = false;
+      };
+      const onAbort = (): void => {
+        if (waiters.every((s) => s.aborted)) release();
+      };
+      const result = this.serialised(() => {
+        release();
+        // Nobody is left to answer: the bcrypt would only delay the checks queued behind it. (A request that
+        // joined after the others left is a waiter again, though no longer counted: the bound is approximate.)
+        return waiters.every((s) => s.aborted) ? Promise.resolve(false) : verify(creds.password, hash);
+      }).finally(() => this.inFlight.delete(key));
+      pending = { result, waiters, onAbort };
       this.inFlight.set(key, pending);
+    } else {
+      pending.waiters.push(signal);
     }
-    const ok = await pending;
+    signal.addEventListener('abort', pending.onAbort, { once: true });
+    if (signal.aborted) pending.onAbort();
+    const ok = await pending.result;
     if (!ok || known === undefined) return false;
     if (!this.cache.has(key) && this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.values().next().value!);
     this.cache.add(key);

@@ -5,7 +5,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
-import { BasicAuthChecker, parseBasicAuth } from './auth.js';
+import { AuthBusy, BasicAuthChecker, parseBasicAuth } from './auth.js';
 import type { LiveWebConfig } from './live.js';
 import { clientCertProblem } from './tls.js';
 
@@ -37,7 +37,12 @@ export function guard(app: RequestListener, web: LiveWebConfig | undefined): Req
       app(req, res);
       return;
     }
-    checker.check(config.users, parseBasicAuth(req.headers.authorization)).then(
+    // Ends when the client has gone before its answer was written, so its queued password check is skipped.
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
+    checker.check(config.users, parseBasicAuth(req.headers.authorization), gone.signal).then(
       (ok) => {
         if (ok) {
           app(req, res);
@@ -48,7 +53,14 @@ export function guard(app: RequestListener, web: LiveWebConfig | undefined): Req
         res.setHeader('Content-Type', 'text/plain; charset=utf-8');
         res.end('Unauthorized\n');
       },
-      () => {
+      (err: unknown) => {
+        if (err instanceof AuthBusy) {
+          res.statusCode = 503;
+          res.setHeader('Retry-After', String(err.retryAfterSeconds));
+          res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+          res.end('Too many password checks waiting; retry later\n');
+          return;
+        }
         res.statusCode = 500;
         res.end('Internal Server Error\n');
       },
