@@ -31,6 +31,7 @@ let api: KubeApiTestServer | undefined;
 const exporters: ExporterProcess[] = [];
 let prom: PrometheusTestServer | undefined;
 let dir: string | undefined;
+let closeDead: (() => Promise<void>) | undefined;
 /** Result of each query, by label, run once everything is scraped. */
 const results = new Map<string, { resultType: string; result: PromSeries[] }>();
 
@@ -61,14 +62,17 @@ const resultOf = (title: string, refId = 'A'): PromSeries[] => {
   return r.result;
 };
 
-/** A port nothing listens on: bound once by the OS, then closed. */
-async function deadPort(): Promise<number> {
-  const srv = createServer();
+/**
+ * An etcd endpoint that is down: it accepts and drops every connection. Held for the whole file, so its port cannot
+ * be handed to another test's server meanwhile (a closed "free" port could be, and the blind exporter would then
+ * read something else).
+ */
+async function deadEndpoint(): Promise<{ url: string; close: () => Promise<void> }> {
+  const srv = createServer((socket) => socket.destroy());
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   const a = srv.address();
-  await new Promise<void>((r) => srv.close(() => r()));
   if (a === null || typeof a !== 'object') throw new Error('no port');
-  return a.port;
+  return { url: `https://127.0.0.1:${a.port}`, close: () => new Promise<void>((r) => srv.close(() => r())) };
 }
 
 before(async () => {
@@ -79,7 +83,9 @@ before(async () => {
   // Three controllers: each talks to its own member first (that is its local member) and registers its own name;
   // the third one's etcd is down.
   const rotated = [...e.endpoints.slice(1), ...e.endpoints.slice(0, 1)];
-  const dead = `https://127.0.0.1:${await deadPort()}`;
+  const down = await deadEndpoint();
+  closeDead = down.close;
+  const dead = down.url;
   exporters.push(
     ...(await ExporterProcess.startAll([
       { ...common, etcdEndpoints: e.endpoints, memberName: e.members[0]!.name },
@@ -111,6 +117,7 @@ before(async () => {
 });
 
 after(async () => {
+  await closeDead?.();
   await prom?.stop();
   await Promise.all(exporters.map((x) => x.stop()));
   await Promise.all([etcd?.stop(), api?.close()]);
