@@ -8,22 +8,11 @@ import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { analyse, type Report } from '../src/analysis.js';
 import { createMetrics } from '../src/metrics.js';
-import type { EtcdMemberObject, EtcdSnapshot } from '../src/model.js';
+import { etcd, host, obj } from './report-fixtures.js';
 import { createApp, metricsFirst } from '../src/server.js';
 import { ERROR_REASONS, type ErrorReason, type SourceHealth } from '../src/sources/source.js';
 import { k0s5369Document } from './status-page-fixtures.js';
 
-const etcd: EtcdSnapshot = {
-  members: [
-    { id: 'a1', name: 'c1.example.org', peerURLs: ['https://10.0.0.1:2380'], clientURLs: [], isLearner: false },
-    { id: 'b2', name: 'c2.example.org', peerURLs: ['https://10.0.0.2:2380'], clientURLs: [], isLearner: false },
-  ],
-  localMemberId: 'a1',
-};
-const obj = (name: string, memberId: string): EtcdMemberObject => ({
-  name, memberId, invalidMemberId: undefined, peerAddress: memberId === 'a1' ? '10.0.0.1' : '10.0.0.2', leave: false, reconcileStatus: undefined,
-});
-const host = { registrationName: 'c1.example.org' };
 const k0s5369 = (): Report => analyse(etcd, { crdPresent: true, objects: [obj('c1', 'a1'), obj('c1.example.org', 'a1'), obj('c2.example.org', 'b2')] }, host);
 
 describe('/metrics over HTTP', () => {

@@ -2,20 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { analyse, type Report } from '../src/analysis.js';
 import { createMetrics } from '../src/metrics.js';
-import type { EtcdMemberObject, EtcdSnapshot } from '../src/model.js';
+import { etcd, host, obj } from './report-fixtures.js';
 import { ERROR_REASONS, type ErrorReason, type SourceHealth, type SourceName } from '../src/sources/source.js';
 
-const etcd: EtcdSnapshot = {
-  members: [
-    { id: 'a1', name: 'c1.example.org', peerURLs: ['https://10.0.0.1:2380'], clientURLs: [], isLearner: false },
-    { id: 'b2', name: 'c2.example.org', peerURLs: ['https://10.0.0.2:2380'], clientURLs: [], isLearner: false },
-  ],
-  localMemberId: 'a1',
-};
-const obj = (name: string, memberId: string): EtcdMemberObject => ({
-  name, memberId, invalidMemberId: undefined, peerAddress: memberId === 'a1' ? '10.0.0.1' : '10.0.0.2', leave: false, reconcileStatus: undefined,
-});
-const host = { registrationName: 'c1.example.org' };
 
 function harness(initial: Report) {
   let report = initial;
