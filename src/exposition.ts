@@ -10,10 +10,10 @@
 // The gzip body is spliced from one deflate stream per part, each made once per change of its part (see
 // gzipBody), so a large report is not compressed again for every scrape.
 import { constants, crc32, deflateRawSync } from 'node:zlib';
-import type { Registry } from 'prom-client';
 
 export interface ExpositionPart {
-  readonly registry: Registry;
+  /** The part's text in the exposition format, ending in a newline (a prom-client registry's metrics(), for one). */
+  readonly render: () => Promise<string>;
   /** Compared with the last rendered key by `equal` (default Object.is); the part is rendered again when it differs. */
   readonly key: () => unknown;
   readonly equal?: (a: unknown, b: unknown) => boolean;
@@ -55,9 +55,12 @@ export class Exposition {
   private readonly state: PartState[];
   private last: Body | undefined;
 
-  constructor(private readonly parts: readonly ExpositionPart[]) {
+  constructor(
+    contentType: string,
+    private readonly parts: readonly ExpositionPart[],
+  ) {
     if (parts.length === 0) throw new Error('an exposition needs at least one part');
-    this.contentType = parts[0]!.registry.contentType;
+    this.contentType = contentType;
     this.state = parts.map(() => ({}));
   }
 
@@ -87,7 +90,7 @@ export class Exposition {
       return Promise.resolve(last.rendered);
     }
     if (rendering !== undefined && Object.is(rendering.key, key)) return rendering.done;
-    const done = part.registry.metrics().then(
+    const done = part.render().then(
       (metrics) => {
         // A blank line between parts, as prom-client puts between families.
         const text = index === 0 ? metrics : `\n${metrics}`;

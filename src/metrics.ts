@@ -1,12 +1,13 @@
-// The exporter's metrics, in three prom-client registries that src/exposition.ts renders each only when its
-// content changed: the report's families once per report (each computed from the report as it is rendered, so a
-// figure whose source is down, or a deleted object's series, is gone from the next scrape), the
-// source health families when a source's health or error count changed, and the process and Node.js metrics at
-// most once a second.
+// The exporter's metrics, in three parts that src/exposition.ts renders each only when its content changed: the
+// report's gauge families once per report (each computed from the report as it is rendered, so a figure whose
+// source is down, or a deleted object's series, is gone from the next scrape; src/gauge-families.ts keeps the
+// lines that did not change), the source health families when a source's health or error count changed, and the
+// process and Node.js metrics at most once a second. prom-client formats all of it.
 // Nothing here touches etcd or the API, so any number of scrapers cost nothing extra.
 import { isDeepStrictEqual } from 'node:util';
-import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { Exposition } from './exposition.js';
+import { GaugeFamilies, type GaugeFamily, type Series } from './gauge-families.js';
 import { MEMBER_PROBLEMS, OBJECT_PROBLEMS, type Report } from './analysis.js';
 import { ERROR_REASONS, type Source, type SourceHealth } from './sources/source.js';
 
@@ -27,15 +28,15 @@ export interface BuildInfo {
 }
 
 export function createMetrics(input: MetricsInput, build: BuildInfo): Exposition {
-  // Everything derived from the report.
-  const registry = new Registry();
+  // Everything derived from the report: computed from it as it is rendered, each series' line kept between renders.
+  const families: GaugeFamily<Report>[] = [];
   // Source health, error counts, build info.
   const live = new Registry();
   const processMetrics = new Registry();
   collectDefaultMetrics({ register: processMetrics });
 
   const family = (name: string, help: string, series: (r: Report) => Series[]): void => {
-    registry.registerMetric(new ReportGauge(name, `${help}. ${FROM_LAST_REFRESH}`, () => series(input.report())) as unknown as Metric);
+    families.push({ name, help: `${help}. ${FROM_LAST_REFRESH}`, series });
   };
   // An unlabelled figure is absent, not 0, while a source it needs is down.
   const figure = (name: string, help: string, value: (r: Report) => number | undefined): void => {
@@ -134,39 +135,13 @@ export function createMetrics(input: MetricsInput, build: BuildInfo): Exposition
     if (now - processRenderedAt >= PROCESS_METRICS_MAX_AGE_MS) processRenderedAt = now;
     return processRenderedAt;
   };
-  return new Exposition([
+  const report = new GaugeFamilies(families);
+  return new Exposition(live.contentType, [
     // Every analysis makes a new report, most of them equal to the last (every etcd read makes one): comparing
-    // costs far less than rendering a thousand objects again.
-    { registry, key: () => input.report(), equal: isDeepStrictEqual },
+    // costs less than even the cached render of a thousand objects, and keeps the gzip body of the last one.
+    { render: () => report.render(input.report()), key: () => input.report(), equal: isDeepStrictEqual },
     // Everything the live families read, and nothing else: a few small objects to compare at each scrape.
-    { registry: live, key: () => JSON.stringify(input.sources.map((s) => [s.name, s.health(), [...s.errorCounts()]])) },
-    { registry: processMetrics, key: processKey },
+    { render: () => live.metrics(), key: () => JSON.stringify(input.sources.map((s) => [s.name, s.health(), [...s.errorCounts()]])) },
+    { render: () => processMetrics.metrics(), key: processKey },
   ]);
-}
-
-interface Series {
-  readonly labels: Readonly<Record<string, string>>;
-  readonly value: number;
-}
-
-/**
- * A gauge whose series are computed from the report when the registry renders it, which prom-client's registry
- * accepts from any object of this shape. Rendered once per report, it needs no reset() and set() per series:
- * for a thousand objects that halves the render time. And unlike prom-client's Gauge, it can leave out an
- * unlabelled series (prom-client renders 0 after a reset), so "source down" never shows as a made-up 0.
- */
-class ReportGauge {
-  readonly type = 'gauge';
-  readonly aggregator = 'sum';
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly series: () => Series[],
-  ) {}
-
-  get(): { name: string; help: string; type: string; aggregator: string; values: Series[] } {
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.series() };
-  }
-
-  reset(): void {}
 }

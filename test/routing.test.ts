@@ -13,7 +13,7 @@ describe('routing', () => {
   let base: string;
   before(async () => {
     const registry = new Registry();
-    const app = createApp({ exposition: new Exposition([{ registry, key: () => 0 }]), telemetryPath: '/metrics', ready: () => true, version: '0.0.0', status: k0s5369Document });
+    const app = createApp({ exposition: new Exposition(registry.contentType, [{ render: () => registry.metrics(), key: () => 0 }]), telemetryPath: '/metrics', ready: () => true, version: '0.0.0', status: k0s5369Document });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });

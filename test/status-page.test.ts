@@ -188,7 +188,7 @@ describe('status page HTML', () => {
 describe('status page routes', () => {
   it('/ and /status.json serve the same document with the security headers', async () => {
     const doc = k0s5369Document();
-    const app = createApp({ exposition: new Exposition([{ registry: new Registry(), key: () => 0 }]), telemetryPath: '/metrics', ready: () => true, version: '0.1.0', status: () => doc });
+    const app = createApp({ exposition: new Exposition(new Registry().contentType, [{ render: () => new Registry().metrics(), key: () => 0 }]), telemetryPath: '/metrics', ready: () => true, version: '0.1.0', status: () => doc });
     const server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     try {
