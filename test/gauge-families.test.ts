@@ -1,0 +1,70 @@
+// The report's families keep each series' line between renders (src/gauge-families.ts). Whatever the sequence of
+// reports, every render must be byte for byte what prom-client renders from scratch: a kept line must never
+// stand for a series whose labels or value differ, however hostile the label values.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { Registry, type Metric } from 'prom-client';
+import { GaugeFamilies, type GaugeFamily, type Series } from '../src/gauge-families.js';
+
+/** A report here is just each family's series. */
+type Report = readonly (readonly Series[])[];
+
+const NAMES = ['k0s_test_info', 'k0s_test_problem', 'k0s_test_empty'];
+const families: GaugeFamily<Report>[] = NAMES.map((name, i) => ({ name, help: `Help of ${name}, with "quotes", \\ and\na newline`, series: (r) => r[i] ?? [] }));
+
+/** What prom-client renders from scratch: one registry, a metric object per family (prom-client accepts any of this shape). */
+function reference(report: Report): Promise<string> {
+  const registry = new Registry();
+  for (const f of families) {
+    const get = () => ({ name: f.name, help: f.help, type: 'gauge', aggregator: 'sum', values: f.series(report) });
+    registry.registerMetric({ name: f.name, help: f.help, type: 'gauge', aggregator: 'sum', get, reset() {} } as unknown as Metric);
+  }
+  return registry.metrics();
+}
+
+const value = fc.oneof(fc.constantFrom(0, 1, -0, 1.5, NaN, Infinity, -Infinity), fc.double());
+// Few distinct values, so that lines come back, disappear and collide often; hostile ones among them.
+const labelValue = fc.constantFrom('', 'c1', 'c1.example.org', 'a"b', 'a\\b', 'line\nbreak', 'x=1:y', '3:abc', 'ü', 'a b');
+const labelName = fc.constantFrom('name', 'member_id', 'source', 'problem');
+// Label sets of different sizes in one family, so that one set can be the start of another.
+const series: fc.Arbitrary<Series> = fc.record({ labels: fc.dictionary(labelName, labelValue, { maxKeys: 3 }), value });
+const report: fc.Arbitrary<Report> = fc.tuple(fc.array(series, { maxLength: 6 }), fc.array(series, { maxLength: 6 }), fc.constant([]));
+
+describe('gauge families with kept lines', () => {
+  it('render every report in a sequence exactly as prom-client does from scratch', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(report, { minLength: 1, maxLength: 12 }), async (reports) => {
+        const kept = new GaugeFamilies(families);
+        for (const r of reports) assert.equal(await kept.render(r), await reference(r));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('stays right across many renders of a large report that changes one series at a time (old lines cleared out)', async () => {
+    const kept = new GaugeFamilies(families);
+    const base: Series[] = Array.from({ length: 300 }, (_, i) => ({ labels: { name: `controller-${i}`, member_id: i.toString(16) }, value: 1 }));
+    for (let i = 0; i < 700; i++) {
+      // A different extra series each time: the kept lines of earlier ones pile up until they are cleared out.
+      const r: Report = [[...base, { labels: { name: `extra-${i}`, member_id: 'ff' }, value: i }], base.slice(i % 300, (i % 300) + 2), []];
+      const text = await kept.render(r);
+      if (i % 50 === 0 || i > 690) assert.equal(text, await reference(r), `render ${i}`);
+      else assert.ok(text.includes(`k0s_test_info{name="extra-${i}",member_id="ff"} ${i}\n`), `render ${i}`);
+    }
+  });
+
+  it('renders concurrent calls in turn, each its own report', async () => {
+    const kept = new GaugeFamilies(families);
+    const a: Report = [[{ labels: { name: 'a' }, value: 1 }], [], []];
+    const b: Report = [[{ labels: { name: 'b' }, value: 2 }], [{ labels: { name: 'b' }, value: 1 }], []];
+    const [ra, rb, ra2] = await Promise.all([kept.render(a), kept.render(b), kept.render(a)]);
+    assert.equal(ra, await reference(a));
+    assert.equal(rb, await reference(b));
+    assert.equal(ra2, await reference(a));
+  });
+
+  it('refuses two families of one name', () => {
+    assert.throws(() => new GaugeFamilies([families[0]!, families[0]!]), /unique/);
+  });
+});
