@@ -30,8 +30,9 @@ export interface Source<T> {
   stop(): Promise<void>;
   /** The validated view; undefined while the source is down or not yet read, never a stale one. */
   snapshot(): T | undefined;
+  /** Immutable: a change of health is a new object (SourceStatus keeps it so; /metrics relies on it). */
   health(): SourceHealth;
-  /** Failures by reason since start, every reason present (0 when none). */
+  /** Failures by reason since start, every reason present (0 when none); counts only grow. */
   errorCounts(): ReadonlyMap<ErrorReason, number>;
 }
 
