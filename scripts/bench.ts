@@ -11,7 +11,7 @@ import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_pr
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -135,6 +135,8 @@ async function bench(): Promise<void> {
     '-t2', `-c${connections}`, `-d${duration}s`, '--latency', ...(gzip ? ['-H', 'Accept-Encoding: gzip'] : []), url,
   ];
   const machine = `${cpus().length} CPUs (${cpuModel()}), Node ${process.version}, ${wrkVersion()}`;
+  // The machine may be shared: its load before and after the run says how far to trust the absolute numbers.
+  const loadBefore = loadavg()[0]!;
   process.stderr.write(`bench: ${machine}\n`);
 
   try {
@@ -247,7 +249,7 @@ async function bench(): Promise<void> {
   }
 
   const command = `npm run bench -- --objects ${objectCount} --duration ${duration} --connections ${connections} --changes ${changes}${settleMinutes > 0 ? ` --settle-minutes ${settleMinutes}` : ''}${opt['node-options'] === undefined ? '' : ` --node-options='${nodeOptions}'`}`;
-  process.stdout.write(`Machine: ${machine}\nCommand: ${command}\nExporter's NODE_OPTIONS: ${nodeOptions}\nLoad: wrk -t2 -c${connections} -d${duration}s --latency, one run per row\n\n`);
+  process.stdout.write(`Machine: ${machine}\nLoad average (1 min): ${loadBefore.toFixed(2)} before the run, ${loadavg()[0]!.toFixed(2)} after\nCommand: ${command}\nExporter's NODE_OPTIONS: ${nodeOptions}\nLoad: wrk -t2 -c${connections} -d${duration}s --latency, one run per row\n\n`);
   process.stdout.write(table(rows, settleMinutes));
   process.stdout.write('\nTargets (issue 13):\n');
   for (const t of targets) process.stdout.write(`- ${t.met ? 'met    ' : 'MISSED '} ${t.what}: ${t.got} (want ${t.want})\n`);
