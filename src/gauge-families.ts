@@ -105,6 +105,9 @@ export class GaugeFamilies<R> {
     };
     let node = child(this.lines, family);
     for (const name in s.labels) node = child(child(node, name), s.labels[name]!);
+    // The same series twice in one render was formatted twice: keep one line, counted once.
+    const known = node.get(s.value) as Line | undefined;
+    if (known !== undefined) return known;
     const entry = { line, used: this.renders };
     node.set(s.value, entry);
     this.lineCount++;
