@@ -1,10 +1,9 @@
 // What check and prune do on the network: read each source once with the exporter's deadlines, confirm etcd's
 // member list with a linearizable read, and delete one EtcdMember with preconditions.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { noop } from 'cockatiel';
-import { Etcd3, EtcdPermissionDeniedError } from 'etcd3';
+import { EtcdPermissionDeniedError } from 'etcd3';
 import type { EtcdSnapshot, KubernetesSnapshot } from '../model.js';
-import { readCredentials, readEtcd, reasonFor, type EtcdReadOptions } from '../sources/etcd.js';
+import { newEtcdClient, readCredentials, readEtcd, reasonFor, type Credentials, type EtcdReadOptions } from '../sources/etcd.js';
 import { GROUP, PLURAL, VERSION, apiRequest, listEtcdMembers, readBody, statusMessage } from '../sources/kubernetes.js';
 import { SourceError, abortError, errorMessage, raceSignal, reasonForNodeError, requestSignal, type SourceName } from '../sources/source.js';
 
@@ -47,7 +46,7 @@ export async function readEtcdOnce(options: EtcdReadOptions, signal?: AbortSigna
  */
 export async function readEtcdLinearizable(options: EtcdReadOptions): Promise<EtcdSnapshot> {
   const deadline = new Date(Date.now() + options.timeoutMs);
-  let credentials: Awaited<ReturnType<typeof readCredentials>>;
+  let credentials: Credentials;
   try {
     credentials = await readCredentials(options, requestSignal(options.timeoutMs, undefined));
   } catch (err) {
@@ -55,7 +54,7 @@ export async function readEtcdLinearizable(options: EtcdReadOptions): Promise<Et
   }
   const clients = options.endpoints.map((host) => ({
     host,
-    client: new Etcd3({ hosts: host, ...(credentials ? { credentials } : {}), faultHandling: { host: () => noop, global: noop }, defaultCallOptions: { deadline } }),
+    client: newEtcdClient(host, credentials),
   }));
   let confirmed: string;
   try {

@@ -1,12 +1,18 @@
 // Reads etcd's member list and the identity of the member behind the first endpoint.
 //
-// Each read builds fresh clients and closes them afterwards. That costs a TLS handshake per interval, and buys
-// two things: a member that was down is reached again at once (no gRPC reconnect backoff of up to two
-// minutes), and a member that hangs can never keep a stuck channel around: closing the clients after each read
-// drops whatever a hung member still holds. (It does not buy certificate rotation without a restart: both shipped
-// deployments hand the exporter copies of the files taken when it starts.) The etcd3 library's own retries and
-// circuit breakers are switched off: the deadline of the read is the only bound, and the endpoints are asked
-// in parallel so a hung one costs nothing.
+// The exporter's source keeps its clients (one per endpoint) from one read to the next while reads are healthy:
+// a fresh set costs a TLS handshake per endpoint and several times the CPU of a read on open connections. Any
+// failure drops them, so the next read builds fresh ones, which buys what fresh clients at every read bought:
+// a member that was down is reached again at once (no gRPC reconnect backoff of up to two minutes), and a member
+// that hangs can never keep a stuck channel around. A failure is any call of the read failing, on any endpoint,
+// even one whose member list was not needed because another answered first, and even when it fails after the
+// read has returned (a hung member's call ends at its gRPC deadline), as well as the read's deadline or abort.
+// The TLS files are read at every read as before, and clients built from other bytes are replaced, so files
+// renewed in place are used at the next read. (Both shipped deployments hand the exporter copies of the files
+// taken when it starts, so there a renewal still needs a restart.) check and prune read once, with a set of
+// their own that is closed when the read ends. The etcd3 library's own retries and circuit breakers are
+// switched off: the deadline of the read is the only bound, and the endpoints are asked in parallel so a hung
+// one costs nothing.
 import { readFile } from 'node:fs/promises';
 import { Etcd3, GRPCDeadlineExceededError, GRPCUnauthenticatedError, GRPCUnavailableError, EtcdPermissionDeniedError } from 'etcd3';
 import { noop } from 'cockatiel';
@@ -31,6 +37,9 @@ export interface EtcdSourceOptions extends EtcdReadOptions {
   readonly logger: Logger;
 }
 
+/** The TLS files' bytes as grpc-js takes them; undefined for plain http endpoints. */
+export type Credentials = { readonly rootCertificate: Buffer; readonly certChain?: Buffer; readonly privateKey?: Buffer } | undefined;
+
 interface RawMember {
   ID?: unknown;
   name?: unknown;
@@ -42,29 +51,31 @@ interface RawMember {
 /**
  * One read of etcd, ended by its deadline (options.timeoutMs) or earlier by signal. The member list may come
  * from any endpoint; the local member (status of the first endpoint) failing only leaves localMemberId unknown.
+ * With `kept`, the clients are taken from it and left open for the next read unless something failed; without,
+ * they are built for this read and closed after it.
  */
-export async function readEtcd(options: EtcdReadOptions, signal: AbortSignal): Promise<EtcdSnapshot> {
+export async function readEtcd(options: EtcdReadOptions, signal: AbortSignal, kept?: EtcdClients): Promise<EtcdSnapshot> {
   const { endpoints, timeoutMs } = options;
   const requestAbort = requestSignal(timeoutMs, signal);
   // gRPC's own deadline ends the calls on the wire at the same moment the signal fires.
   const deadline = new Date(Date.now() + timeoutMs);
-  const credentials = await readCredentials(options, requestAbort);
-  const clients = endpoints.map(
-    (host) =>
-      new Etcd3({
-        hosts: host,
-        ...(credentials ? { credentials } : {}),
-        faultHandling: { host: () => noop, global: noop },
-        defaultCallOptions: { deadline },
-      }),
-  );
-  const [local] = clients;
+  // The bytes of the kept clients were checked when they were built: the same bytes need no second check.
+  const credentials = await readCredentials(options, requestAbort, kept?.credentials);
+  const holder = kept ?? new EtcdClients();
+  const set = holder.acquire(endpoints, credentials);
+  // A call that fails drops the set, whenever it fails: also after the read has returned through another endpoint.
+  const observed = <T>(call: Promise<T>): Promise<T> => {
+    call.catch(() => set.retire());
+    return call;
+  };
+  const [local] = set.clients;
+  let healthy = false;
   try {
     if (!local) throw new SourceError('other', 'no etcd endpoints given');
     // Each call is raced on its own, so a member list that came in time survives a hung status call.
     const [list, status] = await Promise.allSettled([
-      raceSignal(Promise.any(clients.map((c) => c.cluster.memberList({}, { deadline }))), requestAbort, `etcd member list from ${endpoints.join(',')}`, timeoutMs),
-      raceSignal(local.maintenance.status({ deadline }), requestAbort, `etcd status from ${endpoints[0]}`, timeoutMs),
+      raceSignal(Promise.any(set.clients.map((c) => observed(c.cluster.memberList({}, { deadline })))), requestAbort, `etcd member list from ${endpoints.join(',')}`, timeoutMs),
+      raceSignal(observed(local.maintenance.status({ deadline })), requestAbort, `etcd status from ${endpoints[0]}`, timeoutMs),
     ]);
     if (list.status === 'rejected') throw classify(firstError(list.reason), endpoints, 'member list');
     const members = parseMembers(list.value.members);
@@ -76,22 +87,114 @@ export async function readEtcd(options: EtcdReadOptions, signal: AbortSignal): P
     if (typeof raw !== 'string' || !/^[0-9]+$/.test(raw)) {
       return { members, localMemberId: undefined, localMemberError: `status of the first endpoint has member_id ${JSON.stringify(raw)}, want a decimal uint64` };
     }
+    healthy = true;
     return { members, localMemberId: memberIdFromDecimal(raw) };
   } finally {
-    // Closing fails at once every call still waiting for a connection (a hung member stalls the TLS handshake);
-    // a call already sent ends at its gRPC deadline, the read's own (etcd3 gives no handle to cancel it sooner).
-    for (const c of clients) c.close();
+    if (!healthy) set.retire();
+    set.release();
+    if (!kept) holder.close();
   }
 }
 
-/** etcd, read every interval (and soon after refreshSoon()). */
+/** One etcd3 client per endpoint, built from one set of TLS bytes; closed once retired and no read uses it. */
+class ClientSet {
+  readonly clients: Etcd3[];
+  private users = 0;
+  private retired = false;
+  private closed = false;
+
+  constructor(
+    readonly endpoints: readonly string[],
+    readonly credentials: Credentials,
+  ) {
+    this.clients = endpoints.map((host) => newEtcdClient(host, credentials));
+  }
+
+  /** Whether a read with these endpoints and TLS bytes may use this set. */
+  fits(endpoints: readonly string[], credentials: Credentials): boolean {
+    return !this.retired && sameStrings(this.endpoints, endpoints) && sameCredentials(this.credentials, credentials);
+  }
+
+  use(): void {
+    this.users++;
+  }
+
+  release(): void {
+    this.users--;
+    this.closeIfDone();
+  }
+
+  /** No read takes this set any more; it closes as soon as none uses it (at once, if none does). */
+  retire(): void {
+    this.retired = true;
+    this.closeIfDone();
+  }
+
+  private closeIfDone(): void {
+    if (!this.retired || this.users > 0 || this.closed) return;
+    this.closed = true;
+    // Closing fails at once every call still waiting for a connection (a hung member stalls the TLS handshake);
+    // a call already sent ends at its gRPC deadline, its read's own (etcd3 gives no handle to cancel it sooner).
+    // A read still using the set closes it when it ends, so a late failure never cuts a later read short.
+    for (const c of this.clients) c.close();
+  }
+}
+
+/** The etcd clients the exporter's source keeps between healthy reads (see the top of this file). */
+export class EtcdClients {
+  private current: ClientSet | undefined;
+
+  /** The TLS credentials the kept clients were built with (undefined also when none are kept). */
+  get credentials(): Credentials {
+    return this.current?.credentials;
+  }
+
+  /** The kept set if it is healthy and fits, else a fresh one (the old one closed); release() it after the read. */
+  acquire(endpoints: readonly string[], credentials: Credentials): ClientSet {
+    if (this.current?.fits(endpoints, credentials) !== true) {
+      this.current?.retire();
+      this.current = new ClientSet(endpoints, credentials);
+    }
+    this.current.use();
+    return this.current;
+  }
+
+  /** Closes the kept clients (a read still using them closes them when it ends). */
+  close(): void {
+    this.current?.retire();
+    this.current = undefined;
+  }
+}
+
+/** An etcd3 client for one endpoint, without the library's retries and circuit breakers: every call passes its deadline. */
+export function newEtcdClient(host: string, credentials: Credentials): Etcd3 {
+  return new Etcd3({ hosts: host, ...(credentials ? { credentials } : {}), faultHandling: { host: () => noop, global: noop } });
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.equals(b);
+}
+
+function sameCredentials(a: Credentials, b: Credentials): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return sameBytes(a.rootCertificate, b.rootCertificate) && sameBytes(a.certChain, b.certChain) && sameBytes(a.privateKey, b.privateKey);
+}
+
+/** etcd, read every interval (and soon after refreshSoon()), with clients kept between healthy reads. */
 export class EtcdSource extends PolledSource<EtcdSnapshot> {
+  private readonly clients: EtcdClients;
+
   constructor(opts: EtcdSourceOptions) {
+    const clients = new EtcdClients();
     super({
       name: 'etcd',
       intervalMs: opts.intervalMs,
       logger: opts.logger,
-      read: (signal) => readEtcd(opts, signal),
+      read: (signal) => readEtcd(opts, signal, clients),
       describe: (s) => ({ members: s.members.length, local_member_id: s.localMemberId }),
       observe: (previous, current) => {
         // Without the local member, local name drift cannot be judged: say why, once per change.
@@ -102,14 +205,26 @@ export class EtcdSource extends PolledSource<EtcdSnapshot> {
         }
       },
     });
+    this.clients = clients;
+  }
+
+  override async stop(): Promise<void> {
+    // The read in flight (if any) has ended when super.stop() resolves, so this closes the clients at once.
+    await super.stop();
+    this.clients.close();
   }
 }
 
-/** The TLS credentials of options, read now (check and prune build their own client for the linearizable read). */
+/**
+ * The TLS credentials of options, read now (check and prune build their own client for the linearizable read).
+ * When the files hold the same bytes as `checked` (credentials this function returned before), that object is
+ * returned without checking them again.
+ */
 export async function readCredentials(
   options: EtcdReadOptions,
   signal: AbortSignal,
-): Promise<{ rootCertificate: Buffer; certChain?: Buffer; privateKey?: Buffer } | undefined> {
+  checked?: Credentials,
+): Promise<Credentials> {
   const { caFile, certFile, keyFile } = options;
   if (caFile === undefined) return undefined;
   const read = (path: string): Promise<Buffer> => readFile(path, { signal });
@@ -119,6 +234,9 @@ export async function readCredentials(
       certFile === undefined ? undefined : read(certFile),
       keyFile === undefined ? undefined : read(keyFile),
     ]);
+    if (checked !== undefined && sameBytes(rootCertificate, checked.rootCertificate) && sameBytes(certChain, checked.certChain) && sameBytes(privateKey, checked.privateKey)) {
+      return checked;
+    }
     // grpc-js would throw OpenSSL's bare words (and not as a SourceError); check the files first and name them.
     const problem =
       certificateProblem(rootCertificate, 'etcd CA --etcd.ca-file', caFile) ??
