@@ -40,6 +40,9 @@ export interface EtcdSourceOptions extends EtcdReadOptions {
 /** The TLS files' bytes as grpc-js takes them; undefined for plain http endpoints. */
 export type Credentials = { readonly rootCertificate: Buffer; readonly certChain?: Buffer; readonly privateKey?: Buffer } | undefined;
 
+/** Why kept clients were dropped: the reason field of the "new etcd clients" debug line. */
+type RebuildReason = 'none_kept' | 'call_failed' | 'read_failed' | 'tls_files_changed' | 'endpoints_changed' | 'closed';
+
 interface RawMember {
   ID?: unknown;
   name?: unknown;
@@ -65,7 +68,7 @@ export async function readEtcd(options: EtcdReadOptions, signal: AbortSignal, ke
   const set = holder.acquire(endpoints, credentials);
   // A call that fails drops the set, whenever it fails: also after the read has returned through another endpoint.
   const observed = <T>(call: Promise<T>): Promise<T> => {
-    call.catch(() => set.retire());
+    call.catch(() => set.retire('call_failed'));
     return call;
   };
   const [local] = set.clients;
@@ -90,7 +93,7 @@ export async function readEtcd(options: EtcdReadOptions, signal: AbortSignal, ke
     healthy = true;
     return { members, localMemberId: memberIdFromDecimal(raw) };
   } finally {
-    if (!healthy) set.retire();
+    if (!healthy) set.retire('read_failed');
     set.release();
     if (!kept) holder.close();
   }
@@ -100,7 +103,8 @@ export async function readEtcd(options: EtcdReadOptions, signal: AbortSignal, ke
 class ClientSet {
   readonly clients: Etcd3[];
   private users = 0;
-  private retired = false;
+  /** Why no read takes this set any more; undefined while it is kept. */
+  private retiredFor: RebuildReason | undefined;
   private closed = false;
 
   constructor(
@@ -110,9 +114,12 @@ class ClientSet {
     this.clients = endpoints.map((host) => newEtcdClient(host, credentials));
   }
 
-  /** Whether a read with these endpoints and TLS bytes may use this set. */
-  fits(endpoints: readonly string[], credentials: Credentials): boolean {
-    return !this.retired && sameStrings(this.endpoints, endpoints) && sameCredentials(this.credentials, credentials);
+  /** Why a read with these endpoints and TLS bytes may not use this set; undefined when it may. */
+  unfitFor(endpoints: readonly string[], credentials: Credentials): RebuildReason | undefined {
+    if (this.retiredFor !== undefined) return this.retiredFor;
+    if (!sameStrings(this.endpoints, endpoints)) return 'endpoints_changed';
+    if (!sameCredentials(this.credentials, credentials)) return 'tls_files_changed';
+    return undefined;
   }
 
   use(): void {
@@ -125,13 +132,13 @@ class ClientSet {
   }
 
   /** No read takes this set any more; it closes as soon as none uses it (at once, if none does). */
-  retire(): void {
-    this.retired = true;
+  retire(why: RebuildReason): void {
+    this.retiredFor ??= why;
     this.closeIfDone();
   }
 
   private closeIfDone(): void {
-    if (!this.retired || this.users > 0 || this.closed) return;
+    if (this.retiredFor === undefined || this.users > 0 || this.closed) return;
     this.closed = true;
     // Closing fails at once every call still waiting for a connection (a hung member stalls the TLS handshake);
     // a call already sent ends at its gRPC deadline, its read's own (etcd3 gives no handle to cancel it sooner).
@@ -144,6 +151,9 @@ class ClientSet {
 export class EtcdClients {
   private current: ClientSet | undefined;
 
+  /** With a logger, each new set is logged (debug) with the reason the previous one was dropped. */
+  constructor(private readonly logger?: Logger) {}
+
   /** The TLS credentials the kept clients were built with (undefined also when none are kept). */
   get credentials(): Credentials {
     return this.current?.credentials;
@@ -151,17 +161,19 @@ export class EtcdClients {
 
   /** The kept set if it is healthy and fits, else a fresh one (the old one closed); release() it after the read. */
   acquire(endpoints: readonly string[], credentials: Credentials): ClientSet {
-    if (this.current?.fits(endpoints, credentials) !== true) {
-      this.current?.retire();
+    const why = this.current === undefined ? 'none_kept' : this.current.unfitFor(endpoints, credentials);
+    if (why !== undefined) {
+      this.current?.retire(why);
       this.current = new ClientSet(endpoints, credentials);
+      this.logger?.debug('new etcd clients', { reason: why });
     }
-    this.current.use();
-    return this.current;
+    this.current!.use();
+    return this.current!;
   }
 
   /** Closes the kept clients (a read still using them closes them when it ends). */
   close(): void {
-    this.current?.retire();
+    this.current?.retire('closed');
     this.current = undefined;
   }
 }
@@ -189,7 +201,7 @@ export class EtcdSource extends PolledSource<EtcdSnapshot> {
   private readonly clients: EtcdClients;
 
   constructor(opts: EtcdSourceOptions) {
-    const clients = new EtcdClients();
+    const clients = new EtcdClients(opts.logger);
     super({
       name: 'etcd',
       intervalMs: opts.intervalMs,
