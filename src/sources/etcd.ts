@@ -1,18 +1,17 @@
 // Reads etcd's member list and the identity of the member behind the first endpoint.
 //
 // The exporter's source keeps its clients (one per endpoint) from one read to the next while reads are healthy:
-// a fresh set costs a TLS handshake per endpoint and several times the CPU of a read on open connections. Any
-// failure drops them, so the next read builds fresh ones, which buys what fresh clients at every read bought:
-// a member that was down is reached again at once (no gRPC reconnect backoff of up to two minutes), and a member
-// that hangs can never keep a stuck channel around. A failure is any call of the read failing, on any endpoint,
-// even one whose member list was not needed because another answered first, and even when it fails after the
-// read has returned (a hung member's call ends at its gRPC deadline), as well as the read's deadline or abort.
-// The TLS files are read at every read as before, and clients built from other bytes are replaced, so files
-// renewed in place are used at the next read. (Both shipped deployments hand the exporter copies of the files
-// taken when it starts, so there a renewal still needs a restart.) check and prune read once, with a set of
-// their own that is closed when the read ends. The etcd3 library's own retries and circuit breakers are
-// switched off: the deadline of the read is the only bound, and the endpoints are asked in parallel so a hung
-// one costs nothing.
+// a fresh set costs a TLS handshake per endpoint and about five times the CPU of a read on open connections.
+// Any failure drops them, and the next read builds fresh ones: a member that was down is reached again at once
+// (no gRPC reconnect backoff of up to two minutes), and a member that hangs can never keep a stuck channel
+// around. A failure is any call of the read failing on any endpoint, even one whose member list was not needed
+// because another answered first, and even when it fails after the read has returned (a hung member's call ends
+// at its gRPC deadline); and the read's own deadline or abort. The TLS files are read at every read, and kept
+// clients built from other bytes are replaced, so files renewed in place are used at the next read. (Both
+// shipped deployments hand the exporter copies of the files taken when it starts, so there a renewal still
+// needs a restart.) check and prune read once, with clients built for that read and closed after it. The etcd3
+// library's own retries and circuit breakers are switched off: the deadline of the read is the only bound, and
+// the endpoints are asked in parallel so a hung one costs nothing.
 import { readFile } from 'node:fs/promises';
 import { Etcd3, GRPCDeadlineExceededError, GRPCUnauthenticatedError, GRPCUnavailableError, EtcdPermissionDeniedError } from 'etcd3';
 import { noop } from 'cockatiel';
