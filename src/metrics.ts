@@ -31,14 +31,9 @@ export interface BuildInfo {
   readonly nodejsVersion: string;
 }
 
-export function createMetrics(input: MetricsInput, build: BuildInfo): Exposition {
-  // Everything derived from the report: computed from it as it is rendered, each series' line kept between renders.
+/** The report's gauge families, in the order they are rendered: each computes its series from the report. */
+export function reportFamilies(): GaugeFamily<Report>[] {
   const families: GaugeFamily<Report>[] = [];
-  // Source health, error counts, build info.
-  const live = new Registry();
-  const processMetrics = new Registry();
-  collectDefaultMetrics({ register: processMetrics });
-
   const family = (name: string, help: string, series: (r: Report) => Series[]): void => {
     families.push({ name, help: `${help}. ${FROM_LAST_REFRESH}`, series });
   };
@@ -87,6 +82,14 @@ export function createMetrics(input: MetricsInput, build: BuildInfo): Exposition
       ? []
       : [{ labels: { member_name: r.local.memberName, member_id: r.local.memberId, registration_name: r.local.registrationName, predicted_peer_address: r.local.predictedPeerAddress ?? '' }, value: 1 }],
   );
+  return families;
+}
+
+export function createMetrics(input: MetricsInput, build: BuildInfo): Exposition {
+  // Source health, error counts, build info.
+  const live = new Registry();
+  const processMetrics = new Registry();
+  collectDefaultMetrics({ register: processMetrics });
 
   const perSource = (name: string, help: string, value: (h: SourceHealth) => number | undefined): void => {
     new Gauge({
@@ -139,7 +142,8 @@ export function createMetrics(input: MetricsInput, build: BuildInfo): Exposition
     if (now - processRenderedAt >= PROCESS_METRICS_MAX_AGE_MS) processRenderedAt = now;
     return processRenderedAt;
   };
-  const report = new GaugeFamilies(families);
+  // Everything derived from the report: computed from it as it is rendered, each series' line kept between renders.
+  const report = new GaugeFamilies(reportFamilies());
   return new Exposition(live.contentType, [
     // Every analysis makes a new report, most of them equal to the last (every etcd read makes one): comparing
     // costs less than even the cached render of a thousand objects, and keeps the gzip body of the last one.
