@@ -9,11 +9,11 @@
 // Run it with the exporter's NODE_OPTIONS (the Dockerfile's) to see the cost under its small young generation.
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { Registry, type Metric } from 'prom-client';
-import { analyse, type Report } from '../src/analysis.js';
+import { analyse } from '../src/analysis.js';
 import { GaugeFamilies } from '../src/gauge-families.js';
 import { reportFamilies } from '../src/metrics.js';
 import type { EtcdMember, EtcdMemberObject } from '../src/model.js';
+import { renderFromScratch } from '../testbed/reference-render.js';
 
 const { values: opt } = parseArgs({ options: { objects: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '300' } } });
 const objectCount = Number(opt.objects);
@@ -34,16 +34,6 @@ const host = { registrationName: 'c1.example.org' };
 const families = reportFamilies();
 const kept = new GaugeFamilies(families);
 
-/** prom-client formatting every line, from one registry holding a metric object per family: the exporter before kept lines. */
-function fromScratch(report: Report): Promise<string> {
-  const registry = new Registry();
-  for (const f of families) {
-    const get = () => ({ name: f.name, help: f.help, type: 'gauge', aggregator: 'sum', values: f.series(report) });
-    registry.registerMetric({ name: f.name, help: f.help, type: 'gauge', aggregator: 'sum', get, reset() {} } as unknown as Metric);
-  }
-  return registry.metrics();
-}
-
 const times: Record<'analysis' | 'kept' | 'scratch', number[]> = { analysis: [], kept: [], scratch: [] };
 let bytes = 0;
 for (let i = 0; i < rounds; i++) {
@@ -53,7 +43,7 @@ for (let i = 0; i < rounds; i++) {
   const b = performance.now();
   const text = await kept.render(report);
   const c = performance.now();
-  const reference = await fromScratch(report);
+  const reference = await renderFromScratch(families, report);
   const d = performance.now();
   if (text !== reference) throw new Error(`round ${i}: the kept lines render differently from prom-client from scratch`);
   bytes = text.length;

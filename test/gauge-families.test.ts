@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { Registry, type Metric } from 'prom-client';
 import { GaugeFamilies, type GaugeFamily, type Series } from '../src/gauge-families.js';
+import { renderFromScratch } from '../testbed/reference-render.js';
 
 /** A report here is just each family's series. */
 type Report = readonly (readonly Series[])[];
@@ -13,15 +13,8 @@ type Report = readonly (readonly Series[])[];
 const NAMES = ['k0s_test_info', 'k0s_test_problem', 'k0s_test_empty'];
 const families: GaugeFamily<Report>[] = NAMES.map((name, i) => ({ name, help: `Help of ${name}, with "quotes", \\ and\na newline`, series: (r) => r[i] ?? [] }));
 
-/** What prom-client renders from scratch: one registry, a metric object per family (prom-client accepts any of this shape). */
-function reference(report: Report): Promise<string> {
-  const registry = new Registry();
-  for (const f of families) {
-    const get = () => ({ name: f.name, help: f.help, type: 'gauge', aggregator: 'sum', values: f.series(report) });
-    registry.registerMetric({ name: f.name, help: f.help, type: 'gauge', aggregator: 'sum', get, reset() {} } as unknown as Metric);
-  }
-  return registry.metrics();
-}
+/** What prom-client renders from scratch, every line formatted anew. */
+const reference = (report: Report): Promise<string> => renderFromScratch(families, report);
 
 const value = fc.oneof(fc.constantFrom(0, 1, -0, 1.5, NaN, Infinity, -Infinity), fc.double());
 // Few distinct values, so that lines come back, disappear and collide often; hostile ones among them.
