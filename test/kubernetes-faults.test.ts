@@ -62,7 +62,8 @@ describe('Kubernetes API faults', () => {
     api.dropWatches();
     const s = await exporter.waitFor('forbidden', (s) => kubeUp(s) === 0 && errors(s, 'forbidden') >= 1);
     assert.equal(count(s), undefined, 'no stale object count while the API refuses us');
-    const line = exporter.logs.find((l) => l.includes('403'));
+    // The failure's own line: any line may hold "403" by chance, in its timestamp's milliseconds.
+    const line = exporter.logs.find((l) => l.includes('"reason":"forbidden"') && l.includes('403'));
     assert.match(line ?? '', /apiGroups: \[\\"etcd.k0sproject.io\\"\], resources: \[\\"etcdmembers\\"\], verbs: \[\\"get\\",\\"list\\",\\"watch\\"\]/);
     api.setForbidden(false);
     await exporter.waitFor('recovered after RBAC fixed', (s) => kubeUp(s) === 1 && count(s) === 4, 20_000);
