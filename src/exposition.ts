@@ -1,6 +1,7 @@
 // The /metrics body, rendered by prom-client in parts, each only when what it shows changed (kube-state-metrics
-// keeps its metrics pre-rendered for the same reason): a scrape then mostly writes a buffer that is already there,
-// and its cost no longer grows with the number of EtcdMember objects.
+// keeps its metrics pre-rendered for the same reason): a scrape writes a buffer that is already there, or, when
+// only the small parts changed (the process metrics, at most once a second), joins the kept parts' bytes; its
+// cost no longer grows with rendering the EtcdMember objects.
 //
 // Each part has a key: a value that changes whenever the part's text may change (for the report's families, the
 // report itself, which is immutable and made anew by every analysis). A scrape asks every key, renders the parts
@@ -41,7 +42,8 @@ interface PartState {
 
 interface Body {
   readonly parts: readonly Rendered[];
-  readonly plain: Buffer;
+  /** Each made at the first scrape that wants it: Prometheus asks for gzip only, curl for plain text only. */
+  plain?: Buffer;
   gzip?: Buffer;
 }
 
@@ -69,9 +71,9 @@ export class Exposition {
     const parts = await Promise.all(this.parts.map((p, i) => this.render(p, this.state[i]!, i)));
     let body = this.last;
     if (body === undefined || parts.some((p, i) => p !== body!.parts[i])) {
-      body = this.last = { parts, plain: Buffer.concat(parts.map((p) => p.bytes)) };
+      body = this.last = { parts };
     }
-    if (!gzip) return { body: body.plain, encoding: undefined };
+    if (!gzip) return { body: (body.plain ??= Buffer.concat(body.parts.map((p) => p.bytes))), encoding: undefined };
     body.gzip ??= gzipBody(body.parts);
     return { body: body.gzip, encoding: 'gzip' };
   }
