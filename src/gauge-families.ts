@@ -125,7 +125,8 @@ export class GaugeFamilies<R> {
     const text = await this.scratch.getSingleMetricAsString(name);
     const lines = text.split('\n');
     if (lines.length !== series.length + 2) {
-      throw new Error(`prom-client rendered ${lines.length} lines for ${name} with ${series.length} series, want ${series.length + 2}`);
+      // Only a prom-client whose text format this file does not know gets here (package.json pins the version).
+      throw new Error(`cannot render ${name}: prom-client gave ${lines.length} lines for ${series.length} series, want ${series.length + 2} (HELP, TYPE, one per series); is prom-client the version package.json pins?`);
     }
     return { header: lines.slice(0, 2).join('\n'), lines: lines.slice(2) };
   }
