@@ -36,7 +36,7 @@
           },
           {
             "record": "cluster:k0s_etcdmember_planned_leaves:count",
-            "expr": "count without (name, member_id, problem) (\n    cluster:k0s_etcdmember_object_problem:max{problem=\"left\"}\n  unless ignoring (problem)\n    cluster:k0s_etcdmember_object_problem:max{problem=~\"duplicate|ambiguous_duplicate\"}\n)\n",
+            "expr": "count without (name, member_id, problem) (\n    cluster:k0s_etcdmember_object_problem:max{problem=\"left\"}\n  unless ignoring (problem)\n    cluster:k0s_etcdmember_object_problem:max{problem=~\"duplicate|ambiguous_duplicate\"}\n  unless\n    max_over_time(cluster:k0s_etcdmember_object_problem:max{problem=\"left\"}[1h] offset 1h)\n)\n",
           },
         ],
       },

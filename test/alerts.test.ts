@@ -200,6 +200,22 @@ describe('alert rules and promtool tests', () => {
     }
   });
 
+  it('planned-work.yml fails when a leave completed over an hour ago still excuses a lost member', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'alerts-mutant-'));
+    try {
+      const text = readFileSync(RULES_PATH, 'utf8');
+      const recent = /\n +unless\n +max_over_time\(cluster:k0s_etcdmember_object_problem:max\{problem="left"\}\[1h\] offset 1h\)/;
+      assert.match(text, recent);
+      writeFileSync(join(dir, 'k0s-etcdmember.rules.yml'), text.replace(recent, ''));
+      mkdirAndCopy(join(TESTS_DIR, 'planned-work.yml'), join(dir, 'tests', 'planned-work.yml'));
+      const r = promtool(['test', 'rules', 'planned-work.yml'], join(dir, 'tests'));
+      assert.notEqual(r.status, 0, 'an old left object hid a member loss and the test did not notice');
+      assert.match(output(r), /K0sEtcdMemberMembersLost/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('ambiguous.yml evaluates every alert in each scene and expects no delete command in any annotation', () => {
     const doc = parseYaml(readFileSync(join(TESTS_DIR, 'ambiguous.yml'), 'utf8')) as {
       tests: { input_series: { series: string }[]; alert_rule_test: { eval_time: string; alertname: string; exp_alerts: { exp_annotations: Record<string, string> }[] }[] }[];
