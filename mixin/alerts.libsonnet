@@ -127,7 +127,7 @@
             },
             "annotations": {
               "summary": "A started etcd member has no EtcdMember object",
-              "description": "etcd member {{ $labels.name }} with ID {{ $labels.member_id }}{{ with $labels.%(clusterLabel)s }} in cluster {{ . }}{{ end }} is started, but no EtcdMember object carries its ID, so it cannot be managed (or removed) through the Kubernetes API. Check `kubectl get etcdmember -o wide` and `k0s etcd member-list`; if its object was deleted by mistake, restarting k0s on the controller that runs member {{ $labels.name }} registers it again (check K0sEtcdMemberLocalNameDrift for that controller first)." % c,
+              "description": "etcd member {{ $labels.name }} with ID {{ $labels.member_id }}{{ with $labels.%(clusterLabel)s }} in cluster {{ . }}{{ end }} is started, but no EtcdMember object carries its ID, so it cannot be managed (or removed) through the Kubernetes API. Check `kubectl get etcdmember -o wide` and `k0s etcd member-list`; if its object was deleted by mistake, k0s registers it again when it starts on the controller that runs member {{ $labels.name }}: restart k0s there once K0sEtcdMemberLocalNameDrift and K0sEtcdMemberLocalPeerAddressDrift are quiet for that controller." % c,
               "runbook_url": $._config.runbookURLPattern % "k0setcdmemberunregistered",
               "dashboard_url": "%(grafanaURL)s/d/k0s-etcdmember/k0s-etcd-membership{{ with $labels.%(clusterLabel)s }}?var-cluster={{ . }}{{ end }}" % c,
             },
@@ -141,7 +141,7 @@
             },
             "annotations": {
               "summary": "An EtcdMember object has a different peer address than its etcd member",
-              "description": "EtcdMember object {{ $labels.name }}{{ with $labels.%(clusterLabel)s }} in cluster {{ . }}{{ end }} (member ID {{ $labels.member_id }}) has a status.peerAddress that differs from the first peer URL etcd has for that member. Compare `kubectl get etcdmember {{ $labels.name }} -o yaml` with `k0s etcd member-list`; usually the controller's address changed and the object is updated by the next k0s start there. Do not set spec.leave to fix an address." % c,
+              "description": "EtcdMember object {{ $labels.name }}{{ with $labels.%(clusterLabel)s }} in cluster {{ . }}{{ end }} (member ID {{ $labels.member_id }}) has a status.peerAddress that differs from the first peer URL etcd has for that member. Compare `kubectl get etcdmember {{ $labels.name }} -o yaml` with `k0s etcd member-list`. Do not restart k0s on that controller while K0sEtcdMemberLocalPeerAddressDrift fires for it; see the runbook. Do not set spec.leave to fix an address." % c,
               "runbook_url": $._config.runbookURLPattern % "k0setcdmemberpeeraddressmismatch",
               "dashboard_url": "%(grafanaURL)s/d/k0s-etcdmember/k0s-etcd-membership{{ with $labels.%(clusterLabel)s }}?var-cluster={{ . }}{{ end }}" % c,
             },
