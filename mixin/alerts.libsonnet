@@ -225,7 +225,7 @@
             },
             "annotations": {
               "summary": "An exporter cannot read one of its sources",
-              "description": "The k0s-etcdmember-exporter on {{ $labels.instance }}{{ with $labels.%(clusterLabel)s }} in cluster {{ . }}{{ end }} has not read its {{ $labels.source }} source successfully for over 10 minutes, so the figures that need it are absent and the other K0sEtcdMember alerts cannot see problems through this exporter. k0s_etcdmember_source_errors_total in its /metrics (`curl -s http://<controller>:9979/metrics | grep k0s_etcdmember_source_`) and its log say why." % c,
+              "description": "The k0s-etcdmember-exporter on {{ $labels.instance }}{{ with $labels.%(clusterLabel)s }} in cluster {{ . }}{{ end }} has not read its {{ $labels.source }} source successfully for over 10 minutes, so the figures that need it are absent and the other K0sEtcdMember alerts cannot see problems through this exporter. k0s_etcdmember_source_errors_total in its /metrics (`curl -s --cacert ca.crt -u prometheus https://{{ $labels.instance }}:9979/metrics | grep k0s_etcdmember_source_`; DaemonSet: see the runbook's Commands used below) and its log say why." % c,
               "runbook_url": $._config.runbookURLPattern % "k0setcdmembersourcedown",
               "dashboard_url": "%(grafanaURL)s/d/k0s-etcdmember/k0s-etcd-membership{{ with $labels.%(clusterLabel)s }}?var-cluster={{ . }}{{ end }}" % c,
             },
@@ -239,7 +239,7 @@
             },
             "annotations": {
               "summary": "A k0s-etcdmember-exporter is down or not scraped",
-              "description": "{{ with $labels.instance }}Prometheus cannot scrape the exporter at {{ . }}{{ with $labels.%(clusterLabel)s }} in cluster {{ . }}{{ end }}{{ else }}Prometheus has no target at all for job {{ $labels.job }}: the exporter is not deployed, or no ServiceMonitor or scrape job selects it{{ end }}. Until it is back, etcd membership drift goes unnoticed there. Check the exporter's pod or systemd unit and `curl -s http://<controller>:9979/metrics`." % c,
+              "description": "{{ with $labels.instance }}Prometheus cannot scrape the exporter at {{ . }}{{ with $labels.%(clusterLabel)s }} in cluster {{ . }}{{ end }}{{ else }}Prometheus has no target at all for job {{ $labels.job }}: the exporter is not deployed, or no ServiceMonitor or scrape job selects it{{ end }}. Until it is back, etcd membership drift goes unnoticed there. Check the exporter's pod or systemd unit{{ with $labels.instance }} and `curl -s --cacert ca.crt -u prometheus https://{{ . }}:9979/metrics | grep k0s_etcdmember_source_` (DaemonSet: see the runbook's Commands used below){{ end }}." % c,
               "runbook_url": $._config.runbookURLPattern % "k0setcdmemberexporterdown",
               "dashboard_url": "%(grafanaURL)s/d/k0s-etcdmember/k0s-etcd-membership{{ with $labels.%(clusterLabel)s }}?var-cluster={{ . }}{{ end }}" % c,
             },
