@@ -581,7 +581,7 @@
           "id": 7,
           "type": "stat",
           "title": "Learners",
-          "description": "Learners in etcd's member list; expected briefly while a controller joins, a problem when it stays. Max over this cluster's exporters (they all report the same cluster-wide view). \"No data\" means a source this figure needs is down, or the EtcdMember CRD is absent (kine or external etcd), so the figure cannot be computed.",
+          "description": "Learners in etcd's member list; expected briefly while a controller joins, a problem when it stays. Max over this cluster's exporters (they all report the same cluster-wide view). \"No data\" means no exporter of this cluster can read etcd (this figure needs etcd only, not the EtcdMember CRD).",
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}",
@@ -596,7 +596,7 @@
             "defaults": {
               "unit": "none",
               "decimals": 0,
-              "noValue": "No data: source down or CRD absent",
+              "noValue": "No data: etcd down for every controller",
               "color": {
                 "mode": "thresholds",
               },
@@ -650,7 +650,7 @@
           "id": 8,
           "type": "stat",
           "title": "Unstarted members",
-          "description": "Members added to etcd's list that never started; expected briefly while a controller joins; each one raises the quorum size without voting. Max over this cluster's exporters (they all report the same cluster-wide view). \"No data\" means a source this figure needs is down, or the EtcdMember CRD is absent (kine or external etcd), so the figure cannot be computed.",
+          "description": "Members added to etcd's list that never started; expected briefly while a controller joins; each one raises the quorum size without voting. Max over this cluster's exporters (they all report the same cluster-wide view). \"No data\" means no exporter of this cluster can read etcd (this figure needs etcd only, not the EtcdMember CRD).",
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}",
@@ -665,7 +665,7 @@
             "defaults": {
               "unit": "none",
               "decimals": 0,
-              "noValue": "No data: source down or CRD absent",
+              "noValue": "No data: etcd down for every controller",
               "color": {
                 "mode": "thresholds",
               },
@@ -1879,7 +1879,7 @@
           "id": 18,
           "type": "table",
           "title": "Local name drift per controller",
-          "description": "Per exporter (one per controller): its local etcd member, the name this host would register at its next k0s start (hostname or --node.member-name, trimmed and lowercased), and whether they differ. DRIFT means the next k0s start creates a duplicate EtcdMember. Joined from k0s_etcdmember_local_name_drift and k0s_etcdmember_local_member_info; a controller is missing while its etcd is unreachable.",
+          "description": "Per exporter (one per controller): its local etcd member, the name this host would register at its next k0s start (k0s.yaml's spec.storage.etcd.extraArgs.name, else the hostname; --node.member-name wins; trimmed and lowercased), and whether they differ. DRIFT means the next k0s start creates a duplicate EtcdMember. Joined from k0s_etcdmember_local_name_drift and k0s_etcdmember_local_member_info; a controller is missing while its etcd is unreachable, or while its k0s.yaml cannot be read (source k0s_config down) and --node.member-name is not set.",
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}",
@@ -1900,7 +1900,7 @@
                 },
                 "inspect": false,
               },
-              "noValue": "No data: etcd down for every controller",
+              "noValue": "No data: etcd or k0s.yaml unreadable on every controller",
             },
             "overrides": [
               {

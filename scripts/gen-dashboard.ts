@@ -182,18 +182,25 @@ const statOptions = (colorMode: 'background' | 'value' | 'none', textMode = 'aut
   justifyMode: 'auto',
 });
 
-function findingStat(title: string, metric: string, description: string, x: number, y: number, alerts: readonly string[], steps = OK_GREEN_ABOVE_ZERO_RED): Panel {
+/** What a finding figure is computed from: etcd and the EtcdMember objects, or etcd's member list alone. */
+type Needs = 'etcd and objects' | 'etcd';
+
+function findingStat(title: string, metric: string, description: string, x: number, y: number, alerts: readonly string[], steps = OK_GREEN_ABOVE_ZERO_RED, needs: Needs = 'etcd and objects'): Panel {
+  const noData =
+    needs === 'etcd'
+      ? '"No data" means no exporter of this cluster can read etcd (this figure needs etcd only, not the EtcdMember CRD).'
+      : '"No data" means a source this figure needs is down, or the EtcdMember CRD is absent (kine or external etcd), so the figure cannot be computed.';
   return panel(
     'stat',
     {
       title,
-      description: `${description} Max over this cluster's exporters (they all report the same cluster-wide view). "No data" means a source this figure needs is down, or the EtcdMember CRD is absent (kine or external etcd), so the figure cannot be computed.`,
+      description: `${description} Max over this cluster's exporters (they all report the same cluster-wide view). ${noData}`,
       gridPos: { x, y, w: 4, h: 5 },
       unit: 'none',
       targets: [() => target(clusterMax(metric), `{{${CL}}}`, 'instant')],
       alerts,
     },
-    { decimals: 0, noValue: NO_DATA_FIGURE, color: { mode: FieldColorModeId.Thresholds }, thresholds: { mode: ThresholdsMode.Absolute, steps } },
+    { decimals: 0, noValue: needs === 'etcd' ? 'No data: etcd down for every controller' : NO_DATA_FIGURE, color: { mode: FieldColorModeId.Thresholds }, thresholds: { mode: ThresholdsMode.Absolute, steps } },
     statOptions('background'),
   );
 }
@@ -284,8 +291,8 @@ function panels(): Panel[] {
   out.push(findingStat('Peer address mismatches', 'k0s_etcdmember_peer_address_mismatches', "EtcdMember objects whose status.peerAddress differs from the host of their etcd member's first peer URL.", 20, 0, ['K0sEtcdMemberPeerAddressMismatch']));
 
   // Row 2: quieter figures.
-  out.push(findingStat('Learners', 'k0s_etcdmember_learners', "Learners in etcd's member list; expected briefly while a controller joins, a problem when it stays.", 0, 5, [], OK_GREEN_ABOVE_ZERO_YELLOW));
-  out.push(findingStat('Unstarted members', 'k0s_etcdmember_unstarted_members', "Members added to etcd's list that never started; expected briefly while a controller joins; each one raises the quorum size without voting.", 4, 5, ['K0sEtcdMemberUnstarted'], OK_GREEN_ABOVE_ZERO_YELLOW));
+  out.push(findingStat('Learners', 'k0s_etcdmember_learners', "Learners in etcd's member list; expected briefly while a controller joins, a problem when it stays.", 0, 5, [], OK_GREEN_ABOVE_ZERO_YELLOW, 'etcd'));
+  out.push(findingStat('Unstarted members', 'k0s_etcdmember_unstarted_members', "Members added to etcd's list that never started; expected briefly while a controller joins; each one raises the quorum size without voting.", 4, 5, ['K0sEtcdMemberUnstarted'], OK_GREEN_ABOVE_ZERO_YELLOW, 'etcd'));
   out.push(
     panel(
       'stat',
@@ -482,13 +489,13 @@ function panels(): Panel[] {
       {
         title: 'Local name drift per controller',
         description:
-          "Per exporter (one per controller): its local etcd member, the name this host would register at its next k0s start (hostname or --node.member-name, trimmed and lowercased), and whether they differ. DRIFT means the next k0s start creates a duplicate EtcdMember. Joined from k0s_etcdmember_local_name_drift and k0s_etcdmember_local_member_info; a controller is missing while its etcd is unreachable.",
+          "Per exporter (one per controller): its local etcd member, the name this host would register at its next k0s start (k0s.yaml's spec.storage.etcd.extraArgs.name, else the hostname; --node.member-name wins; trimmed and lowercased), and whether they differ. DRIFT means the next k0s start creates a duplicate EtcdMember. Joined from k0s_etcdmember_local_name_drift and k0s_etcdmember_local_member_info; a controller is missing while its etcd is unreachable, or while its k0s.yaml cannot be read (source k0s_config down) and --node.member-name is not set.",
         gridPos: { x: 0, y: 33, w: 8, h: 8 },
         unit: 'none',
         alerts: ['K0sEtcdMemberLocalNameDrift'],
         targets: [() => target(localDriftTableExpr(), '', 'table')],
       },
-      { custom: tableCustom, noValue: 'No data: etcd down for every controller' },
+      { custom: tableCustom, noValue: 'No data: etcd or k0s.yaml unreadable on every controller' },
       tableOptions('Instance'),
       {
         transformations: [

@@ -251,6 +251,14 @@ describe('dashboard', () => {
     }
   });
 
+  it('says the etcd-only figures (learners, unstarted members) go blank only when etcd is down, not when the CRD is absent', () => {
+    for (const title of ['Learners', 'Unstarted members']) {
+      const p = panelByTitle(d, title);
+      assert.equal(p.fieldConfig?.defaults?.noValue, 'No data: etcd down for every controller', title);
+      assert.doesNotMatch(p.description ?? '', /CRD is absent/, title);
+    }
+  });
+
   it('has the member table, local drift, source health and alerts panels', () => {
     const members = panelByTitle(d, 'EtcdMember objects and etcd members by member ID');
     assert.equal(members.type, 'table');
