@@ -182,6 +182,35 @@ describe('web config on a real socket', () => {
     assert.doesNotMatch(failures[0]!, /not-a-hash/, 'the value of a password field is never logged');
   });
 
+  it('a file that changes while it is read is read again: a rewrite read half-done does not leave basic auth off', async (t) => {
+    if (!needHtpasswd(t)) return;
+    const file = join(dir, 'race.yml');
+    const final = `basic_auth_users:\n  p: '${htpasswdHash('pw')}'\n`;
+    writeFileSync(file, final);
+    // The read the reload makes finds the file empty (an in-place rewrite caught after its truncate), and the
+    // writer finishes right after it.
+    let finishWrite = false;
+    const web = LiveWebConfig.start(file, logger, (path) => {
+      const text = readFileSync(path, 'utf8');
+      if (finishWrite) {
+        finishWrite = false;
+        writeFileSync(path, final);
+      }
+      return text;
+    });
+    const server = await serve(app, { host: '127.0.0.1', port: 0, web, logger });
+    servers.push(server);
+    const port = (server.address() as { port: number }).port;
+    assert.equal((await get(port, '/metrics')).status, 401);
+    writeFileSync(file, '');
+    finishWrite = true;
+    // This request saw the empty version (no users), as it was on disk when read.
+    assert.equal((await get(port, '/metrics')).status, 200);
+    assert.equal(finishWrite, false, 'the reload read the file');
+    assert.equal((await get(port, '/metrics')).status, 401, 'the file as it is now asks for a password');
+    assert.equal((await get(port, '/metrics', { auth: 'p:pw' })).status, 200);
+  });
+
   it('picks up a rotated certificate for new connections', async () => {
     const certFile = join(dir, 'rot.crt');
     const keyFile = join(dir, 'rot.key');

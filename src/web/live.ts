@@ -15,14 +15,41 @@ export interface LoadedWebConfig {
 
 /** Reads, parses and checks the file and the files it names. Throws WebConfigError. */
 export function loadWebConfig(path: string): LoadedWebConfig {
+  return loadSigned(path, readText).loaded;
+}
+
+/** How the config file is read; a test puts a change of the file between its read and what follows. */
+export type ReadText = (path: string) => string;
+
+const readText: ReadText = (path) => readFileSync(path, 'utf8');
+
+/**
+ * Loads as loadWebConfig does, with the signature of each file taken just before it is read. A file changed
+ * while (or after) it is read then differs from the signature kept, and the next look loads it again. Taken
+ * after the read instead, the signature would match a version never loaded: a file rewritten in place and read
+ * while still empty parses as no basic auth, and would stay so until the next edit.
+ */
+function loadSigned(path: string, read: ReadText): { loaded: LoadedWebConfig; signature: string } {
+  const head = fileStamp(path);
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = read(path);
   } catch (err) {
     throw new WebConfigError('', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const config = parseWebConfig(text, path);
-  return { config, tls: config.tls === undefined ? undefined : loadServerTls(config.tls) };
+  const named = tlsFiles(config.tls).map(fileStamp);
+  const loaded = { config, tls: config.tls === undefined ? undefined : loadServerTls(config.tls) };
+  return { loaded, signature: [head, ...named].join('|') };
+}
+
+function fileStamp(file: string): string {
+  try {
+    const s = statSync(file, { bigint: true });
+    return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch (err) {
+    return `missing:${(err as NodeJS.ErrnoException).code ?? ''}`;
+  }
 }
 
 export class LiveWebConfig {
@@ -36,14 +63,14 @@ export class LiveWebConfig {
   private constructor(
     readonly path: string,
     private readonly logger: Logger,
+    private readonly read: ReadText,
   ) {
-    this.loaded = loadWebConfig(path);
-    this.signature = this.currentSignature();
+    ({ loaded: this.loaded, signature: this.signature } = loadSigned(path, read));
   }
 
   /** Loads the file at start; throws WebConfigError (the caller exits 2). */
-  static start(path: string, logger: Logger): LiveWebConfig {
-    return new LiveWebConfig(path, logger);
+  static start(path: string, logger: Logger, read: ReadText = readText): LiveWebConfig {
+    return new LiveWebConfig(path, logger, read);
   }
 
   /** Sets where new TLS settings go once the server exists. */
@@ -60,8 +87,9 @@ export class LiveWebConfig {
     const sig = this.currentSignature();
     if (sig === this.signature || sig === this.failedSignature) return;
     let next: LoadedWebConfig;
+    let signature: string;
     try {
-      next = loadWebConfig(this.path);
+      ({ loaded: next, signature } = loadSigned(this.path, this.read));
       if ((next.tls === undefined) !== (this.loaded.tls === undefined)) {
         throw new WebConfigError('tls_server_config', `switching TLS ${next.tls ? 'on' : 'off'} needs a restart`);
       }
@@ -71,22 +99,14 @@ export class LiveWebConfig {
       return;
     }
     this.loaded = next;
-    // Taken again because the new version may name other files.
-    this.signature = this.currentSignature();
+    // As the files were when read (loadSigned), over the files the new version names.
+    this.signature = signature;
     this.failedSignature = undefined;
     if (next.tls) this.onTlsChange(next.tls);
     this.logger.info('web config reloaded', { file: this.path, tls: next.tls !== undefined, basic_auth_users: next.config.users.size });
   }
 
   private currentSignature(): string {
-    const files = [this.path, ...tlsFiles(this.loaded.config.tls)];
-    return files.map((f) => {
-      try {
-        const s = statSync(f, { bigint: true });
-        return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-      } catch (err) {
-        return `missing:${(err as NodeJS.ErrnoException).code ?? ''}`;
-      }
-    }).join('|');
+    return [this.path, ...tlsFiles(this.loaded.config.tls)].map(fileStamp).join('|');
   }
 }
