@@ -112,7 +112,7 @@ async function main(argv: readonly string[]): Promise<void> {
   });
   let server: Awaited<ReturnType<typeof serve>>;
   try {
-    server = await serve(metricsFirst(app, { exposition, telemetryPath: cfg.telemetryPath }), { host: cfg.listenHost, port: cfg.listenPort, web, logger, fields: { telemetry_path: cfg.telemetryPath } });
+    server = await serve(metricsFirst(app, { exposition, telemetryPath: cfg.telemetryPath, logger }), { host: cfg.listenHost, port: cfg.listenPort, web, logger, fields: { telemetry_path: cfg.telemetryPath } });
   } catch (err) {
     // Port taken, or an address this host does not have: one line, no false "listening" before it.
     logger.error('cannot listen', { address: `${cfg.listenHost ?? ''}:${cfg.listenPort}`, err: (err as Error).message });

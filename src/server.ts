@@ -4,6 +4,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import express from 'express';
 import Negotiator from 'negotiator';
 import type { Exposition } from './exposition.js';
+import type { Logger } from './log.js';
 import type { StatusDocument } from './status-document.js';
 import { JSON_HEADERS, PAGE_HEADERS, renderStatusPage } from './web/status-page.js';
 
@@ -21,14 +22,20 @@ export interface ServerOptions {
  * router, which costs more per request than writing the pre-rendered body does (README, Benchmark). Everything
  * else, /metrics asked with another method included, goes to the app and its routing.
  */
-export function metricsFirst(app: RequestListener, opts: Pick<ServerOptions, 'exposition' | 'telemetryPath'>): RequestListener {
+export function metricsFirst(app: RequestListener, opts: Pick<ServerOptions, 'exposition' | 'telemetryPath'> & { readonly logger: Logger }): RequestListener {
   return (req, res) => {
     const url = req.url ?? '';
     const query = url.indexOf('?');
     if ((req.method === 'GET' || req.method === 'HEAD') && (query === -1 ? url : url.slice(0, query)) === opts.telemetryPath) {
-      writeMetrics(req, res, opts.exposition).catch(() => {
-        if (!res.headersSent) res.statusCode = 500;
-        res.end();
+      writeMetrics(req, res, opts.exposition).catch((err: unknown) => {
+        opts.logger.error('rendering /metrics failed', { path: opts.telemetryPath, err: (err as Error).message });
+        if (res.headersSent) {
+          res.end();
+          return;
+        }
+        res.statusCode = 500;
+        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+        res.end('Internal Server Error: rendering the metrics failed; see the exporter log\n');
       });
       return;
     }

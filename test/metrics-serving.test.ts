@@ -9,6 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { analyse, type Report } from '../src/analysis.js';
 import { createMetrics } from '../src/metrics.js';
 import { etcd, host, obj } from './report-fixtures.js';
+import { createLogger } from '../src/log.js';
 import { createApp, metricsFirst } from '../src/server.js';
 import { ERROR_REASONS, type ErrorReason, type SourceHealth } from '../src/sources/source.js';
 import { k0s5369Document } from './status-page-fixtures.js';
@@ -36,7 +37,7 @@ describe('/metrics over HTTP', () => {
     const app = createApp({ exposition, telemetryPath: '/metrics', ready: () => true, version: '1.2.3', status: k0s5369Document });
     const listen = (s: Server): Promise<Server> => new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve(s)));
     // As main.ts serves it: /metrics before express's router.
-    server = await listen(createServer(metricsFirst(app, { exposition, telemetryPath: '/metrics' })));
+    server = await listen(createServer(metricsFirst(app, { exposition, telemetryPath: '/metrics', logger: createLogger('error', 'json', () => {}) })));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
     viaExpress = await listen(createServer(app));
   });
@@ -153,5 +154,29 @@ describe('/metrics over HTTP', () => {
     assert.equal(cpu((await scrape()).text), first);
     await new Promise((r) => setTimeout(r, 1100));
     assert.notEqual(cpu((await scrape()).text), first);
+  });
+
+  it('answers a render that throws with a 500 in plain text and one log line saying why', async () => {
+    const logs: string[] = [];
+    const failing = { contentType: exposition.contentType, scrape: (): Promise<never> => Promise.reject(new Error('collector blew up')) };
+    const app = createApp({ exposition: failing, telemetryPath: '/metrics', ready: () => true, version: '1.2.3', status: k0s5369Document });
+    const broken = await new Promise<Server>((resolve) => {
+      const s = createServer(metricsFirst(app, { exposition: failing, telemetryPath: '/metrics', logger: createLogger('info', 'json', (l) => logs.push(l)) }));
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    try {
+      const res = await fetch(`http://127.0.0.1:${(broken.address() as AddressInfo).port}/metrics`);
+      assert.equal(res.status, 500);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+      assert.match(await res.text(), /rendering the metrics failed/);
+      assert.equal(logs.length, 1, logs.join('\n'));
+      const line = JSON.parse(logs[0]!) as Record<string, unknown>;
+      assert.equal(line['level'], 'error');
+      assert.equal(line['msg'], 'rendering /metrics failed');
+      assert.equal(line['err'], 'collector blew up');
+    } finally {
+      broken.closeAllConnections();
+      broken.close();
+    }
   });
 });

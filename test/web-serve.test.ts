@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { createLogger } from '../src/log.js';
 import { LiveWebConfig } from '../src/web/live.js';
-import { serve } from '../src/web/serve.js';
+import { guard, serve } from '../src/web/serve.js';
 import { MAX_WAITING_CHECKS } from '../src/web/auth.js';
 import { htpasswdHash, htpasswdMissing, makeWebPki, type WebPki } from '../testbed/web-pki.js';
 
@@ -209,6 +209,28 @@ describe('web config on a real socket', () => {
     assert.equal(finishWrite, false, 'the reload read the file');
     assert.equal((await get(port, '/metrics')).status, 401, 'the file as it is now asks for a password');
     assert.equal((await get(port, '/metrics', { auth: 'p:pw' })).status, 200);
+  });
+
+  it('answers a password check that throws with a 500 and one log line, without the credentials', async () => {
+    const lines: string[] = [];
+    const users = new (class extends Map<string, string> {
+      override get(): string | undefined {
+        throw new Error('user table unreadable');
+      }
+    })([['p', 'x']]);
+    const web = { refresh: () => {}, current: () => ({ config: { users, headers: new Map(), tls: undefined }, tls: undefined }) } as unknown as LiveWebConfig;
+    const { createServer } = await import('node:http');
+    const server = createServer(guard(app, web, createLogger('info', 'json', (l) => lines.push(l))));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    const answer = await get((server.address() as { port: number }).port, '/metrics', { auth: 'p:hunter2' });
+    assert.equal(answer.status, 500);
+    assert.match(String(answer.headers['content-type']), /^text\/plain/);
+    assert.match(answer.body, /password check failed/);
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0]!, /"msg":"basic auth check failed"/);
+    assert.match(lines[0]!, /user table unreadable/);
+    assert.doesNotMatch(lines[0]!, /hunter2/);
   });
 
   it('picks up a rotated certificate for new connections', async () => {

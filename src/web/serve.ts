@@ -25,7 +25,7 @@ export interface ServeOptions {
 }
 
 /** Wraps an app with the web config's headers and basic auth. */
-export function guard(app: RequestListener, web: LiveWebConfig | undefined): RequestListener {
+export function guard(app: RequestListener, web: LiveWebConfig | undefined, logger: Logger): RequestListener {
   if (web === undefined) return app;
   const checker = new BasicAuthChecker();
   return (req: IncomingMessage, res: ServerResponse) => {
@@ -61,8 +61,15 @@ export function guard(app: RequestListener, web: LiveWebConfig | undefined): Req
           res.end('Too many password checks waiting; retry later\n');
           return;
         }
+        // The error only: the request's credentials are never logged.
+        logger.error('basic auth check failed', { path, err: (err as Error).message });
+        if (res.headersSent) {
+          res.end();
+          return;
+        }
         res.statusCode = 500;
-        res.end('Internal Server Error\n');
+        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+        res.end('Internal Server Error: the password check failed; see the exporter log\n');
       },
     );
   };
@@ -70,7 +77,7 @@ export function guard(app: RequestListener, web: LiveWebConfig | undefined): Req
 
 /** Creates the server and resolves once it is bound; rejects with the listen error (port taken, no such address). */
 export async function serve(app: RequestListener, o: ServeOptions): Promise<Server> {
-  const handler = guard(app, o.web);
+  const handler = guard(app, o.web, o.logger);
   const tls = o.web?.current().tls;
   let server: Server;
   if (tls === undefined) {
