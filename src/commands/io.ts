@@ -3,8 +3,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { EtcdPermissionDeniedError } from 'etcd3';
 import type { EtcdSnapshot, KubernetesSnapshot } from '../model.js';
-import { newEtcdClient, readCredentials, readEtcd, reasonFor, type Credentials, type EtcdReadOptions } from '../sources/etcd.js';
-import { GROUP, PLURAL, VERSION, apiRequest, listEtcdMembers, readBody, statusMessage } from '../sources/kubernetes.js';
+import { etcdErrorDetail, firstError, newEtcdClient, readCredentials, readEtcd, reasonFor, type Credentials, type EtcdReadOptions } from '../sources/etcd.js';
+import { GROUP, PLURAL, VERSION, apiRequest, listEtcdMembers, readBody, statusMessage, statusReason } from '../sources/kubernetes.js';
 import { SourceError, abortError, errorMessage, raceSignal, reasonForNodeError, requestSignal, type SourceName } from '../sources/source.js';
 
 /** A source that could not be read: check and prune print `source (reason): message` and exit 3. */
@@ -74,9 +74,9 @@ export async function readEtcdLinearizable(options: EtcdReadOptions): Promise<Et
       options.timeoutMs + 500,
     );
   } catch (err) {
-    const first: unknown = err instanceof AggregateError ? (err.errors as unknown[])[0] : err;
+    const first = firstError(err);
     // The first endpoint's error names the reason: a wrong CA or key is tls or unauthorized, not an outage.
-    throw new Unreadable('etcd', first instanceof SourceError ? first.reason : reasonFor(first), `no etcd endpoint answered a linearizable read within ${options.timeoutMs} ms, so its member list cannot be confirmed (a member cut off from quorum can serve a stale one): ${errorMessage(first).replace(/\.?\s*Resolution note:\s*$/, '')}`);
+    throw new Unreadable('etcd', first instanceof SourceError ? first.reason : reasonFor(first), `no etcd endpoint answered a linearizable read within ${options.timeoutMs} ms, so its member list cannot be confirmed (a member cut off from quorum can serve a stale one): ${etcdErrorDetail(first)}`);
   } finally {
     for (const { client } of clients) client.close();
   }
@@ -122,7 +122,7 @@ export async function deleteObject(kubeConfig: KubeConfig, requestTimeoutMs: num
     if (status === 200 || status === 202) return { kind: 'deleted' };
     if (status === 409) return { kind: 'conflict', message };
     if (status === 404) return { kind: 'gone', message };
-    const reason = status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status >= 500 ? 'server_error' : 'other';
+    const reason = statusReason(status);
     throw new Unreadable('kubernetes', reason, `${what} answered ${status}: ${message}${status === 403 ? ' (prune needs deploy/kubernetes/prune-rbac.yaml or an admin kubeconfig)' : ''}`);
   } catch (err) {
     if (err instanceof Unreadable) throw err;

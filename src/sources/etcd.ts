@@ -191,6 +191,7 @@ function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
 }
 
 function sameCredentials(a: Credentials, b: Credentials): boolean {
+  if (a === b) return true;
   if (a === undefined || b === undefined) return a === b;
   return sameBytes(a.rootCertificate, b.rootCertificate) && sameBytes(a.certChain, b.certChain) && sameBytes(a.privateKey, b.privateKey);
 }
@@ -245,9 +246,12 @@ export async function readCredentials(
       certFile === undefined ? undefined : read(certFile),
       keyFile === undefined ? undefined : read(keyFile),
     ]);
-    if (checked !== undefined && sameBytes(rootCertificate, checked.rootCertificate) && sameBytes(certChain, checked.certChain) && sameBytes(privateKey, checked.privateKey)) {
-      return checked;
-    }
+    const fresh: Credentials = {
+      rootCertificate,
+      ...(certChain ? { certChain } : {}),
+      ...(privateKey ? { privateKey } : {}),
+    };
+    if (checked !== undefined && sameCredentials(fresh, checked)) return checked;
     // grpc-js would throw OpenSSL's bare words (and not as a SourceError); check the files first and name them.
     const problem =
       certificateProblem(rootCertificate, 'etcd CA --etcd.ca-file', caFile) ??
@@ -258,11 +262,7 @@ export async function readCredentials(
           )
         : undefined);
     if (problem !== undefined) throw new SourceError('tls', problem);
-    return {
-      rootCertificate,
-      ...(certChain ? { certChain } : {}),
-      ...(privateKey ? { privateKey } : {}),
-    };
+    return fresh;
   } catch (err) {
     if (err instanceof SourceError) throw err;
     if (signal.aborted) throw abortError(signal, 'reading the etcd TLS files', options.timeoutMs);
@@ -294,7 +294,8 @@ function stringArray(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
-function firstError(reason: unknown): unknown {
+/** The first endpoint's error out of the AggregateError of a call tried on several; it names the reason. */
+export function firstError(reason: unknown): unknown {
   return reason instanceof AggregateError && reason.errors.length > 0 ? reason.errors[0] : reason;
 }
 
@@ -302,9 +303,13 @@ function classify(err: unknown, endpoints: readonly string[], call: string): Sou
   if (err instanceof SourceError) return err;
   const where = endpoints.join(',');
   const reason = reasonFor(err);
+  return new SourceError(reason, `etcd ${call} from ${where} failed (${reason}): ${etcdErrorDetail(err)}`);
+}
+
+/** An etcd client error's message for an operator. */
+export function etcdErrorDetail(err: unknown): string {
   // grpc-js ends some messages with an empty "Resolution note: ", which tells an operator nothing.
-  const detail = errorMessage(err).replace(/\.?\s*Resolution note:\s*$/, '');
-  return new SourceError(reason, `etcd ${call} from ${where} failed (${reason}): ${detail}`);
+  return errorMessage(err).replace(/\.?\s*Resolution note:\s*$/, '');
 }
 
 /** The reason an etcd call failed, as the source's error counts and `source_up` reasons name it. */

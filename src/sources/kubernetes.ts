@@ -405,25 +405,34 @@ export function statusMessage(body: string): string {
   return body.slice(0, 300);
 }
 
+/** The error reason of an HTTP status the API answered; a request's own messages say what to do about it. */
+export function statusReason(code: number): ErrorReason {
+  switch (code) {
+    case 401:
+      return 'unauthorized';
+    case 403:
+      return 'forbidden';
+    case 404:
+      return 'not_found';
+    case 410:
+      return 'gone';
+    default:
+      return code >= 500 ? 'server_error' : 'other';
+  }
+}
+
 /** Turns a non-200 answer into a classified error whose message says what to do about it. */
 function statusError(code: number, body: string, what: string): SourceError {
   const message = statusMessage(body);
-  switch (code) {
-    case 401:
-      return new SourceError('unauthorized', `API ${what} answered 401 Unauthorized: the kubeconfig's credentials were rejected (${message})`);
-    case 403:
-      return new SourceError(
-        'forbidden',
-        `API ${what} answered 403 Forbidden: RBAC is missing rule {apiGroups: ["${GROUP}"], resources: ["${PLURAL}"], verbs: ["get","list","watch"]} for this identity (${message})`,
-      );
-    case 404:
-      return new SourceError('not_found', `API ${what} answered 404: ${message}`);
-    case 410:
-      return new SourceError('gone', `API ${what} answered 410 Gone: ${message}`);
-    default:
-      if (code >= 500) return new SourceError('server_error', `API ${what} answered ${code}: ${message}`);
-      return new SourceError('other', `API ${what} answered ${code}: ${message}`);
-  }
+  const detail =
+    code === 401
+      ? `401 Unauthorized: the kubeconfig's credentials were rejected (${message})`
+      : code === 403
+        ? `403 Forbidden: RBAC is missing rule {apiGroups: ["${GROUP}"], resources: ["${PLURAL}"], verbs: ["get","list","watch"]} for this identity (${message})`
+        : code === 410
+          ? `410 Gone: ${message}`
+          : `${code}: ${message}`;
+  return new SourceError(statusReason(code), `API ${what} answered ${detail}`);
 }
 
 function toSourceError(err: unknown, what: string): SourceError {
