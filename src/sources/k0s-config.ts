@@ -63,7 +63,7 @@ export class K0sConfigSource implements Source<K0sConfigSnapshot> {
 
   constructor(private readonly opts: K0sConfigSourceOptions) {}
 
-  /** Reads at once (so the first analysis already has it), then every interval; onChange when the view changes. */
+  /** Reads at once (the read is synchronous: snapshot() and health() tell how it went as soon as start() returns), then every interval; onChange when the view changes. */
   start(onChange: () => void): void {
     if (this.timer !== undefined) return;
     this.read();

@@ -1,6 +1,6 @@
 // A source read by polling: one read every interval (the next one scheduled when the previous one ended, so a
 // slow server never piles up reads), with refreshSoon() for when another source hints at a change. etcd is
-// one; a file (the k0s config) would be another, given its own read function.
+// its only user; the k0s config file is read synchronously by its own source (k0s-config.ts), not by this one.
 import type { Fields, Logger } from '../log.js';
 import { SourceError, SourceStatus, errorMessage, type ErrorReason, type Source, type SourceHealth, type SourceName } from './source.js';
 

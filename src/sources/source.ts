@@ -24,7 +24,7 @@ export type SourceName = 'etcd' | 'kubernetes' | 'k0s_config';
 
 export interface Source<T> {
   readonly name: SourceName;
-  /** Starts the source's own loop; onChange is called (maybe often: callers coalesce) whenever snapshot() or health() may differ. */
+  /** Starts the source's own loop; onChange is called (maybe often: callers coalesce) whenever snapshot() may differ; health() is read directly. */
   start(onChange: () => void): void;
   /** Stops the loop and cancels any request in flight; resolves once nothing of the source runs any more. */
   stop(): Promise<void>;
