@@ -17,7 +17,7 @@ import { buildRevision, packageVersion } from './version.js';
 import { dropWarnings } from './warnings.js';
 import { WebConfigError } from './web/config.js';
 import { LiveWebConfig } from './web/live.js';
-import { serve } from './web/serve.js';
+import { listenAddress, serve } from './web/serve.js';
 
 // Well inside the 10 s both shipped deployments allow between SIGTERM and SIGKILL (terminationGracePeriodSeconds,
 // TimeoutStopSec), so the exporter always exits on its own and says so.
@@ -115,7 +115,7 @@ async function main(argv: readonly string[]): Promise<void> {
     server = await serve(metricsFirst(app, { exposition, telemetryPath: cfg.telemetryPath, logger }), { host: cfg.listenHost, port: cfg.listenPort, web, logger, fields: { telemetry_path: cfg.telemetryPath } });
   } catch (err) {
     // Port taken, or an address this host does not have: one line, no false "listening" before it.
-    logger.error('cannot listen', { address: `${cfg.listenHost ?? ''}:${cfg.listenPort}`, err: (err as Error).message });
+    logger.error('cannot listen', { address: listenAddress(cfg.listenHost, cfg.listenPort), err: (err as Error).message });
     process.exit(1);
   }
   exporter.start();

@@ -188,4 +188,22 @@ describe('listEtcdMembers (one-shot)', () => {
     await assert.rejects(listEtcdMembers({ kubeConfig, requestTimeoutMs: 10_000 }, AbortSignal.timeout(200)), SourceError);
     assert.ok(Date.now() - t0 < 500, `cancelled after ${Date.now() - t0} ms`);
   });
+
+  it("an API server whose certificate does not verify: the message names the server (without userinfo) and the kubeconfig's CA", async () => {
+    const api = await startApi();
+    const kubeConfig = loadKubeConfig(api.kubeconfigPath).kubeConfig;
+    const cluster = kubeConfig.getCurrentCluster()!;
+    const server = new URL(cluster.server);
+    server.username = 'admin';
+    server.password = 'hunter2';
+    // The same server with no CA: Node's own roots do not know its self-signed one.
+    kubeConfig.clusters = [{ ...cluster, server: server.toString(), caData: undefined, caFile: undefined }];
+    await assert.rejects(listEtcdMembers({ kubeConfig, requestTimeoutMs: TIMEOUT_MS }, new AbortController().signal), (err: unknown) => {
+      assert.ok(err instanceof SourceError && err.reason === 'tls', String(err));
+      assert.ok(err.message.startsWith(`API list at https://admin:xxxxx@127.0.0.1:${server.port}/ failed: `), err.message);
+      assert.match(err.message, /certificate.*; check the kubeconfig's certificate-authority for this server$/);
+      assert.doesNotMatch(err.message, /hunter2/);
+      return true;
+    });
+  });
 });

@@ -102,6 +102,12 @@ describe('listening (issue 12, fix 2)', () => {
     assert.equal(lines.filter((l) => /"msg":"listening"/.test(l)).length, 0, lines.join('\n'));
     assert.match(lines.at(-1)!, /"msg":"cannot listen".*EADDRNOTAVAIL/);
   });
+
+  it('names an IPv6 address it cannot listen on as it was given, in brackets', async () => {
+    const { lines, code } = await runFor(['--etcd.endpoints=http://127.0.0.1:1', `--kubeconfig=${kubeconfig('k6', 'https://127.0.0.1:1')}`, '--web.listen-address=[2001:db8::1]:9979', '--log.format=json'], 30_000);
+    assert.equal(code, 1, lines.join('\n'));
+    assert.match(lines.at(-1)!, /"msg":"cannot listen","address":"\[2001:db8::1\]:9979"/);
+  });
 });
 
 describe('--web.config.file at start', () => {

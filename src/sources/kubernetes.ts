@@ -10,6 +10,7 @@ import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { normaliseHexMemberId, type EtcdMemberObject, type KubernetesSnapshot } from '../model.js';
 import type { Logger } from '../log.js';
+import { redact } from '../redact.js';
 import {
   SourceError,
   SourceStatus,
@@ -29,6 +30,8 @@ export const PLURAL = 'etcdmembers';
 const COLLECTION_PATH = `/apis/${GROUP}/${VERSION}/${PLURAL}`;
 /** Watch lines are single objects; anything larger than this is not an EtcdMember event. */
 const MAX_LINE_BYTES = 4 * 1024 * 1024;
+/** The most of one answer read (a list of many objects); more is not an API server's answer to us. */
+const MAX_BODY_BYTES = 64 * MAX_LINE_BYTES;
 
 export interface KubernetesReadOptions {
   readonly kubeConfig: KubeConfig;
@@ -74,7 +77,7 @@ export async function listEtcdMembers(options: KubernetesReadOptions, signal: Ab
   } catch (err) {
     if (err instanceof SourceError) throw err;
     if (abort.aborted) throw abortError(abort, `API list of ${PLURAL}`, ms);
-    throw toSourceError(err, 'list');
+    throw toSourceError(err, 'list', options.kubeConfig);
   }
 }
 
@@ -151,7 +154,7 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
           else await this.sleep(backoff(++failures, this.opts.maxBackoffMs));
         } catch (err) {
           if (this.stopped) return;
-          const e = toSourceError(err, 'watch');
+          const e = toSourceError(err, 'watch', this.opts.kubeConfig);
           if (e.reason === 'gone') {
             this.status.count(e.reason);
             this.opts.logger.info('etcdmember watch expired, relisting', { reason: e.reason, err: e.message });
@@ -182,7 +185,7 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
       list = await listEtcdMembers(this.opts, this.stopping.signal);
     } catch (err) {
       if (this.stopped) return false;
-      const e = toSourceError(err, 'list');
+      const e = toSourceError(err, 'list', this.opts.kubeConfig);
       const wasUp = this.status.failed(e, seconds());
       this.opts.logger.error('kubernetes source failed', { reason: e.reason, err: e.message });
       if (wasUp) this.onChange();
@@ -435,12 +438,25 @@ function statusError(code: number, body: string, what: string): SourceError {
   return new SourceError(statusReason(code), `API ${what} answered ${detail}`);
 }
 
-function toSourceError(err: unknown, what: string): SourceError {
+function toSourceError(err: unknown, what: string, kubeConfig: KubeConfig): SourceError {
   if (err instanceof SourceError) return err;
   // Errors raised while reading a watch stream are already SourceErrors (watch_dropped); what arrives here
   // raw failed before any response, e.g. connection refused, and means the API cannot be reached.
   const reason = reasonForNodeError(err) ?? (/certificate|tls|ssl/i.test(errorMessage(err)) ? 'tls' : 'other');
-  return new SourceError(reason, `API ${what} failed: ${errorMessage(err)}`);
+  const hint = reason === 'tls' ? "; check the kubeconfig's certificate-authority for this server" : '';
+  return new SourceError(reason, `API ${what} at ${apiServer(kubeConfig)} failed: ${errorMessage(err)}${hint}`);
+}
+
+/** The current cluster's server URL for a message, without any userinfo it may carry. */
+function apiServer(kubeConfig: KubeConfig): string {
+  const server = kubeConfig.getCurrentCluster()?.server;
+  return server === undefined ? '(no current cluster)' : redact(server);
+}
+
+/** "GET /apis/…" of a response, for messages; Node keeps the request on it as res.req. */
+function requested(res: http.IncomingMessage): string {
+  const req = (res as http.IncomingMessage & { req?: http.ClientRequest }).req;
+  return req === undefined ? 'an API request' : `${req.method} ${req.path}`;
 }
 
 /** The whole body (bounded); rejects when the signal ends first (the caller classifies that by the signal). */
@@ -456,7 +472,7 @@ export function readBody(res: http.IncomingMessage, signal: AbortSignal): Promis
     signal.addEventListener('abort', onAbort, { once: true });
     res.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > 64 * MAX_LINE_BYTES) res.destroy(new SourceError('invalid_response', 'response body too large'));
+      if (size > MAX_BODY_BYTES) res.destroy(new SourceError('invalid_response', `the answer to ${requested(res)} is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB, the most read`));
       else chunks.push(c);
     });
     res.on('end', () => {

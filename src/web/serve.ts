@@ -75,6 +75,11 @@ export function guard(app: RequestListener, web: LiveWebConfig | undefined, logg
   };
 }
 
+/** host:port as --web.listen-address takes it: an IPv6 host in brackets, no host for all addresses. */
+export function listenAddress(host: string | undefined, port: number): string {
+  return `${host === undefined ? '' : host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 /** Creates the server and resolves once it is bound; rejects with the listen error (port taken, no such address). */
 export async function serve(app: RequestListener, o: ServeOptions): Promise<Server> {
   const handler = guard(app, o.web, o.logger);
@@ -108,10 +113,9 @@ export async function serve(app: RequestListener, o: ServeOptions): Promise<Serv
     });
   });
   const bound = server.address() as AddressInfo;
-  const host = o.host === undefined ? '' : o.host.includes(':') ? `[${o.host}]` : o.host;
   o.logger.info('listening', {
     // The bound port, which differs from the configured one when that was 0.
-    address: `${host}:${bound.port}`,
+    address: listenAddress(o.host, bound.port),
     tls: tls !== undefined,
     basic_auth: (o.web?.current().config.users.size ?? 0) > 0,
     ...o.fields,
