@@ -7,7 +7,8 @@
 // when the source stops), and every failure ends in a relist after a bounded, jittered backoff.
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+// From where src/kubeconfig.ts takes the class; '@kubernetes/client-node' itself would load its 56 MB generated API.
+import type { KubeConfig } from '../client-node/index.js';
 import { normaliseHexMemberId, type EtcdMemberObject, type KubernetesSnapshot } from '../model.js';
 import type { Logger } from '../log.js';
 import { redact } from '../redact.js';
