@@ -71,7 +71,7 @@ export function createApp(opts: ServerOptions): express.Express {
   });
   app.get('/readyz', (_req, res) => {
     if (opts.ready()) res.type('text/plain').send('ready\n');
-    else res.status(503).type('text/plain').send('not ready: the first read of etcd and of the Kubernetes API has not finished\n');
+    else res.status(503).type('text/plain').send('not ready: the first read of every source (etcd, the Kubernetes API, the k0s config) has not finished\n');
   });
   app.get('/', (_req, res) => {
     res.set(PAGE_HEADERS).type('html').send(renderStatusPage(opts.status(), { telemetryPath: opts.telemetryPath, version: opts.version }));
