@@ -51,6 +51,17 @@ describe('planPrune', () => {
     assert.deepEqual(r.kept, ['c1:ambiguous_duplicate', 'c1.old:ambiguous_duplicate']);
   });
 
+  it('never deletes an ambiguous group whose member etcd no longer lists, and keeps each object once (k0s#5369 aftermath)', () => {
+    // c1.example.org's member was removed; the zombie c1 (spec.leave true) and c1.example.org still carry its ID.
+    const etcd: EtcdSnapshot = { members: ETCD.members.slice(1), localMemberId: 'b2' };
+    for (const leave of [true, false]) {
+      const r = plan([object('c1', 'a1', '10.0.0.1', { leave }), object('c1.example.org', 'a1', '10.0.0.1'), ...REAL().slice(1)], etcd);
+      assert.deepEqual(r.deleted, [], `leave ${leave}`);
+      assert.deepEqual(r.kept, ['c1:ambiguous_duplicate', 'c1.example.org:ambiguous_duplicate'], `leave ${leave}`);
+      assert.ok(r.plan.kept.every((k) => /etcd does not list member ID a1/.test(k.why)), JSON.stringify(r.plan.kept));
+    }
+  });
+
   it('never deletes a live member\'s own object, with or without spec.leave', () => {
     for (const leave of [false, true]) {
       const objects = [object('c1', 'a1', '10.0.0.1'), object('c1.example.org', 'a1', '10.0.0.1', { leave }), ...REAL().slice(1)];

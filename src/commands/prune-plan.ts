@@ -38,17 +38,35 @@ export function planPrune(report: Report, etcd: EtcdSnapshot, kubernetes: Kubern
   const kept: PruneKept[] = [];
   const keep = (name: string, problem: string, why: string): void => void kept.push({ name, problem, why });
 
+  // One decision per object, not per finding: every object of an ambiguous group whose member etcd no longer
+  // lists is also `orphaned` (or `left`), and walking findings would keep it and then delete it.
+  const surplus = new Map<string, { memberId: string; problems: Set<string> }>();
   for (const f of report.objectFindings) {
     if (!SURPLUS.has(f.problem)) continue;
-    const o = objects.get(f.name);
+    const entry = surplus.get(f.name) ?? { memberId: f.memberId, problems: new Set<string>() };
+    entry.problems.add(f.problem);
+    surplus.set(f.name, entry);
+  }
+  const liveIds = new Set(etcd.members.map((m) => m.id));
+  for (const [name, { memberId, problems }] of surplus) {
+    const o = objects.get(name);
     if (o === undefined) continue;
+    // ambiguous_duplicate wins over every other finding of the object: nothing of such a group is ever deleted.
+    const problem = problems.has('ambiguous_duplicate') ? 'ambiguous_duplicate' : [...problems][0]!;
+    const f = { problem, memberId };
     const live = liveNames.get(o.name);
     if (live !== undefined) {
       keep(o.name, f.problem, `it is named after live etcd member "${live.name}" (${live.id})`);
       continue;
     }
     if (f.problem === 'ambiguous_duplicate') {
-      keep(o.name, f.problem, 'which object of its member ID is stale cannot be proven: no object of the group is named after the etcd member');
+      keep(
+        o.name,
+        f.problem,
+        liveIds.has(memberId)
+          ? 'which object of its member ID is stale cannot be proven: no object of the group is named after the etcd member'
+          : `other objects share its member ID and etcd does not list member ID ${memberId}, so which object is stale cannot be proven: prune deletes nothing of the group`,
+      );
       continue;
     }
     if (f.problem === 'left') {
