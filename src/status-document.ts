@@ -258,20 +258,19 @@ function objectAdvice(
         command: null,
       };
     case 'orphaned':
+    case 'left':
+      if (problems.has('ambiguous_duplicate')) {
+        // prune deletes nothing of an ambiguous group, so neither does the advice.
+        return {
+          message: `${name} carries member ID ${memberId}, which etcd does not list${o?.leave ? ' (it asked to leave)' : ''}, and shares it with ${others.join(', ')}: which is stale cannot be proven (see its ambiguous_duplicate finding), so prune deletes none of them; compare with etcd's member list and k0s's controllers before deleting anything`,
+          command: null,
+        };
+      }
+      if (problem === 'left') return leftAdvice(name, memberId, namesake);
       return {
         message: `${name} carries member ID ${memberId}, which etcd does not list (created ${o?.creationTimestamp ?? 'at an unknown time'}); prune's dry run says whether deleting it is provably safe (not right after an etcd restore, when every object looks orphaned)`,
         command: 'k0s-etcdmember-exporter prune',
       };
-    case 'left':
-      return namesake === undefined
-        ? {
-            message: `${name} asked to leave (spec.leave) and etcd no longer lists member ${memberId}: the leave is complete and k0s keeps the object; delete it to clean up`,
-            command: `kubectl delete etcdmember ${name}`,
-          }
-        : {
-            message: `${name} asked to leave (spec.leave) and etcd no longer lists member ${memberId}, but it is named after live etcd member "${namesake.name}" (${namesake.id}): nothing proves it is not that member's object, so compare with etcd's member list before deleting anything`,
-            command: null,
-          };
     case 'peer_address_mismatch':
       return {
         message: `${name} has status.peerAddress ${o?.peerAddress ?? '(none)'} but etcd's peer URL of ${memberLabel(member, memberId)} is on ${member ? peerHost(member) || '(none)' : '(unknown)'}: compare with the controller's k0s.yaml spec.storage.etcd.peerAddress`,
@@ -294,6 +293,19 @@ function objectAdvice(
     case 'invalid_member_id':
       return { message: `${name} has status.memberID ${JSON.stringify(memberId)}, which is not hex: it was not written by k0s`, command: null };
   }
+}
+
+/** A completed leave: deleting it is safe unless the object is named after a live member (prune keeps it too). */
+function leftAdvice(name: string, memberId: string, namesake: EtcdMember | undefined): { message: string; command: string | null } {
+  return namesake === undefined
+    ? {
+        message: `${name} asked to leave (spec.leave) and etcd no longer lists member ${memberId}: the leave is complete and k0s keeps the object; delete it to clean up`,
+        command: `kubectl delete etcdmember ${name}`,
+      }
+    : {
+        message: `${name} asked to leave (spec.leave) and etcd no longer lists member ${memberId}, but it is named after live etcd member "${namesake.name}" (${namesake.id}): nothing proves it is not that member's object, so compare with etcd's member list before deleting anything`,
+        command: null,
+      };
 }
 
 function memberAdvice(problem: MemberProblem, name: string, memberId: string): { message: string; command: string | null } {

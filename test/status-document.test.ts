@@ -103,6 +103,18 @@ describe('buildStatusDocument', () => {
     assert.equal(d.findings.find((f) => f.name === 'left' && f.problem === 'left')!.command, 'kubectl delete etcdmember left');
   });
 
+  it('offers neither prune nor a delete for an orphaned or left object of an ambiguous group (prune keeps them too)', () => {
+    // k0s#5369 aftermath: c1.example.org's member was removed; the zombie c1 (spec.leave) and c1.example.org remain.
+    const etcd: EtcdSnapshot = { members: ETCD.members.filter((m) => m.id !== 'a1'), localMemberId: 'b2' };
+    const d = doc([object('c1', 'a1', '10.0.0.1', { leave: true }), object('c1.example.org', 'a1', '10.0.0.1'), ...REAL.slice(1)], { etcd });
+    const surplus = d.findings.filter((f) => f.problem === 'orphaned' || f.problem === 'left');
+    assert.deepEqual(surplus.map((f) => `${f.name}:${f.problem}`).sort(), ['c1.example.org:orphaned', 'c1:left']);
+    for (const f of surplus) {
+      assert.equal(f.command, null, `${f.name} ${f.problem}`);
+      assert.match(f.message, /see its ambiguous_duplicate finding/, `${f.name} ${f.problem}`);
+    }
+  });
+
   it('links only runbook sections that exist in docs/runbook.md', () => {
     const anchors = new Set(readFileSync(join(REPO_ROOT, 'docs', 'runbook.md'), 'utf8').split('\n').filter((l) => l.startsWith('## ')).map((l) => l.slice(3).trim().toLowerCase()));
     for (const a of RUNBOOK_ANCHORS) assert.ok(anchors.has(a), a);
