@@ -120,7 +120,7 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
     const member = o?.memberId === undefined ? undefined : membersById.get(o.memberId);
     const group = o?.memberId === undefined ? [] : objects.filter((x) => x.memberId === o.memberId);
     const problems = new Set(report.objectFindings.filter((x) => x.name === f.name).map((x) => x.problem));
-    findings.push({ subject: 'object', name: f.name, memberId: f.memberId, problem: f.problem, ...objectAdvice(f.problem, f.name, f.memberId, o, member, group, problems, membersByObjectName.get(f.name)), runbook: runbook(input.runbook, f.problem) });
+    findings.push({ subject: 'object', name: f.name, memberId: f.memberId, problem: f.problem, ...objectAdvice(f.problem, f.name, f.memberId, o, member, group, problems, membersByObjectName.get(f.name), membersByObjectName), runbook: runbook(input.runbook, f.problem) });
   }
   for (const f of report.memberFindings) {
     findings.push({ subject: 'member', name: f.name, memberId: f.memberId, problem: f.problem, ...memberAdvice(f.problem, f.name, f.memberId), runbook: runbook(input.runbook, f.problem) });
@@ -239,6 +239,8 @@ function objectAdvice(
   problems: ReadonlySet<ObjectProblem>,
   /** The etcd member this object is named after, if any: its object is never to be deleted (prune keeps it too). */
   namesake: EtcdMember | undefined,
+  /** Every started etcd member by the object name k0s gives it. */
+  membersByObjectName: ReadonlyMap<string, EtcdMember>,
 ): { message: string; command: string | null } {
   const others = group.filter((x) => x.name !== name).map((x) => x.name);
   switch (problem) {
@@ -247,11 +249,21 @@ function objectAdvice(
         message: `${name} is stale: it carries the ID of ${memberLabel(member, memberId)}, whose own object is ${objectNameFor(member?.name ?? '')}; delete ${name} (deleting an object never changes etcd)${o?.leave ? ', now: its spec.leave is true and k0s may remove the live member' : ''}`,
         command: `kubectl delete etcdmember ${name}`,
       };
-    case 'ambiguous_duplicate':
+    case 'ambiguous_duplicate': {
+      const command = `kubectl get etcdmember ${[name, ...others].join(' ')} -o wide`;
+      // The analysis also calls a group ambiguous when its right-named object exists but another candidate is
+      // named after a different live member: that one may be the other member's own object with a wrong ID.
+      const expected = member === undefined || member.name === '' ? undefined : objectNameFor(member.name);
+      const claimed = expected === undefined || !group.some((x) => x.name === expected) ? [] : group.filter((x) => x.name !== expected && membersByObjectName.has(x.name));
+      if (claimed.length > 0) {
+        const why = claimed.map((x) => `${x.name} is named after live ${memberLabel(membersByObjectName.get(x.name), membersByObjectName.get(x.name)!.id)} and may be that member's own object with a wrong ID`).join('; ');
+        return { message: `${name} shares member ID ${memberId} with ${others.join(', ')}, and which is stale cannot be proven (${why}): compare with etcd's member list; delete nothing until it is clear which object is whose`, command };
+      }
       return {
         message: `${name} shares member ID ${memberId} with ${others.join(', ')}, and which is stale cannot be proven${member === undefined ? ' (etcd does not list the member, or etcd could not be read)' : member.name === '' ? ' (the member has not started)' : ` (no object is named ${objectNameFor(member.name)})`}: compare with etcd's member list and keep the object named after the member; delete nothing until one is`,
-        command: `kubectl get etcdmember ${[name, ...others].join(' ')} -o wide`,
+        command,
       };
+    }
     case 'hostname_drift':
       return {
         message: `${name} carries the ID of ${memberLabel(member, memberId)}, which k0s would name ${objectNameFor(member?.name ?? '')}${problems.has('duplicate') ? ' (see its duplicate finding)' : ': the controller\'s hostname or extraArgs.name changed since it joined'}`,

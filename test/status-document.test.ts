@@ -115,6 +115,19 @@ describe('buildStatusDocument', () => {
     }
   });
 
+  it('an ambiguous group whose right-named object exists says which candidate is named after another live member', () => {
+    // etcd c1/a, c2/b, c3/c; objects c1(a), c2(a), x(b): c1 exists, but c2 may be member c2's own object with a wrong ID.
+    const etcd: EtcdSnapshot = { members: [member('c1', 'a', '10.0.0.1'), member('c2', 'b', '10.0.0.2'), member('c3', 'c', '10.0.0.3')], localMemberId: 'a' };
+    const d = doc([object('c1', 'a', '10.0.0.1'), object('c2', 'a', '10.0.0.2'), object('x', 'b', '10.0.0.2')], { etcd });
+    for (const f of d.findings.filter((x) => x.problem === 'ambiguous_duplicate')) {
+      assert.doesNotMatch(f.message, /no object is named/, f.name);
+      assert.match(f.message, /c2 is named after live etcd member "c2" \(b\) and may be that member's own object with a wrong ID/, f.name);
+    }
+    // Without the right-named object, the message still says so.
+    const none = doc([object('c1', 'a1', '10.0.0.1'), object('c1.old', 'a1', '10.0.0.1'), ...REAL.slice(1)]);
+    assert.match(none.findings.find((f) => f.problem === 'ambiguous_duplicate')!.message, /\(no object is named c1\.example\.org\)/);
+  });
+
   it('links only runbook sections that exist in docs/runbook.md', () => {
     const anchors = new Set(readFileSync(join(REPO_ROOT, 'docs', 'runbook.md'), 'utf8').split('\n').filter((l) => l.startsWith('## ')).map((l) => l.slice(3).trim().toLowerCase()));
     for (const a of RUNBOOK_ANCHORS) assert.ok(anchors.has(a), a);
