@@ -261,7 +261,7 @@ function staleInGroup(
  * Host part of a peer URL, brackets of an IPv6 literal removed; undefined when the URL does not parse. WHATWG
  * URL refuses IPv6 zones (https://[fe80::1%25eth0]:2380), which etcd accepts: those are taken apart by hand.
  */
-function hostOfURL(url: string): string | undefined {
+export function hostOfURL(url: string): string | undefined {
   try {
     return normaliseHost(new URL(url).hostname);
   } catch {

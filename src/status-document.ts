@@ -1,7 +1,7 @@
 // The status document: one analysis, joined by member ID, with the exact safe next step for every finding. It
 // backs `check -o json`, `check`'s table and the status page, so they can never disagree. Pure: the report, the
 // snapshots it was built from, the sources' health and the time in; the document out.
-import { normaliseHost, type ObjectProblem, type MemberProblem, type Report } from './analysis.js';
+import { hostOfURL, type ObjectProblem, type MemberProblem, type Report } from './analysis.js';
 import { objectNameFor, type EtcdMember, type EtcdMemberObject, type EtcdSnapshot, type KubernetesSnapshot } from './model.js';
 import type { SourceName } from './sources/source.js';
 
@@ -139,7 +139,7 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
   }
   const localMember = local === undefined ? undefined : membersById.get(local.memberId);
   if (local?.peerAddressDrift && local.predictedPeerAddress !== undefined && localMember !== undefined) {
-    const known = peerHost(localMember);
+    const known = hostOfURL(localMember.peerURLs[0] ?? '') ?? '';
     findings.push({
       subject: 'local',
       name: local.memberName,
@@ -166,7 +166,7 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
     const mine = objects.filter((o) => o.memberId === m.id);
     rows.push({
       memberId: m.id,
-      member: { name: m.name, peerAddress: peerHost(m), learner: m.isLearner, started: m.name !== '' },
+      member: { name: m.name, peerAddress: hostOfURL(m.peerURLs[0] ?? '') ?? '', learner: m.isLearner, started: m.name !== '' },
       objects: mine.map(objectRow),
       findings: rowFindings(m.id, m, mine),
     });
@@ -216,13 +216,6 @@ function runbook(base: string, problem: ObjectProblem | MemberProblem | LocalPro
 /** Every runbook section the document links, for the test that keeps them in docs/runbook.md. */
 export const RUNBOOK_ANCHORS: readonly string[] = [...new Set(Object.values(RUNBOOK_ANCHOR))];
 
-function peerHost(m: EtcdMember): string {
-  try {
-    return m.peerURLs[0] === undefined ? '' : normaliseHost(new URL(m.peerURLs[0]).hostname);
-  } catch {
-    return '';
-  }
-}
 
 function memberLabel(member: EtcdMember | undefined, memberId: string): string {
   return member === undefined ? `member ${memberId}` : `etcd member "${member.name}" (${memberId})`;
@@ -285,7 +278,7 @@ function objectAdvice(
       };
     case 'peer_address_mismatch':
       return {
-        message: `${name} has status.peerAddress ${o?.peerAddress ?? '(none)'} but etcd's peer URL of ${memberLabel(member, memberId)} is on ${member ? peerHost(member) || '(none)' : '(unknown)'}: compare with the controller's k0s.yaml spec.storage.etcd.peerAddress`,
+        message: `${name} has status.peerAddress ${o?.peerAddress ?? '(none)'} but etcd's peer URL of ${memberLabel(member, memberId)} is on ${member ? hostOfURL(member.peerURLs[0] ?? '') || '(none)' : '(unknown)'}: compare with the controller's k0s.yaml spec.storage.etcd.peerAddress`,
         command: null,
       };
     case 'leave_pending':

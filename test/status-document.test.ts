@@ -128,6 +128,17 @@ describe('buildStatusDocument', () => {
     assert.match(none.findings.find((f) => f.problem === 'ambiguous_duplicate')!.message, /\(no object is named c1\.example\.org\)/);
   });
 
+  it('local peer address drift names the peer host etcd reaches, an IPv6 address with a zone included', () => {
+    const zoned: EtcdSnapshot = { members: [member('c1.example.org', 'a1', '10.0.0.1', { peerURLs: ['https://[fe80::1%25eth0]:2380'] }), ...ETCD.members.filter((m) => m.id !== 'a1')], localMemberId: 'a1' };
+    const objects = [object('c1.example.org', 'a1', 'fe80::1%eth0'), ...REAL.slice(1)];
+    const kubernetes: KubernetesSnapshot = { crdPresent: true, objects };
+    const report = analyse(zoned, kubernetes, { registrationName: 'c1.example.org', predictedPeerAddress: '10.0.0.1' });
+    const d = buildStatusDocument({ report, etcd: zoned, kubernetes, sources: UP, now: NOW, runbook: runbookUrl('9.9.9') });
+    const drift = d.findings.find((f) => f.problem === 'local_peer_address_drift')!;
+    assert.match(drift.message, /reaches it at fe80::1%eth0: set spec\.storage\.etcd\.peerAddress: fe80::1%eth0 in k0s\.yaml/);
+    assert.equal(d.rows.find((r) => r.memberId === 'a1')!.member!.peerAddress, 'fe80::1%eth0');
+  });
+
   it('links only runbook sections that exist in docs/runbook.md', () => {
     const anchors = new Set(readFileSync(join(REPO_ROOT, 'docs', 'runbook.md'), 'utf8').split('\n').filter((l) => l.startsWith('## ')).map((l) => l.slice(3).trim().toLowerCase()));
     for (const a of RUNBOOK_ANCHORS) assert.ok(anchors.has(a), a);
