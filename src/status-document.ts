@@ -282,15 +282,28 @@ function objectAdvice(
         command: null,
       };
     case 'leave_pending':
-      return problems.has('duplicate')
-        ? {
-            message: `${name} has spec.leave true and carries the ID of live ${memberLabel(member, memberId)}: k0s may remove that live member from etcd; deleting the stale ${name} disarms it`,
-            command: `kubectl delete etcdmember ${name}`,
-          }
-        : {
-            message: `${name} has spec.leave true and etcd still lists ${memberLabel(member, memberId)}: k0s is removing it from etcd, or the leave is stuck (see k0s's logs on the controllers)`,
-            command: null,
-          };
+      if (problems.has('duplicate')) {
+        return {
+          message: `${name} has spec.leave true and carries the ID of live ${memberLabel(member, memberId)}: k0s may remove that live member from etcd; deleting the stale ${name} disarms it`,
+          command: `kubectl delete etcdmember ${name}`,
+        };
+      }
+      if (problems.has('ambiguous_duplicate') && member !== undefined) {
+        // Named after a live member, it may be that member's own object: never offered for deletion (prune keeps it).
+        return namesake === undefined
+          ? {
+              message: `${name} has spec.leave true and carries the ID of live ${memberLabel(member, memberId)}, which other objects share: k0s may remove that live member; unless that removal is planned, delete ${name} now (deleting an EtcdMember never changes etcd)`,
+              command: `kubectl delete etcdmember ${name}`,
+            }
+          : {
+              message: `${name} has spec.leave true and carries the ID of live ${memberLabel(member, memberId)}, which other objects share: k0s may remove that live member; ${name} is named after live ${memberLabel(namesake, namesake.id)} and may be its own object, so compare with etcd's member list before deleting anything`,
+              command: null,
+            };
+      }
+      return {
+        message: `${name} has spec.leave true and etcd still lists ${memberLabel(member, memberId)}: k0s is removing it from etcd, or the leave is stuck (see k0s's logs on the controllers)`,
+        command: null,
+      };
     case 'reconcile_failed':
       return { message: `${name} has status.reconcileStatus Failed: k0s could not reconcile it; see the k0s controller logs`, command: null };
     case 'no_status':

@@ -139,6 +139,16 @@ describe('buildStatusDocument', () => {
     assert.equal(d.rows.find((r) => r.memberId === 'a1')!.member!.peerAddress, 'fe80::1%eth0');
   });
 
+  it('a pending spec.leave in an ambiguous group of a live member is to be deleted now, unless that removal is planned', () => {
+    const d = doc([object('c1', 'a1', '10.0.0.1', { leave: true }), object('c1.old', 'a1', '10.0.0.1'), ...REAL.slice(1)]);
+    const leave = d.findings.find((f) => f.name === 'c1' && f.problem === 'leave_pending')!;
+    assert.equal(
+      leave.message,
+      'c1 has spec.leave true and carries the ID of live etcd member "c1.example.org" (a1), which other objects share: k0s may remove that live member; unless that removal is planned, delete c1 now (deleting an EtcdMember never changes etcd)',
+    );
+    assert.equal(leave.command, 'kubectl delete etcdmember c1');
+  });
+
   it('links only runbook sections that exist in docs/runbook.md', () => {
     const anchors = new Set(readFileSync(join(REPO_ROOT, 'docs', 'runbook.md'), 'utf8').split('\n').filter((l) => l.startsWith('## ')).map((l) => l.slice(3).trim().toLowerCase()));
     for (const a of RUNBOOK_ANCHORS) assert.ok(anchors.has(a), a);
