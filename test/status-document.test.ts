@@ -149,6 +149,24 @@ describe('buildStatusDocument', () => {
     assert.equal(leave.command, 'kubectl delete etcdmember c1');
   });
 
+  it('check prints each source that is down, says incomplete rather than consistent, and an unknown registration name', () => {
+    const down: SourceState[] = [...UP, { name: 'k0s_config', attempted: true, up: false, lastSuccessMs: undefined, lastError: { reason: 'unreadable', message: 'EACCES: /etc/k0s/k0s.yaml' } }];
+    const kubernetes: KubernetesSnapshot = { crdPresent: true, objects: REAL };
+    const report = analyse(ETCD, kubernetes, { registrationName: 'c1.example.org', registrationNameKnown: false });
+    const d = buildStatusDocument({ report, etcd: ETCD, kubernetes, sources: down, now: NOW, runbook: runbookUrl('9.9.9') });
+    assert.equal(d.consistent, false);
+    const text = renderCheck(d, true);
+    assert.match(text, /^source k0s_config down \(unreadable\): EACCES: \/etc\/k0s\/k0s\.yaml$/m);
+    assert.doesNotMatch(text, /consistent/);
+    assert.match(text, /^incomplete: a source is down$/m);
+    assert.match(text, /^this host: etcd member "c1\.example\.org" \(a1\), the name k0s would register is unknown \(k0s\.yaml not read\)$/m);
+    assert.doesNotMatch(text, /would register "/);
+    // With findings too, the source that is down comes first.
+    const both = buildStatusDocument({ report: analyse(ETCD, { crdPresent: true, objects: [object('c1', 'a1', '10.0.0.1'), ...REAL] }, { registrationName: 'c1.example.org' }), etcd: ETCD, kubernetes: { crdPresent: true, objects: [object('c1', 'a1', '10.0.0.1'), ...REAL] }, sources: down, now: NOW, runbook: runbookUrl('9.9.9') });
+    const lines = renderCheck(both, true).split('\n');
+    assert.ok(lines.findIndex((l) => l.startsWith('source k0s_config down')) < lines.findIndex((l) => l.startsWith('duplicate c1:')), lines.join('\n'));
+  });
+
   it('links only runbook sections that exist in docs/runbook.md', () => {
     const anchors = new Set(readFileSync(join(REPO_ROOT, 'docs', 'runbook.md'), 'utf8').split('\n').filter((l) => l.startsWith('## ')).map((l) => l.slice(3).trim().toLowerCase()));
     for (const a of RUNBOOK_ANCHORS) assert.ok(anchors.has(a), a);

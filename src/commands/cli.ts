@@ -180,9 +180,14 @@ export function renderCheck(doc: StatusDocument, crdPresent: boolean): string {
   if (!crdPresent) text += '\nthe EtcdMember CRD is not installed (kine or external etcd): there are no objects to compare\n';
   if (doc.local) {
     const peer = doc.local.predictedPeerAddress === undefined ? '' : ` with peer address ${doc.local.predictedPeerAddress}`;
-    text += `\nthis host: etcd member ${JSON.stringify(doc.local.memberName)} (${doc.local.memberId}), k0s would register ${JSON.stringify(doc.local.registrationName)}${peer}\n`;
+    // null: without k0s.yaml the name k0s registers cannot be told, so check does not guess it.
+    const registers = doc.local.nameDrift === null ? 'the name k0s would register is unknown (k0s.yaml not read)' : `k0s would register ${JSON.stringify(doc.local.registrationName)}`;
+    text += `\nthis host: etcd member ${JSON.stringify(doc.local.memberName)} (${doc.local.memberId}), ${registers}${peer}\n`;
   }
-  if (doc.findings.length === 0) return `${text}\nconsistent: no findings\n`;
+  const down = doc.sources.filter((s) => s.up !== true);
+  if (down.length > 0) text += '\n';
+  for (const s of down) text += s.up === null ? `source ${s.name} not read\n` : `source ${s.name} down (${s.reason ?? 'unknown'}): ${s.error ?? 'no error recorded'}\n`;
+  if (doc.findings.length === 0) return `${text}\n${doc.consistent ? 'consistent: no findings' : 'incomplete: a source is down'}\n`;
   text += '\n';
   for (const f of doc.findings) text += `${f.problem} ${f.name}: ${f.message}${f.command ? `; next: ${f.command}` : ''}\n`;
   return text;
