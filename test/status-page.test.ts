@@ -93,6 +93,16 @@ describe('status page HTML', () => {
     assert.doesNotMatch(t, /Other findings/);
   });
 
+  it('local name and peer address drift that cannot be told show as unknown, never as matches', () => {
+    const doc = k0s5369Document();
+    doc.local = { memberName: 'c1.example.org', memberId: IDS.c1, registrationName: 'c1.example.org', nameDrift: null, predictedPeerAddress: '10.0.0.1' };
+    const html = renderStatusPage(doc, OPTS);
+    const local = /<dl id="local">.*?<\/dl>/.exec(html)![0];
+    assert.doesNotMatch(local, /matches/);
+    assert.match(text(local), /Name k0s registers at its next start c1\.example\.org unknown Peer address k0s registers at its next start 10\.0\.0\.1 unknown/);
+    assert.equal(local.match(/<span class="badge warn">unknown<\/span>/g)?.length, 2);
+  });
+
   it('an object without a valid member ID has its finding on its own row', () => {
     const doc = k0s5369Document();
     doc.rows.push({ memberId: '', member: null, objects: [{ name: 'bad-id', peerAddress: '10.0.0.9', leave: false, reconcileStatus: null }], findings: ['bad-id: invalid_member_id'] });

@@ -183,6 +183,8 @@ export function view(doc: StatusDocument, ctx: ViewContext): VElement {
   );
 
   // ---- this controller ----
+  // null or absent: it could not be judged (k0s.yaml not read, etcd's peer URL unreadable), which is no match.
+  const driftBadge = (drift: boolean | null | undefined, what: string): VElement => (drift === true ? badge(what, 'bad') : drift === false ? badge('matches', 'ok') : badge('unknown', 'warn'));
   const l = doc.local;
   const local: VNode[] =
     l === null
@@ -194,12 +196,12 @@ export function view(doc: StatusDocument, ctx: ViewContext): VElement {
             el('dt', null, 'etcd member'),
             el('dd', null, l.memberName === '' ? '(no name yet)' : l.memberName, ' (ID ', el('code', null, l.memberId), ')'),
             el('dt', null, 'Name k0s registers at its next start'),
-            el('dd', null, l.registrationName, ' ', l.nameDrift ? badge('name drift', 'bad') : badge('matches', 'ok')),
+            el('dd', null, l.registrationName, ' ', driftBadge(l.nameDrift, 'name drift')),
             ...(l.predictedPeerAddress === undefined
               ? []
               : [
                   el('dt', null, 'Peer address k0s registers at its next start'),
-                  el('dd', null, l.predictedPeerAddress, ' ', l.peerAddressDrift === true ? badge('peer address drift', 'bad') : badge('matches', 'ok')),
+                  el('dd', null, l.predictedPeerAddress, ' ', driftBadge(l.peerAddressDrift, 'peer address drift')),
                 ]),
           ),
         ];
