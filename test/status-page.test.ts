@@ -41,7 +41,7 @@ describe('status page HTML', () => {
   it('k0s#5369: c1 flagged duplicate with its command, the real members unflagged', () => {
     const html = renderStatusPage(k0s5369Document(), OPTS);
     const c1 = rowOf(html, 'c1');
-    assert.match(cell(c1, 'findings'), /^duplicate c1 carries .* Fix: kubectl delete etcdmember c1 Copy Runbook: duplicate hostname drift/);
+    assert.match(cell(c1, 'findings'), /^duplicate c1 carries .* Next step: kubectl delete etcdmember c1 Copy Runbook: duplicate hostname drift/);
     assert.match(c1, /<a href="https:\/\/[^"]+#k0setcdmemberduplicate">Runbook: duplicate<\/a>/);
     assert.match(cell(c1, 'findings'), /hostname drift .* No single command fixes this/);
     for (const name of ['c1.example.org', 'c2.example.org', 'c3.example.org']) assert.equal(cell(rowOf(html, name), 'findings none'), 'none', name);
@@ -117,7 +117,7 @@ describe('status page HTML', () => {
     const doc = k0s5369Document();
     doc.findings.push({ subject: 'object', name: 'ghost', memberId: 'ffff', problem: 'orphaned', message: 'ghost points at no member.', command: 'kubectl delete etcdmember ghost', runbook: 'https://example.org/runbook#orphaned' });
     const html = renderStatusPage(doc, OPTS);
-    assert.match(text(html), /Other findings orphaned ghost points at no member\. Fix: kubectl delete etcdmember ghost/);
+    assert.match(text(html), /Other findings orphaned ghost points at no member\. Next step: kubectl delete etcdmember ghost/);
   });
 
   it('escapes every value from etcd and the API; a non-http runbook URL is no link', () => {

@@ -91,7 +91,7 @@ export function view(doc: StatusDocument, ctx: ViewContext): VElement {
         : el(
             'span',
             { class: 'command' },
-            'Fix: ',
+            'Next step: ',
             el('code', null, f.command),
             ' ',
             el('button', { type: 'button', class: 'copy', 'data-copy': '', 'aria-label': `Copy the command: ${f.command}`, ...(ctx.scripted ? {} : { hidden: '' }) }, 'Copy'),
