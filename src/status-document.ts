@@ -274,7 +274,7 @@ function objectAdvice(
       if (problem === 'left') return leftAdvice(name, memberId, namesake);
       return {
         message: `${name} carries member ID ${memberId}, which etcd does not list (created ${o?.creationTimestamp ?? 'at an unknown time'}); prune's dry run says whether deleting it is provably safe (not right after an etcd restore, when every object looks orphaned)`,
-        command: 'k0s-etcdmember-exporter prune',
+        command: 'k0s-etcdmember-exporter prune --kubeconfig /var/lib/k0s/pki/admin.conf',
       };
     case 'peer_address_mismatch':
       return {

@@ -88,7 +88,7 @@ describe('buildStatusDocument', () => {
       ['dead', null, ['gone'], ['gone: orphaned']],
       ['', null, ['new'], ['new: no_status']],
     ]);
-    assert.equal(d.findings.find((f) => f.problem === 'orphaned')!.command, 'k0s-etcdmember-exporter prune');
+    assert.equal(d.findings.find((f) => f.problem === 'orphaned')!.command, 'k0s-etcdmember-exporter prune --kubeconfig /var/lib/k0s/pki/admin.conf');
     const local = d.findings.find((f) => f.subject === 'local')!;
     assert.deepEqual([local.problem, local.name, local.memberId, local.command], ['local_name_drift', 'c1', 'a1', null]);
     assert.match(local.message, /register as "c1".*etcd member is "c1.example.org"/);
