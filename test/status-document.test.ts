@@ -167,6 +167,13 @@ describe('buildStatusDocument', () => {
     assert.ok(lines.findIndex((l) => l.startsWith('source k0s_config down')) < lines.findIndex((l) => l.startsWith('duplicate c1:')), lines.join('\n'));
   });
 
+  it('check names an unstarted member (which has no name yet) by its ID', () => {
+    const etcd: EtcdSnapshot = { members: [...ETCD.members, member('', 'd4', '10.0.0.4')], localMemberId: 'a1' };
+    const text = renderCheck(doc(REAL, { etcd }), true);
+    assert.match(text, /^unstarted d4: etcd member d4 was added but never started/m);
+    assert.doesNotMatch(text, /unstarted :/);
+  });
+
   it('links only runbook sections that exist in docs/runbook.md', () => {
     const anchors = new Set(readFileSync(join(REPO_ROOT, 'docs', 'runbook.md'), 'utf8').split('\n').filter((l) => l.startsWith('## ')).map((l) => l.slice(3).trim().toLowerCase()));
     for (const a of RUNBOOK_ANCHORS) assert.ok(anchors.has(a), a);

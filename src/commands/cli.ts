@@ -189,6 +189,6 @@ export function renderCheck(doc: StatusDocument, crdPresent: boolean): string {
   for (const s of down) text += s.up === null ? `source ${s.name} not read\n` : `source ${s.name} down (${s.reason ?? 'unknown'}): ${s.error ?? 'no error recorded'}\n`;
   if (doc.findings.length === 0) return `${text}\n${doc.consistent ? 'consistent: no findings' : 'incomplete: a source is down'}\n`;
   text += '\n';
-  for (const f of doc.findings) text += `${f.problem} ${f.name}: ${f.message}${f.command ? `; next: ${f.command}` : ''}\n`;
+  for (const f of doc.findings) text += `${f.problem} ${f.name || f.memberId}: ${f.message}${f.command ? `; next: ${f.command}` : ''}\n`;
   return text;
 }
