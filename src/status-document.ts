@@ -329,7 +329,7 @@ function leftAdvice(name: string, memberId: string, namesake: EtcdMember | undef
 function memberAdvice(problem: MemberProblem, name: string, memberId: string): { message: string; command: string | null } {
   switch (problem) {
     case 'unregistered':
-      return { message: `etcd member "${name}" (${memberId}) has no EtcdMember object: k0s on that controller registers one when it starts; check it runs`, command: null };
+      return { message: `etcd member "${name}" (${memberId}) has no EtcdMember object: restart k0s on that controller (one at a time) once its local name and peer address drift are clear; it registers the object at start`, command: null };
     case 'learner':
       return { message: `etcd member "${name}" (${memberId}) is a learner: a join in progress`, command: null };
     case 'unstarted':
