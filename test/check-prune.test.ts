@@ -144,6 +144,21 @@ describe('check and prune in the k0s#5369 scene', () => {
     );
   });
 
+  it('prune --yes deletes nothing of an ambiguous pair whose member etcd no longer lists, and keeps each object once', { timeout: 60_000 }, async () => {
+    // k0s#5369 aftermath: the member is gone; the zombie (spec.leave) and the right-named object both carry its ID.
+    api.create(etcdMemberObject('ghost', { memberID: 'dead2', peerAddress: '127.0.0.9' }, { leave: true }));
+    api.create(etcdMemberObject('ghost.example.org', { memberID: 'dead2', peerAddress: '127.0.0.9' }));
+    try {
+      const r = await cli('prune', '--yes', '--min-age=1ms');
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stdout, /deleted|would delete/);
+      assert.deepEqual(r.stdout.split('\n').filter((l) => l.startsWith('keeping ')).map((l) => l.split(':')[0]), ['keeping etcdmember ghost (ambiguous_duplicate)', 'keeping etcdmember ghost.example.org (ambiguous_duplicate)']);
+      assert.ok(names().includes('ghost') && names().includes('ghost.example.org'), names().join());
+    } finally {
+      for (const n of ['ghost', 'ghost.example.org']) if (api.get(n)) api.delete(n);
+    }
+  });
+
   it('prune\'s confirmed read names no local member when the first endpoint (this controller\'s) is not the one that answered', { timeout: 60_000 }, async () => {
     const options = { caFile: etcd.caFile, certFile: etcd.certFile, keyFile: etcd.keyFile, timeoutMs: 3000 };
     const own = await readEtcdLinearizable({ ...options, endpoints: [etcd.endpoints[0]!, etcd.endpoints[1]!] });
