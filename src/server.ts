@@ -6,6 +6,7 @@ import Negotiator from 'negotiator';
 import type { Exposition } from './exposition.js';
 import type { Logger } from './log.js';
 import type { StatusDocument } from './status-document.js';
+import { internalError } from './web/serve.js';
 import { JSON_HEADERS, PAGE_HEADERS, renderStatusPage } from './web/status-page.js';
 
 export interface ServerOptions {
@@ -29,13 +30,7 @@ export function metricsFirst(app: RequestListener, opts: Pick<ServerOptions, 'ex
     if ((req.method === 'GET' || req.method === 'HEAD') && (query === -1 ? url : url.slice(0, query)) === opts.telemetryPath) {
       writeMetrics(req, res, opts.exposition).catch((err: unknown) => {
         opts.logger.error('rendering /metrics failed', { path: opts.telemetryPath, err: (err as Error).message });
-        if (res.headersSent) {
-          res.end();
-          return;
-        }
-        res.statusCode = 500;
-        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-        res.end('Internal Server Error: rendering the metrics failed; see the exporter log\n');
+        internalError(res, 'rendering the metrics failed');
       });
       return;
     }

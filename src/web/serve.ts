@@ -63,13 +63,7 @@ export function guard(app: RequestListener, web: LiveWebConfig | undefined, logg
         }
         // The error only: the request's credentials are never logged.
         logger.error('basic auth check failed', { path, err: (err as Error).message });
-        if (res.headersSent) {
-          res.end();
-          return;
-        }
-        res.statusCode = 500;
-        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-        res.end('Internal Server Error: the password check failed; see the exporter log\n');
+        internalError(res, 'the password check failed');
       },
     );
   };
@@ -121,4 +115,15 @@ export async function serve(app: RequestListener, o: ServeOptions): Promise<Serv
     ...o.fields,
   });
   return server;
+}
+
+/** Ends a request that failed inside the exporter: a plain-text 500 pointing to the log, or just the end once the headers went out. */
+export function internalError(res: ServerResponse, what: string): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.statusCode = 500;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.end(`Internal Server Error: ${what}; see the exporter log\n`);
 }
