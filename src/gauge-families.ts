@@ -91,6 +91,14 @@ export class GaugeFamilies<R> {
     return `${blocks.join('\n\n')}\n`;
   }
 
+  /**
+   * How many series' lines are kept now, counted in the maps themselves: those of the last render and those of
+   * series gone since the last clear-out. Walks every line; for tests and diagnostics, not for each render.
+   */
+  keptLines(): number {
+    return countLines(this.lines);
+  }
+
   private find(family: string, s: Series): Line | undefined {
     let node = this.lines.get(family) as Trie | undefined;
     for (const name in s.labels) node = (node?.get(name) as Trie | undefined)?.get(s.labels[name]!) as Trie | undefined;
@@ -145,4 +153,10 @@ function prune(node: Trie, used: number): number {
     }
   }
   return removed;
+}
+
+function countLines(node: Trie): number {
+  let count = 0;
+  for (const next of node.values()) count += next instanceof Map ? countLines(next) : 1;
+  return count;
 }

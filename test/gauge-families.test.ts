@@ -47,6 +47,28 @@ describe('gauge families with kept lines', () => {
     }
   });
 
+  it('keeps the lines of series that are gone only until they outnumber those in use: memory stays within about twice a report', async () => {
+    const kept = new GaugeFamilies(families);
+    const base: Series[] = Array.from({ length: 200 }, (_, i) => ({ labels: { name: `controller-${i}` }, value: 1 }));
+    // Objects come and go: every render has 10 series never seen before and drops the 10 of the render before.
+    const report = (i: number): Report => [[...base, ...Array.from({ length: 10 }, (_, j) => ({ labels: { name: `gone-soon-${i}-${j}` }, value: i }))], [{ labels: { name: 'a' }, value: i % 3 }], []];
+    const inUse = 200 + 10 + 1;
+    const sizes: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      await kept.render(report(i));
+      const size = kept.keptLines();
+      sizes.push(size);
+      assert.ok(size >= inUse, `render ${i}: ${size} lines kept, fewer than the ${inUse} in use`);
+      assert.ok(size <= 2 * inUse + 100, `render ${i}: ${size} lines kept for ${inUse} in use; want at most twice as many (+100)`);
+    }
+    // 3,000 series came and went; the gone ones' lines piled up and were cleared out again and again, not at
+    // every render (clearing walks every line, so one change must not cost it).
+    assert.ok(Math.max(...sizes) > inUse + 100, `the lines of gone series were never kept for long: at most ${Math.max(...sizes)} lines`);
+    const clearOuts = sizes.filter((size, i) => i > 0 && size < sizes[i - 1]!).length;
+    assert.ok(clearOuts >= 5 && clearOuts <= 20, `${clearOuts} clear-outs in 300 renders`);
+    assert.equal(await kept.render(report(300)), await reference(report(300)), 'still rendered right');
+  });
+
   it('renders concurrent calls in turn, each its own report', async () => {
     const kept = new GaugeFamilies(families);
     const a: Report = [[{ labels: { name: 'a' }, value: 1 }], [], []];

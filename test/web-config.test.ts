@@ -4,6 +4,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { hash as bcryptHash, verify } from '@node-rs/bcrypt';
 import { BasicAuthChecker, parseBasicAuth } from '../src/web/auth.js';
 import { WebConfigError, parseWebConfig } from '../src/web/config.js';
 import { loadWebConfig } from '../src/web/live.js';
@@ -147,4 +148,22 @@ describe('basic auth', () => {
     assert.equal(await checker.check(new Map([['prometheus', htpasswdHash('rotated')]]), { user: 'prometheus', password: 'correct horse' }), false, 'a cached success does not outlive its hash');
     assert.equal(await checker.check(users, undefined), false);
   });
+
+  // An unknown user is checked against a dummy hash so that it costs a bcrypt like a known one; the dummy's
+  // password is public (exporter-toolkit's hash of "fakepassword"), so only the "user is unknown" half of the
+  // decision keeps `nobody:fakepassword` out. At a higher cost the dummy is made anew, from the same password.
+  for (const cost of [10, 11]) {
+    it(`refuses an unknown user who sends the dummy's password, with the known users' hashes at cost ${cost}`, async () => {
+      assert.equal(await verify('fakepassword', HASH), true, "the toolkit's dummy is a hash of fakepassword");
+      const users = new Map([['prometheus', await bcryptHash('right', cost)]]);
+      const checker = new BasicAuthChecker();
+      for (const attempt of ['first', 'second']) {
+        assert.equal(await checker.check(users, { user: 'nobody', password: 'fakepassword' }), false, `nobody:fakepassword, ${attempt} attempt`);
+        assert.equal(await checker.check(users, { user: 'prometheus', password: 'fakepassword' }), false, `prometheus:fakepassword, ${attempt} attempt`);
+        assert.equal(await checker.check(users, { user: 'prometheus', password: 'wrong' }), false, `prometheus:wrong, ${attempt} attempt`);
+      }
+      assert.equal(await checker.check(users, { user: 'prometheus', password: 'right' }), true, 'the known user with the right password');
+      assert.equal(await checker.check(new Map(), { user: 'nobody', password: 'fakepassword' }), false, 'no users at all');
+    });
+  }
 });
