@@ -58,8 +58,6 @@ export class LiveWebConfig {
   /** Signature of the last version that failed, so one broken file is logged once. */
   private failedSignature: string | undefined;
 
-  private onTlsChange: (tls: ServerTls) => void = () => {};
-
   private constructor(
     readonly path: string,
     private readonly logger: Logger,
@@ -71,11 +69,6 @@ export class LiveWebConfig {
   /** Loads the file at start; throws WebConfigError (the caller exits 2). */
   static start(path: string, logger: Logger, read: ReadText = readText): LiveWebConfig {
     return new LiveWebConfig(path, logger, read);
-  }
-
-  /** Sets where new TLS settings go once the server exists. */
-  setTlsListener(onTlsChange: (tls: ServerTls) => void): void {
-    this.onTlsChange = onTlsChange;
   }
 
   current(): LoadedWebConfig {
@@ -102,7 +95,6 @@ export class LiveWebConfig {
     // As the files were when read (loadSigned), over the files the new version names.
     this.signature = signature;
     this.failedSignature = undefined;
-    if (next.tls) this.onTlsChange(next.tls);
     this.logger.info('web config reloaded', { file: this.path, tls: next.tls !== undefined, basic_auth_users: next.config.users.size });
   }
 

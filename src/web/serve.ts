@@ -7,7 +7,8 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { AuthBusy, BasicAuthChecker, parseBasicAuth } from './auth.js';
 import type { LiveWebConfig } from './live.js';
-import { clientCertProblem } from './tls.js';
+import { clientCertProblem, type ServerTls } from './tls.js';
+import type { ClientAuthType } from './config.js';
 
 /**
  * Paths answered without basic auth. Kubernetes probes cannot send credentials (short of writing the password
@@ -82,21 +83,7 @@ export async function serve(app: RequestListener, o: ServeOptions): Promise<Serv
   if (tls === undefined) {
     server = createHttpServer(handler);
   } else {
-    const https = createHttpsServer(tls.options, handler);
-    o.web!.setTlsListener((next) => https.setSecureContext(next.options));
-    // Before the TLS socket is made from the connection, so a rotated certificate is used by this handshake.
-    https.prependListener('connection', () => o.web!.refresh());
-    https.on('secureConnection', (socket: TLSSocket) => {
-      const policy = o.web!.current().tls?.clientAuthType ?? 'NoClientCert';
-      const problem = clientCertProblem(policy, { hasCert: Object.keys(socket.getPeerCertificate() ?? {}).length > 0, authorized: socket.authorized });
-      if (problem !== undefined) {
-        o.logger.debug('TLS client refused', { remote: socket.remoteAddress, reason: problem });
-        socket.destroy();
-      }
-    });
-    // Scanners and plain-http clients fail handshakes all day; one line each only when debugging.
-    https.on('tlsClientError', (err: Error, socket: Socket) => o.logger.debug('TLS handshake failed', { remote: socket.remoteAddress, err: err.message }));
-    server = https;
+    server = tlsServer(handler, o.web!, o.logger);
   }
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
@@ -126,4 +113,107 @@ export function internalError(res: ServerResponse, what: string): void {
   res.statusCode = 500;
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');
   res.end(`Internal Server Error: ${what}; see the exporter log\n`);
+}
+
+/**
+ * Go's net/http answer to a plain HTTP request on a TLS port (server.go), which the toolkit's exporters give; sent
+ * when the first five bytes are one of Go's tlsRecordHeaderLooksLikeHTTP prefixes. Any other non-TLS start is
+ * closed, as Go does.
+ */
+export const PLAIN_HTTP_ON_TLS_ANSWER = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
+const HTTP_PREFIXES = ['GET /', 'HEAD ', 'POST ', 'PUT /', 'OPTIO'];
+/** How long a new connection may take to send its first bytes (Node's own default headersTimeout). */
+const FIRST_BYTES_TIMEOUT_MS = 60_000;
+
+/**
+ * An HTTPS server whose every TLS setting is the web config's as it is when a connection arrives, as the
+ * toolkit's GetConfigForClient reads the config for every handshake. Node takes the certificates, CAs, versions
+ * and ciphers from the server's secure context (setSecureContext), but the client certificate policy
+ * (requestCert, rejectUnauthorized) from the server object for each connection it wraps in TLS: both are set
+ * here, just before Node's own connection handler wraps the socket, so a tightened or loosened
+ * client_auth_type applies to the very next connection. (Those two are plain properties of tls.Server that Node
+ * reads per connection, not a documented setter; web-serve.test.ts asserts each policy at the next connection in
+ * both directions, so a Node that stops reading them fails the tests.) Every reload builds a new secure context,
+ * whose fresh session ticket keys and cache mean no session of an earlier config is resumed under a new one.
+ *
+ * The first bytes are looked at before TLS starts: a plain HTTP request gets Go's 400 answer instead of a
+ * closed connection. An established connection keeps the settings of its handshake, as with the toolkit.
+ */
+function tlsServer(handler: RequestListener, web: LiveWebConfig, logger: Logger): Server {
+  const https = createHttpsServer(web.current().tls!.options, handler);
+  let applied: ServerTls = web.current().tls!;
+  // Node's own 'connection' listener: the one that wraps a socket in TLS. Called below, once the bytes are TLS.
+  const wrapInTls = https.listeners('connection') as ((raw: Socket) => void)[];
+  https.removeAllListeners('connection');
+  /** The client certificate policy each connection was wrapped under, by its address pair, until its handshake ends. */
+  const policies = new Map<string, ClientAuthType>();
+  const key = (s: Socket): string => `${s.remoteAddress}|${s.remotePort}|${s.localAddress}|${s.localPort}`;
+
+  https.on('connection', (raw: Socket) => {
+    firstBytes(raw, (looksLikeHttp) => {
+      if (looksLikeHttp) {
+        logger.debug('plain HTTP request on the TLS port', { remote: raw.remoteAddress });
+        raw.end(PLAIN_HTTP_ON_TLS_ANSWER, () => raw.destroy());
+        return;
+      }
+      web.refresh();
+      const tls = web.current().tls ?? applied;
+      if (tls !== applied) {
+        https.setSecureContext(tls.options);
+        applied = tls;
+      }
+      const policy = https as unknown as { requestCert: boolean; rejectUnauthorized: boolean };
+      policy.requestCert = tls.options.requestCert === true;
+      policy.rejectUnauthorized = tls.options.rejectUnauthorized === true;
+      const k = key(raw);
+      policies.set(k, tls.clientAuthType);
+      raw.once('close', () => policies.delete(k));
+      for (const wrap of wrapInTls) wrap.call(https, raw);
+    });
+  });
+  // Before the HTTP parser sees a byte: what OpenSSL cannot enforce by itself (see clientCertProblem).
+  https.prependListener('secureConnection', (socket: TLSSocket) => {
+    const k = key(socket);
+    const policy = policies.get(k) ?? 'NoClientCert';
+    policies.delete(k);
+    const problem = clientCertProblem(policy, { hasCert: Object.keys(socket.getPeerCertificate() ?? {}).length > 0, authorized: socket.authorized });
+    if (problem !== undefined) {
+      logger.debug('TLS client refused', { remote: socket.remoteAddress, reason: problem });
+      socket.destroy();
+    }
+  });
+  // Scanners and plain-http clients fail handshakes all day; one line each only when debugging.
+  https.on('tlsClientError', (err: Error, socket: Socket) => logger.debug('TLS handshake failed', { remote: socket.remoteAddress, err: err.message }));
+  return https;
+}
+
+/**
+ * Waits for enough of a connection's first bytes to tell TLS from plain HTTP (Go looks at the 5-byte record
+ * header), puts them back, and calls `decide`. A connection that sends nothing in time, or closes first, is dropped.
+ */
+function firstBytes(raw: Socket, decide: (looksLikeHttp: boolean) => void): void {
+  let head = Buffer.alloc(0);
+  const done = (): void => {
+    raw.off('data', onData);
+    raw.off('end', onEnd);
+    raw.setTimeout(0);
+    raw.pause();
+  };
+  const onData = (chunk: Buffer): void => {
+    head = Buffer.concat([head, chunk]);
+    // A TLS record starts with its type (22, handshake): no HTTP method starts with that byte, so one is enough.
+    const maybeHttp = HTTP_PREFIXES.some((p) => p.startsWith(head.subarray(0, Math.min(5, head.length)).toString('latin1')));
+    if (maybeHttp && head.length < 5) return;
+    done();
+    raw.unshift(head);
+    decide(maybeHttp);
+  };
+  const onEnd = (): void => {
+    done();
+    raw.destroy();
+  };
+  raw.on('data', onData);
+  raw.once('end', onEnd);
+  raw.on('error', () => raw.destroy());
+  raw.setTimeout(FIRST_BYTES_TIMEOUT_MS, () => raw.destroy());
 }
