@@ -68,7 +68,9 @@ describe('real Prometheus scrapes over TLS with basic auth', { timeout: 120_000 
     const version = await prometheus!.query('k0s_etcdmember_build_info');
     assert.equal(version.length, 1, 'the scrape carried the exporter\'s metrics');
 
-    await assert.rejects(fetch(`http://${exporter!.target}/metrics`, { signal: AbortSignal.timeout(5000) }), 'plain http to the TLS port');
+    const plain = await fetch(`http://${exporter!.target}/metrics`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(plain.status, 400, 'plain http to the TLS port: Go\'s answer, no metrics');
+    assert.equal(await plain.text(), 'Client sent an HTTP request to an HTTPS server.\n');
     assert.equal(await status(exporter!.port, undefined, pki.caFile), 401);
     assert.equal(await status(exporter!.port, 'prometheus:wrong', pki.caFile), 401);
     assert.equal(await status(exporter!.port, 'prometheus:scrape-pw', pki.caFile), 200);
