@@ -483,8 +483,9 @@ describe('Dockerfile runtime stage, replayed without Docker', () => {
   test('the HEALTHCHECK command succeeds when a web config turns on TLS and basic auth, which it cannot see', async () => {
     const tls = exporters[1]!;
     assert.ok(tls.logs.some((l) => l.includes('"listening"') && l.includes('"tls":true')), `the exporter does not say it serves TLS:\n${tls.logs.join('\n')}`);
-    // The exporter really speaks only TLS and wants the password: plain http fails, and /metrics is closed.
-    await assert.rejects(fetch(`http://127.0.0.1:${tls.port}/healthz`, { signal: AbortSignal.timeout(5000) }));
+    // The exporter really speaks only TLS and wants the password: plain http gets Go's 400, and /metrics is closed.
+    const plain = await fetch(`http://127.0.0.1:${tls.port}/healthz`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(plain.status, 400);
     const metrics = spawnSync('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_code}', `https://127.0.0.1:${tls.port}/metrics`], { encoding: 'utf8', timeout: 10_000 });
     assert.equal(metrics.stdout, '401', `curl: ${metrics.stderr}${metrics.error ?? ''}`);
     const authed = spawnSync('curl', ['-sk', '-u', 'prometheus:scrape-secret', `https://127.0.0.1:${tls.port}/metrics`], { encoding: 'utf8', timeout: 10_000 });
