@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
 import { redact } from './redact.js';
 import { K0S_CONFIG_DEFAULT } from './sources/k0s-config.js';
+import { versionText } from './version.js';
 
 export const ENV_PREFIX = 'K0S_ETCDMEMBER_EXPORTER_';
 export const DEFAULT_PORT = 9979;
@@ -130,7 +131,7 @@ function option(flags: string, description: string): Option {
 export function buildCommand(version: string): Command {
   return new Command('k0s-etcdmember-exporter')
     .description('Prometheus exporter for etcd membership drift between etcd and EtcdMember objects in k0s clusters')
-    .version(version, '--version', 'print the version and exit')
+    .version(versionText(version), '--version', 'print the version and how it was built, and exit')
     .helpOption('-h, --help', 'show this help and exit')
     .addOption(option('--etcd.endpoints <urls>', 'etcd client URLs, comma-separated; the first must be this controller\'s own member').default('https://127.0.0.1:2379').argParser(parseEndpoints))
     .addOption(option('--etcd.ca-file <path>', `CA bundle for etcd (default ${K0S_PKI.caFile} when present)`).argParser(readableFile))

@@ -147,11 +147,16 @@ function readK0sConfigFileOrThrow(path: string): void {
   }
 }
 
-const args = process.argv.slice(2);
-if ((SUBCOMMANDS as readonly string[]).includes(args[0] ?? '')) {
-  const code = await runSubcommand(args, packageVersion(), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), now: () => new Date() });
-  // gRPC may keep handles open a moment after the clients closed; the command is done.
-  process.exit(code);
-} else {
-  await main(args);
+async function run(args: readonly string[]): Promise<void> {
+  if ((SUBCOMMANDS as readonly string[]).includes(args[0] ?? '')) {
+    const code = await runSubcommand(args, packageVersion(), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), now: () => new Date() });
+    // gRPC may keep handles open a moment after the clients closed; the command is done.
+    process.exit(code);
+  } else {
+    await main(args);
+  }
 }
+
+// No top-level await: the same code is bundled to CommonJS for the single executable (scripts/bundle.ts). A
+// rejection of run() is unhandled, so Node still ends the process with its stack and exit code 1.
+void run(process.argv.slice(2));

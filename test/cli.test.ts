@@ -62,7 +62,9 @@ describe('command line', () => {
   it('prints the version and the help, exit 0', () => {
     const v = run(['--version']);
     assert.equal(v.status, 0);
-    assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
+    assert.match(v.stdout, /^k0s-etcdmember-exporter, version \d+\.\d+\.\d+ \(revision: unknown\)\n/);
+    assert.match(v.stdout, /^ {2}build kind: +dist \(node runs a checkout's build\)$/m, 'says how it was built');
+    assert.match(v.stdout, new RegExp(`^ {2}node version: +${process.version.replace(/\./g, '\\.')}$`, 'm'));
     const h = run(['--help']);
     assert.equal(h.status, 0);
     for (const flag of ['--etcd.endpoints', '--etcd.ca-file', '--etcd.cert-file', '--etcd.key-file', '--etcd.timeout', '--kubeconfig',

@@ -473,7 +473,7 @@ describe('systemd unit', () => {
     assert.equal(value('DynamicUser'), 'yes');
     assert.equal(value('User'), undefined, 'DynamicUser picks the user');
     const creds = new Map(values('LoadCredential').map((v) => v.split(':') as [string, string]));
-    const flags = flagMap(execStart.slice(2));
+    const flags = flagMap(execStart.slice(1));
     const credFor = (flag: string): string | undefined => {
       const m = /^%d\/(.+)$/.exec(flags.get(flag) ?? '');
       assert.ok(m, `${flag} must point into the credentials directory (%d), got ${flags.get(flag)}`);
@@ -491,21 +491,23 @@ describe('systemd unit', () => {
       assert.ok(creds.has(basename(f)), `no LoadCredential= for ${basename(f)}`);
     }
     assert.equal(credFor('--k0s.config-file'), k0sConfigSource.K0S_CONFIG_DEFAULT);
-    assert.equal(execStart[1], '/opt/k0s-etcdmember-exporter/dist/src/main.js');
-    assert.match(execStart[0]!, /^\/\S+\/node$/, 'systemd needs an absolute path to node');
+    assert.equal(execStart[0], '/usr/local/bin/k0s-etcdmember-exporter', 'the single executable, where install.sh puts it');
   });
 
-  test("reads this host's k0s.yaml, k0s's defaults without one, and restarts when it changes", () => {
+  test("reads this host's k0s.yaml, k0s's defaults without one, and restarts when it or a credential changes", () => {
     // SetCredential= is systemd's fallback when LoadCredential= finds no file: it must mean k0s's defaults.
     const fallback = values('SetCredential').map((v) => /^k0s\.yaml:(.*)$/.exec(v)).find((m) => m !== null);
     assert.ok(fallback, 'SetCredential=k0s.yaml:... as the fallback for a host without /etc/k0s/k0s.yaml');
     assert.deepEqual(k0sConfigParser.parseK0sConfig(fallback[1]!, 'fallback'), k0sConfigParser.K0S_DEFAULTS);
-    const path = parseUnit(readFileSync(join(ROOT, 'deploy/systemd/k0s-etcdmember-exporter-k0s-config.path'), 'utf8'));
-    const pathKey = (k: string): string | undefined => path.get('Path')?.find(([key]) => key === k)?.[1];
-    assert.equal(pathKey('PathChanged'), k0sConfigSource.K0S_CONFIG_DEFAULT);
-    assert.equal(pathKey('Unit'), 'k0s-etcdmember-exporter-k0s-config.service');
+    const path = parseUnit(readFileSync(join(ROOT, 'deploy/systemd/k0s-etcdmember-exporter-restart.path'), 'utf8'));
+    const pathKeys = (k: string): string[] => (path.get('Path') ?? []).filter(([key]) => key === k).map(([, v]) => v);
+    // k0s renewing its certificates, an edit of k0s.yaml, a new password hash: each restarts the exporter.
+    const sources = values('LoadCredential').map((v) => v.slice(v.indexOf(':') + 1));
+    assert.ok(sources.includes(k0sConfigSource.K0S_CONFIG_DEFAULT) && sources.includes(config.K0S_PKI.keyFile));
+    assert.deepEqual(pathKeys('PathChanged').sort(), sources.sort());
+    assert.deepEqual(pathKeys('Unit'), ['k0s-etcdmember-exporter-restart.service']);
     assert.ok(path.get('Install')?.some(([k]) => k === 'WantedBy'), 'enable-able');
-    const restart = parseUnit(readFileSync(join(ROOT, 'deploy/systemd/k0s-etcdmember-exporter-k0s-config.service'), 'utf8'));
+    const restart = parseUnit(readFileSync(join(ROOT, 'deploy/systemd/k0s-etcdmember-exporter-restart.service'), 'utf8'));
     const exec = restart.get('Service')?.find(([k]) => k === 'ExecStart')?.[1] ?? '';
     assert.match(exec, /^\/\S*systemctl try-restart k0s-etcdmember-exporter\.service$/, 'restarts the exporter only if it runs');
   });
@@ -551,7 +553,7 @@ describe('systemd unit', () => {
 
   test('ExecStart with the example environment file is a valid exporter configuration', () => {
     for (const name of ['etcd-ca.crt', 'etcd-client.crt', 'etcd-client.key', 'kubeconfig', 'web-config.yml']) writeFileSync(join(dir, name), 'stand-in\n');
-    const args = execStart.slice(2).map((a) => a.replace('%d', dir));
+    const args = execStart.slice(1).map((a) => a.replace('%d', dir));
     const env = readFileSync(envFile, 'utf8')
       .split('\n')
       .map((l) => /^(K0S_ETCDMEMBER_EXPORTER_\w+)=(.*)$/.exec(l.trim()))
@@ -578,10 +580,11 @@ describe('systemd unit', () => {
   test('systemd-analyze verifies it without a warning and rates its exposure low', (t) => {
     const analyze = requireTool(t, 'systemd-analyze', 'apt-get install systemd');
     if (analyze === undefined) return;
-    // verify insists that ExecStart's binary exists; node may live elsewhere on this machine.
+    // verify insists that ExecStart's binary exists; the executable is not installed here (the release test,
+    // single-executable.test.ts, verifies the units as install.sh lays them out).
     const copy = join(dir, 'k0s-etcdmember-exporter.service');
     writeFileSync(copy, readFileSync(unitFile, 'utf8').replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`));
-    const companions = ['k0s-etcdmember-exporter-k0s-config.path', 'k0s-etcdmember-exporter-k0s-config.service'].map((f) => {
+    const companions = ['k0s-etcdmember-exporter-restart.path', 'k0s-etcdmember-exporter-restart.service'].map((f) => {
       const text = readFileSync(join(ROOT, 'deploy/systemd', f), 'utf8');
       const systemctl = ['/usr/bin/systemctl', '/bin/systemctl'].find((p) => existsSync(p)) ?? '/usr/bin/systemctl';
       writeFileSync(join(dir, f), text.replace('/usr/bin/systemctl', systemctl));
@@ -630,6 +633,6 @@ describe('docs/deploy.md', () => {
     assert.ok(doc.includes('/etc/k0s-etcdmember-exporter/kubeconfig'), 'the kubeconfig path the unit loads');
     assert.ok(doc.includes('/etc/k0s-etcdmember-exporter/exporter.env'), 'the env file path the unit reads');
     assert.ok(doc.includes(k0sConfigSource.K0S_CONFIG_DEFAULT), "the host's k0s config, which both ways of running read");
-    assert.ok(doc.includes('enable --now k0s-etcdmember-exporter k0s-etcdmember-exporter-k0s-config.path'), 'the path unit is enabled with the service');
+    assert.ok(doc.includes('enable --now k0s-etcdmember-exporter.service k0s-etcdmember-exporter-restart.path'), 'the path unit is enabled with the service');
   });
 });
