@@ -1,9 +1,13 @@
-// prune's DELETE keeps the exporter's request deadline from the first step: a kubeconfig credential plugin that
-// hangs (an exec or OIDC plugin waiting on a login) ends in a timeout, not a prune that never returns.
+// prune's DELETE: it deletes only the object that was judged (its uid and resourceVersion as preconditions), says
+// which of deleted, changed since (conflict) or already gone happened, and any other answer is a failure that
+// names what to do. It keeps the exporter's request deadline from the first step: a kubeconfig credential plugin
+// that hangs (an exec or OIDC plugin waiting on a login) ends in a timeout, not a prune that never returns.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Unreadable, deleteObject } from '../src/commands/io.js';
+import { loadKubeConfig } from '../src/kubeconfig.js';
+import { KubeApiTestServer, etcdMemberObject } from '../testbed/kube-api-server.js';
 
 function hangingPluginConfig(): KubeConfig {
   const kc = new KubeConfig();
@@ -27,5 +31,80 @@ describe('deleteObject', () => {
     assert.equal(err.reason, 'timeout', err.message);
     assert.match(err.line, /^cannot read kubernetes \(timeout\): /);
     assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+  });
+});
+
+describe('deleteObject against the API server', () => {
+  let api: KubeApiTestServer;
+  let kc: KubeConfig;
+  before(async () => {
+    api = await KubeApiTestServer.start();
+    kc = loadKubeConfig(api.kubeconfigPath).kubeConfig;
+  });
+  after(() => api.close());
+
+  /** A fresh object named `name`, and the preconditions prune would judge it by. */
+  const judged = (name: string): { uid: string; resourceVersion: string } => {
+    const o = api.create(etcdMemberObject(name, { memberID: 'abc', peerAddress: '127.0.0.9' }));
+    return { uid: o.metadata.uid!, resourceVersion: o.metadata.resourceVersion! };
+  };
+  const rejected = async (p: Promise<unknown>): Promise<Unreadable> => {
+    const err = await p.then(
+      () => assert.fail('resolved'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof Unreadable, String(err));
+    return err;
+  };
+
+  it('deletes the object that was judged', async () => {
+    const pre = judged('judged');
+    assert.deepEqual(await deleteObject(kc, 5000, 'judged', pre), { kind: 'deleted' });
+    assert.equal(api.get('judged'), undefined);
+    const del = api.requestLog.filter((r) => r.method === 'DELETE');
+    assert.equal(del.at(-1)?.path, '/apis/etcd.k0sproject.io/v1beta1/etcdmembers/judged');
+  });
+
+  it('keeps an object that changed since it was judged: conflict, with the server\'s reason', async () => {
+    const pre = judged('changed');
+    api.update({ ...api.get('changed')!, spec: { leave: true } });
+    const outcome = await deleteObject(kc, 5000, 'changed', pre);
+    assert.equal(outcome.kind, 'conflict');
+    assert.match(outcome.kind === 'conflict' ? outcome.message : '', /^Operation cannot be fulfilled .*Precondition failed: ResourceVersion in precondition: /);
+    assert.ok(api.get('changed'), 'still there');
+  });
+
+  it('keeps an object that was replaced by one of the same name since it was judged', async () => {
+    const pre = judged('replaced');
+    api.delete('replaced');
+    judged('replaced');
+    const outcome = await deleteObject(kc, 5000, 'replaced', pre);
+    assert.equal(outcome.kind, 'conflict');
+    assert.match(outcome.kind === 'conflict' ? outcome.message : '', /Precondition failed: UID in precondition: /);
+    assert.ok(api.get('replaced'), 'still there');
+  });
+
+  it('says an object that is already gone is gone', async () => {
+    const outcome = await deleteObject(kc, 5000, 'never-was', { uid: 'u', resourceVersion: '1' });
+    assert.equal(outcome.kind, 'gone');
+    assert.match(outcome.kind === 'gone' ? outcome.message : '', /"never-was" not found/);
+  });
+
+  it('a 403 is a failure that says which RBAC prune needs; a 500 a failure too, and nothing is deleted', async () => {
+    const pre = judged('kept');
+    api.setForbidden(true);
+    try {
+      const err = await rejected(deleteObject(kc, 5000, 'kept', pre));
+      assert.equal(err.reason, 'forbidden');
+      assert.match(err.message, /^DELETE of etcdmember kept answered 403: .*forbidden.* \(prune needs deploy\/kubernetes\/prune-rbac\.yaml or an admin kubeconfig\)$/);
+    } finally {
+      api.setForbidden(false);
+    }
+    api.failNext(1, 500);
+    const err = await rejected(deleteObject(kc, 5000, 'kept', pre));
+    assert.equal(err.reason, 'server_error');
+    assert.match(err.message, /^DELETE of etcdmember kept answered 500: /);
+    assert.doesNotMatch(err.message, /prune-rbac/);
+    assert.ok(api.get('kept'), 'still there');
   });
 });

@@ -4,11 +4,9 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { hash as bcryptHash, verify } from '@node-rs/bcrypt';
-import { BasicAuthChecker, parseBasicAuth } from '../src/web/auth.js';
 import { WebConfigError, parseWebConfig } from '../src/web/config.js';
 import { loadWebConfig } from '../src/web/live.js';
-import { htpasswdHash, htpasswdMissing, makeWebPki, type WebPki } from '../testbed/web-pki.js';
+import { makeWebPki, type WebPki } from '../testbed/web-pki.js';
 
 function refusal(yaml: string): string {
   try {
@@ -120,50 +118,4 @@ describe('loadWebConfig: certificate and key files', () => {
     copyFileSync(pki.serverKey, join(dir, 'ca-is-a-key.pem'));
     assert.match(load(`  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca-is-a-key.pem\n`), /^tls_server_config\.client_ca_file: .* holds no PEM certificate/);
   });
-});
-
-describe('basic auth', () => {
-  it('parses the header as Go does', () => {
-    assert.deepEqual(parseBasicAuth(`Basic ${Buffer.from('u:p:q').toString('base64')}`), { user: 'u', password: 'p:q' });
-    assert.deepEqual(parseBasicAuth(`basic ${Buffer.from('u:').toString('base64')}`), { user: 'u', password: '' });
-    assert.equal(parseBasicAuth(`Bearer abc`), undefined);
-    assert.equal(parseBasicAuth(`Basic ${Buffer.from('nocolon').toString('base64')}`), undefined);
-    assert.equal(parseBasicAuth('Basic !!!'), undefined);
-    assert.equal(parseBasicAuth(undefined), undefined);
-  });
-
-  it('verifies htpasswd -nBC 10 hashes ($2y$)', async (t) => {
-    const missing = htpasswdMissing();
-    if (missing !== undefined) {
-      if (process.env['CI'] === 'true') assert.fail(missing);
-      t.skip(missing);
-      return;
-    }
-    const users = new Map([['prometheus', htpasswdHash('correct horse')]]);
-    const checker = new BasicAuthChecker();
-    assert.equal(await checker.check(users, { user: 'prometheus', password: 'correct horse' }), true);
-    assert.equal(await checker.check(users, { user: 'prometheus', password: 'correct horse' }), true, 'from the cache');
-    assert.equal(await checker.check(users, { user: 'prometheus', password: 'wrong' }), false);
-    assert.equal(await checker.check(users, { user: 'Prometheus', password: 'correct horse' }), false, 'user names are case-sensitive');
-    assert.equal(await checker.check(new Map([['prometheus', htpasswdHash('rotated')]]), { user: 'prometheus', password: 'correct horse' }), false, 'a cached success does not outlive its hash');
-    assert.equal(await checker.check(users, undefined), false);
-  });
-
-  // An unknown user is checked against a dummy hash so that it costs a bcrypt like a known one; the dummy's
-  // password is public (exporter-toolkit's hash of "fakepassword"), so only the "user is unknown" half of the
-  // decision keeps `nobody:fakepassword` out. At a higher cost the dummy is made anew, from the same password.
-  for (const cost of [10, 11]) {
-    it(`refuses an unknown user who sends the dummy's password, with the known users' hashes at cost ${cost}`, async () => {
-      assert.equal(await verify('fakepassword', HASH), true, "the toolkit's dummy is a hash of fakepassword");
-      const users = new Map([['prometheus', await bcryptHash('right', cost)]]);
-      const checker = new BasicAuthChecker();
-      for (const attempt of ['first', 'second']) {
-        assert.equal(await checker.check(users, { user: 'nobody', password: 'fakepassword' }), false, `nobody:fakepassword, ${attempt} attempt`);
-        assert.equal(await checker.check(users, { user: 'prometheus', password: 'fakepassword' }), false, `prometheus:fakepassword, ${attempt} attempt`);
-        assert.equal(await checker.check(users, { user: 'prometheus', password: 'wrong' }), false, `prometheus:wrong, ${attempt} attempt`);
-      }
-      assert.equal(await checker.check(users, { user: 'prometheus', password: 'right' }), true, 'the known user with the right password');
-      assert.equal(await checker.check(new Map(), { user: 'nobody', password: 'fakepassword' }), false, 'no users at all');
-    });
-  }
 });
