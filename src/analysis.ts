@@ -96,6 +96,12 @@ export interface Report {
   readonly etcdMemberInfo: readonly MemberInfo[];
   readonly objectInfo: readonly MemberInfo[];
   readonly local: LocalFacts | undefined;
+  /**
+   * Whether etcd can listen on the peer address k0s gives it at its next start on this host (HostFacts); false:
+   * it exits and k0s restarts it in a loop (k0s#7876). Needs no etcd: it matters most while etcd is down.
+   * Undefined when it cannot be told.
+   */
+  readonly localPeerAddressOnHost?: boolean | undefined;
 }
 
 /**
@@ -224,6 +230,7 @@ export function analyse(
       .map((o) => ({ name: o.name, memberId: o.memberId ?? o.invalidMemberId ?? '', peerAddress: o.peerAddress ?? '' }))
       .sort(byNameThen),
     local,
+    localPeerAddressOnHost: host.peerAddressOnHost,
   };
 }
 

@@ -83,7 +83,7 @@ async function main(argv: readonly string[]): Promise<void> {
     sources: { etcd, kubernetes, k0sConfig },
     // The host is asked at every analysis: a hostname or address changed while the exporter runs must show as
     // local drift (the k0s config is re-read by its source every interval).
-    analyse: (s) => analyse(s.etcd, s.kubernetes, readHostFacts(cfg.nodeMemberName, s.k0sConfig?.config)),
+    analyse: (s) => analyse(s.etcd, s.kubernetes, readHostFacts(cfg.nodeMemberName, s.k0sConfig?.config, s.k0sConfig?.interfaces)),
     onSourceChange: (source) => {
       // An object change often comes with an etcd change (a controller joining or leaving): read etcd again
       // now (at most once a second) instead of comparing the new objects with an etcd view up to an interval old.

@@ -56,6 +56,13 @@ export interface HostFacts {
   readonly registrationNameKnown?: boolean;
   /** The peer address k0s gives etcd at its next start; absent when it cannot be predicted. */
   readonly predictedPeerAddress?: string | undefined;
+  /** Why predictedPeerAddress is absent although k0s runs etcd here (one line); absent otherwise. */
+  readonly peerAddressUnknownWhy?: string | undefined;
+  /**
+   * Whether etcd can listen on predictedPeerAddress on this host (an address of its own, or one that binds
+   * everywhere); false: etcd exits at its next start (k0s#7876). Absent when it cannot be told.
+   */
+  readonly peerAddressOnHost?: boolean | undefined;
 }
 
 /** Normalises an etcd member ID given as a decimal uint64 string (etcd3's form) to EtcdMember's hex form. */

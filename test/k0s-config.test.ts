@@ -68,13 +68,17 @@ describe('k0s.yaml as k0s reads it', () => {
     assert.equal(errorOf(etcdConfig('      peerAddress: 10\n')), "/etc/k0s/k0s.yaml:7: spec.storage.etcd.peerAddress is the number 10; k0s wants the address etcd peers reach this host on, e.g. 10.0.0.1");
     assert.equal(errorOf('spec:\n  storage:\n    type: sql\n'), '/etc/k0s/k0s.yaml:3: spec.storage.type is the string "sql"; k0s wants etcd or kine');
     assert.equal(errorOf('- spec\n'), '/etc/k0s/k0s.yaml:1: the document is a list; k0s wants a ClusterConfig mapping (apiVersion, kind, spec)');
-    assert.match(errorOf(etcdConfig('      extraArgs:\n        name: ""\n')), /:8: spec\.storage\.etcd\.extraArgs\.name is the empty string ""/);
     assert.match(errorOf(etcdConfig('      extraArgs: [name]\n')), /:7: spec\.storage\.etcd\.extraArgs is a list/);
   });
-  it('refuses an unknown field where k0s would (its decoder is strict), e.g. a misspelt peerAddress', () => {
+  it('ignores an unknown field under spec.storage.etcd, as k0s (StorageSpec decodes leniently): a misspelt peerAddress means the default address, in one note', () => {
+    const c = parseK0sConfig(etcdConfig('      peerAdress: 10.0.0.9\n'), 'x');
+    assert.equal(c.peerAddress, undefined);
+    assert.deepEqual(c.notes, ['spec.storage.etcd.peerAdress is not a field k0s knows (did you mean peerAddress?): k0s ignores it and gives etcd the default peer address']);
+  });
+  it('refuses an unknown field anywhere else, naming it and the closest known key', () => {
     assert.equal(
-      errorOf(etcdConfig('      peerAdress: 10.0.0.9\n')),
-      '/etc/k0s/k0s.yaml:7: unknown field spec.storage.etcd.peerAdress: k0s refuses to start with it (known: externalCluster, peerAddress, extraArgs, rawArgs, ca)',
+      errorOf('spec:\n  storag:\n    etcd: {}\n'),
+      '/etc/k0s/k0s.yaml:2: unknown field spec.storag (did you mean spec.storage?): k0s refuses to start with it (no k0s release from 1.30 to 1.36 knows it)',
     );
   });
 });
@@ -123,9 +127,9 @@ describe('the next k0s start, predicted', () => {
     assert.equal(predictHostFacts(K0S_DEFAULTS, host).predictedPeerAddress, '10.0.0.1');
   });
   it('predicts nothing it cannot know: an unreadable config or a host without etcd', () => {
-    assert.deepEqual(predictHostFacts(undefined, host), { registrationName: 'ip-10-0-0-1', registrationNameKnown: false, predictedPeerAddress: undefined });
+    assert.deepEqual(predictHostFacts(undefined, host), { registrationName: 'ip-10-0-0-1', registrationNameKnown: false });
     assert.deepEqual(predictHostFacts(undefined, host, 'c1').registrationNameKnown, true, '--node.member-name makes the name known');
-    assert.deepEqual(predictHostFacts({ ...K0S_DEFAULTS, storage: 'kine' }, host), { registrationName: 'ip-10-0-0-1', registrationNameKnown: false, predictedPeerAddress: undefined });
+    assert.deepEqual(predictHostFacts({ ...K0S_DEFAULTS, storage: 'kine' }, host), { registrationName: 'ip-10-0-0-1', registrationNameKnown: false });
   });
 });
 

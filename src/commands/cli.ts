@@ -4,7 +4,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { analyse } from '../analysis.js';
 import { ExitRequest, UsageError, parseConfig, parseDuration, type Config } from '../config.js';
-import { readHostFacts } from '../hostfacts.js';
+import { readHostFacts, readInterfaces } from '../hostfacts.js';
 import { k0sConfigErrorReason, readK0sConfigFile, type K0sConfigSnapshot } from '../sources/k0s-config.js';
 import { loadKubeConfig } from '../kubeconfig.js';
 import { buildStatusDocument, runbookUrl, type StatusDocument } from '../status-document.js';
@@ -76,7 +76,8 @@ export async function runSubcommand(argv: readonly string[], version: string, io
     return 2;
   }
   const etcdOptions = { endpoints: cfg.etcdEndpoints, caFile: cfg.etcdCaFile, certFile: cfg.etcdCertFile, keyFile: cfg.etcdKeyFile, timeoutMs: cfg.etcdTimeoutMs };
-  const host = readHostFacts(cfg.nodeMemberName, k0s?.config);
+  for (const note of k0s?.config.notes ?? []) io.err(`${PROGRAM} ${name}: warning: ${k0s?.file ?? cfg.k0sConfigFile}: ${note}\n`);
+  const host = readHostFacts(cfg.nodeMemberName, k0s?.config, k0s === undefined ? undefined : await readInterfaces());
 
   const [etcdRead, kubeRead] = await readSources(
     name,
