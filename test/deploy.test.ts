@@ -519,7 +519,7 @@ describe('systemd unit', () => {
       ProtectHome: 'yes',
       PrivateTmp: 'yes',
       PrivateDevices: 'yes',
-      RestrictAddressFamilies: 'AF_INET AF_INET6 AF_UNIX',
+      RestrictAddressFamilies: 'AF_INET AF_INET6 AF_UNIX AF_NETLINK',
       CapabilityBoundingSet: '',
       AmbientCapabilities: '',
       ProtectKernelTunables: 'yes',
