@@ -4,7 +4,7 @@
 // what the systemd units expect. The build is cached between runs (testbed/release.ts): it takes about a minute.
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -218,20 +218,24 @@ describe('the release tarball', () => {
   it('install.sh lays out what the units expect, keeps the operator\'s files on a second run, and the units verify', (t) => {
     const first = install();
     assert.equal(first.status, 0, first.out);
+    assert.match(first.out, new RegExp(`^installed k0s-etcdmember-exporter, version ${PKG.version.replace(/\./g, '\\.')} `, 'm'));
     assert.match(first.out, /still needed before the first start/);
     assert.match(first.out, /systemctl enable --now k0s-etcdmember-exporter\.service k0s-etcdmember-exporter-restart\.path/);
     const etc = join(root, 'etc', NAME);
     writeFileSync(join(etc, 'exporter.env'), 'K0S_ETCDMEMBER_EXPORTER_INTERVAL=30s\n');
     for (const f of ['kubeconfig', 'web-tls.crt', 'web-tls.key']) writeFileSync(join(etc, f), 'stand-in\n');
+    // The units of the release before the single executable go.
+    const units = join(root, 'etc/systemd/system');
+    writeFileSync(join(units, `${NAME}-k0s-config.path`), '[Path]\n');
     const second = install();
     assert.equal(second.status, 0, second.out);
     assert.doesNotMatch(second.out, /still needed/);
+    assert.ok(!existsSync(join(units, `${NAME}-k0s-config.path`)), 'the old path unit is removed');
     assert.equal(readFileSync(join(etc, 'exporter.env'), 'utf8'), 'K0S_ETCDMEMBER_EXPORTER_INTERVAL=30s\n', 'an edited exporter.env is kept');
 
     const mode = (p: string): number => statSync(p).mode & 0o777;
     assert.equal(mode(etc), 0o700);
     assert.equal(mode(join(etc, 'web-config.yml')), 0o600, 'the web config holds the password hash');
-    const units = join(root, 'etc/systemd/system');
     const unitText = readFileSync(join(units, `${NAME}.service`), 'utf8');
     // Every absolute file the unit names on the host (ExecStart, EnvironmentFile, LoadCredential sources outside
     // k0s's own directories) is where install.sh put it.
@@ -257,5 +261,21 @@ describe('the release tarball', () => {
     assert.deepEqual(`${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes(NAME)), []);
     assert.deepEqual(readdirSync(units).sort(), [`${NAME}-restart.path`, `${NAME}-restart.service`, `${NAME}.service`]);
     assert.equal(basename(execStart), NAME);
+  });
+
+  it('install.sh refuses an executable that does not run here, and leaves the installed one alone', () => {
+    const installed = join(root, 'usr/local/bin', NAME);
+    assert.ok(existsSync(installed), 'installed by the test before');
+    const real = join(unpacked, `${NAME}.real`);
+    renameSync(join(unpacked, NAME), real);
+    try {
+      writeFileSync(join(unpacked, NAME), '#!/bin/sh\nexit 126\n', { mode: 0o755 });
+      const r = install();
+      assert.equal(r.status, 1, r.out);
+      assert.match(r.out, /does not run on this host/);
+    } finally {
+      renameSync(real, join(unpacked, NAME));
+    }
+    assert.deepEqual(readFileSync(installed), readFileSync(exe));
   });
 });

@@ -35,6 +35,7 @@ for f in "$NAME" systemd/$NAME.service systemd/$NAME-restart.path systemd/$NAME-
 done
 # The executable must run on this host (architecture, C library) before it replaces a working one.
 version=$("$here/$NAME" --version) || { echo "$0: $here/$NAME does not run on this host" >&2; exit 1; }
+version=$(printf '%s\n' "$version" | head -n 1)
 
 bin=$root/usr/local/bin
 units=$root/etc/systemd/system
