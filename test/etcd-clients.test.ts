@@ -70,6 +70,9 @@ function address(hex: string): string {
 
 const locals = (cs: Connection[]): string[] => cs.map((c) => c.local);
 
+/** How many file descriptors this process has open. */
+const openFds = (): number => fs.readdirSync('/proc/self/fd').length;
+
 function startSource(opts: Partial<EtcdReadOptions> = {}) {
   let reads = 0;
   const logs: string[] = [];
@@ -200,5 +203,27 @@ describe('etcd clients kept between reads', () => {
     const t0 = Date.now();
     await moreReads(2, 3000);
     assert.equal(source.snapshot()?.localMemberId, etcd.members[0]!.idHex, `local member known ${Date.now() - t0} ms after the restart`);
+  });
+
+  it('a member restarted 12 times: afterwards at most one connection per member, and file descriptors back near their start', { timeout: 180_000 }, async () => {
+    const { source, moreReads } = startSource();
+    await waitFor(() => source.health().up, { what: 'up' });
+    await moreReads(2);
+    const fdsAtStart = openFds();
+    for (let round = 0; round < 12; round++) {
+      const restart = await killed(1);
+      // Reads fail on it meanwhile, and clients are dropped while gRPC waits to reconnect to it.
+      await new Promise((r) => setTimeout(r, 1200));
+      await restart();
+      await waitFor(() => connections().some((c) => c.member === 1), { what: `member 1 reached after restart ${round + 1}`, timeoutMs: 5000, intervalMs: 20 });
+    }
+    // gRPC's reconnect backoff of a channel closed while waiting is at most a few seconds here: a connection
+    // made after its client was closed shows up within this wait.
+    await new Promise((r) => setTimeout(r, 6000));
+    await moreReads(2);
+    const perMember = [0, 1, 2].map((m) => connections().filter((c) => c.member === m).length);
+    assert.ok(perMember.every((n) => n <= 1), `connections per member after 12 restarts: ${perMember.join(', ')}: ${JSON.stringify(connections())}`);
+    const fds = openFds();
+    assert.ok(fds <= fdsAtStart + 3, `file descriptors: ${fdsAtStart} at start, ${fds} after 12 restarts`);
   });
 });

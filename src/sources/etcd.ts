@@ -12,7 +12,10 @@
 // needs a restart.) check and prune read once, with clients built for that read and closed after it. The etcd3
 // library's own retries and circuit breakers are switched off: the deadline of the read is the only bound, and
 // the endpoints are asked in parallel so a hung one costs nothing.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { subscribe } from 'node:diagnostics_channel';
 import { readFile } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import { Etcd3, GRPCDeadlineExceededError, GRPCUnauthenticatedError, GRPCUnavailableError, EtcdPermissionDeniedError } from 'etcd3';
 import { noop } from 'cockatiel';
 import type { Logger } from '../log.js';
@@ -76,8 +79,8 @@ export async function readEtcd(options: EtcdReadOptions, signal: AbortSignal, ke
     if (!local) throw new SourceError('other', 'no etcd endpoints given');
     // Each call is raced on its own, so a member list that came in time survives a hung status call.
     const [list, status] = await Promise.allSettled([
-      raceSignal(Promise.any(set.clients.map((c) => observed(c.cluster.memberList({}, { deadline })))), requestAbort, `etcd member list from ${endpoints.join(',')}`, timeoutMs),
-      raceSignal(observed(local.maintenance.status({ deadline })), requestAbort, `etcd status from ${endpoints[0]}`, timeoutMs),
+      raceSignal(Promise.any(set.clients.map((c) => observed(set.run(() => c.cluster.memberList({}, { deadline }))))), requestAbort, `etcd member list from ${endpoints.join(',')}`, timeoutMs),
+      raceSignal(observed(set.run(() => local.maintenance.status({ deadline }))), requestAbort, `etcd status from ${endpoints[0]}`, timeoutMs),
     ]);
     if (list.status === 'rejected') throw classify(firstError(list.reason), endpoints, 'member list');
     const members = parseMembers(list.value.members);
@@ -98,9 +101,26 @@ export async function readEtcd(options: EtcdReadOptions, signal: AbortSignal, ke
   }
 }
 
-/** One etcd3 client per endpoint, built from one set of TLS bytes; closed once retired and no read uses it. */
+/**
+ * The set whose call is running, through every callback and timer that call leads to inside grpc-js: the TCP
+ * connections grpc-js opens are counted to the set whose call (or whose reconnect timer) opened them.
+ */
+const connectingFor = new AsyncLocalStorage<ClientSet>();
+// Node publishes every TCP client socket it creates here, in the async context of the code creating it.
+subscribe('net.client.socket', (message) => connectingFor.getStore()?.adopt((message as { socket: Socket }).socket));
+
+/**
+ * One etcd3 client per endpoint, built from one set of TLS bytes; closed once retired and no read uses it.
+ *
+ * Closing also destroys every TCP connection the set's clients opened, and any they open later. grpc-js
+ * (1.14.7) does not end a connection attempt when its channel is closed: a channel closed while it waits to
+ * reconnect to a dead member connects later anyway and keeps that connection with no owner, one or more per
+ * member restart. Sets never share a connection: grpc-js shares subchannels only between channels with the same
+ * credentials object, and each set builds its own.
+ */
 class ClientSet {
   readonly clients: Etcd3[];
+  private readonly sockets = new Set<Socket>();
   private users = 0;
   /** Why no read takes this set any more; undefined while it is kept. */
   private retiredFor: RebuildReason | undefined;
@@ -125,6 +145,23 @@ class ClientSet {
     this.users++;
   }
 
+  /** Runs `call` so that connections it leads grpc-js to open belong to this set. */
+  run<T>(call: () => T): T {
+    return connectingFor.run(this, call);
+  }
+
+  /** A TCP connection one of this set's clients opened; destroyed at once if the set is already closed. */
+  adopt(socket: Socket): void {
+    if (this.closed) {
+      // Node announces the socket before it calls connect() on it, and connect() revives a destroyed socket:
+      // destroyed once the attempt has begun, it stays destroyed.
+      process.nextTick(() => destroyQuietly(socket));
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
   release(): void {
     this.users--;
     this.closeIfDone();
@@ -139,11 +176,26 @@ class ClientSet {
   private closeIfDone(): void {
     if (this.retiredFor === undefined || this.users > 0 || this.closed) return;
     this.closed = true;
-    // Closing fails at once every call still waiting for a connection (a hung member stalls the TLS handshake);
-    // a call already sent ends at its gRPC deadline, its read's own (etcd3 gives no handle to cancel it sooner).
-    // A read still using the set closes it when it ends, so a late failure never cuts a later read short.
-    for (const c of this.clients) c.close();
+    // Closing fails at once every call still waiting for a connection (a hung member stalls the TLS handshake).
+    // A read still using the set closes it when it ends, so a late failure never cuts a later read short. Inside
+    // run(): etcd3 waits for a connecting channel before it closes it, and what that opens is destroyed too.
+    this.run(() => {
+      for (const c of this.clients) c.close();
+    });
+    // What grpc-js would otherwise keep (see the class comment). A call still on the wire (a hung member's) fails
+    // now rather than at its gRPC deadline, which changes nothing: no read uses the set any more.
+    for (const s of this.sockets) destroyQuietly(s);
+    this.sockets.clear();
   }
+}
+
+/**
+ * Ends a connection under grpc-js's feet. Its TLS layer took over the socket's reading, so an error the socket
+ * still sees (the member's reset answering ours) would reach no listener and end the process: it is expected.
+ */
+function destroyQuietly(socket: Socket): void {
+  socket.on('error', () => {});
+  socket.destroy();
 }
 
 /** The etcd clients the exporter's source keeps between healthy reads (see the top of this file). */
