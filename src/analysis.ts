@@ -1,5 +1,7 @@
 // The pure core: both membership views and this host's facts in, findings out. No I/O, no clock, so that
-// every rule can be tested on plain data and the result is the same wherever it runs.
+// every rule can be tested on plain data and the result is the same wherever it runs. What k0s does differs by
+// version (src/k0s/versions.ts); the version is part of the input, and unknown means: judge as for any version.
+import { FAILED_LIST_MESSAGE_PREFIX, k0sBehaviour, type K0sBehaviour, type K0sVersion } from './k0s/versions.js';
 import {
   objectNameFor,
   type EtcdMember,
@@ -18,7 +20,15 @@ import {
  *   Every object of such a group gets it; an operator compares and decides, nothing names one to delete.
  * - orphaned: etcd does not know the object's member ID and the object does not ask to leave.
  * - left: spec.leave is true and etcd no longer lists the member: a completed leave whose object k0s keeps.
- *   Cleanup, not an incident; it replaces orphaned for that object.
+ *   Cleanup, not an incident; it replaces orphaned for that object. (`k0s etcd leave`, the CLI, removes the member
+ *   without touching the object: that object keeps spec.leave false and is orphaned, not left.)
+ * - leave_pending: spec.leave is true and etcd still lists the member: k0s is removing it, or the leave is stuck.
+ * - leave_ignored: spec.leave is true on an object no etcd member is named after, and k0s is older than 1.35.5:
+ *   k0s looks the object up by name, finds no member, sets Joined=False and removes nothing. From 1.35.5 it
+ *   matches by ID, and the same leave removes the live member: a trap that springs at the upgrade.
+ * - reconcile_failed: status.reconcileStatus Failed, except the Failed that k0s >= 1.35.5 writes on every object
+ *   after one failed etcd member list (status.message "Failed to list etcd cluster members: ...") and never
+ *   clears on an object it has nothing more to do for (its member live and no spec.leave, or its leave done).
  */
 export const OBJECT_PROBLEMS = [
   'duplicate',
@@ -28,13 +38,21 @@ export const OBJECT_PROBLEMS = [
   'left',
   'peer_address_mismatch',
   'leave_pending',
+  'leave_ignored',
   'reconcile_failed',
   'no_status',
   'invalid_member_id',
 ] as const;
 export type ObjectProblem = (typeof OBJECT_PROBLEMS)[number];
 
-export const MEMBER_PROBLEMS = ['unregistered', 'learner', 'unstarted'] as const;
+/**
+ * Findings on an etcd member.
+ * - unregistered: started, and no object carries its ID. A learner is not unregistered where k0s (>= 1.35.5, or
+ *   an unknown version) joins controllers as learners: its object comes after its promotion.
+ * - unregistrable: unregistered, and k0s can never register it: the object name k0s derives from the member name
+ *   is no valid Kubernetes name (before 1.34.1 an uppercase name, k0s#6336). Restarting k0s cannot help.
+ */
+export const MEMBER_PROBLEMS = ['unregistered', 'unregistrable', 'learner', 'unstarted'] as const;
 export type MemberProblem = (typeof MEMBER_PROBLEMS)[number];
 
 export interface ObjectFinding {
@@ -79,6 +97,15 @@ export interface LocalFacts {
  * the exporter then omits it instead of showing a stale or made-up number.
  */
 export interface Report {
+  /** The k0s version judged by (gitVersion as reported or given); undefined when unknown. */
+  readonly k0sVersion: string | undefined;
+  /** What that k0s does, rule by rule (every rule undefined when the version is unknown). */
+  readonly k0s: K0sBehaviour;
+  /**
+   * True when etcd answers but the API serves no EtcdMember CRD: nothing can be compared. Undefined while either
+   * source is down.
+   */
+  readonly crdAbsent: boolean | undefined;
   readonly etcdMembers: number | undefined;
   readonly learners: number | undefined;
   readonly unstartedMembers: number | undefined;
@@ -107,12 +134,15 @@ export interface Report {
 /**
  * @param etcd etcd's view, or undefined when etcd could not be read
  * @param kubernetes the EtcdMember objects, or undefined when the API could not be read
+ * @param k0sVersion the k0s version the controllers run, or undefined when unknown
  */
 export function analyse(
   etcd: EtcdSnapshot | undefined,
   kubernetes: KubernetesSnapshot | undefined,
   host: HostFacts,
+  k0sVersion?: K0sVersion,
 ): Report {
+  const k0s = k0sBehaviour(k0sVersion);
   const objects = kubernetes?.crdPresent ? kubernetes.objects : undefined;
   const membersById = new Map<string, EtcdMember>();
   for (const m of etcd?.members ?? []) membersById.set(m.id, m);
@@ -143,7 +173,9 @@ export function analyse(
     for (const o of objects) {
       if (o.invalidMemberId !== undefined) flag(o, 'invalid_member_id');
       else if (o.memberId === undefined) flag(o, 'no_status');
-      if (o.reconcileStatus === 'Failed') flag(o, 'reconcile_failed');
+      if (o.reconcileStatus === 'Failed' && !staleFailedStatus(o, k0s, etcd === undefined ? undefined : o.memberId !== undefined && membersById.has(o.memberId))) {
+        flag(o, 'reconcile_failed');
+      }
     }
   }
 
@@ -157,7 +189,8 @@ export function analyse(
       if (o.memberId === undefined) continue;
       const member = membersById.get(o.memberId);
       if (member === undefined) {
-        // k0s keeps the object after a completed leave (`k0s etcd leave` or spec.leave): expected, not an orphan.
+        // k0s keeps the object after a leave through spec.leave: expected, not an orphan. `k0s etcd leave` (the CLI)
+        // never touches the object, so its object keeps spec.leave false and is orphaned.
         if (o.leave) {
           leftObjects++;
           flag(o, 'left');
@@ -177,14 +210,20 @@ export function analyse(
         peerAddressMismatches++;
         flag(o, 'peer_address_mismatch');
       }
-      if (o.leave) flag(o, 'leave_pending');
+      if (o.leave) {
+        // k0s <= 1.35.4 looks the object up among etcd's members by its exact name (R: members[member.Name]).
+        const ignored = k0s.leaveMatchesById === false && !etcd.members.some((x) => x.name === o.name);
+        flag(o, ignored ? 'leave_ignored' : 'leave_pending');
+      }
     }
     const claimed = new Set(objects.map((o) => o.memberId));
     for (const m of etcd.members) {
-      if (m.name !== '' && !claimed.has(m.id)) {
-        unregisteredMembers++;
-        memberFindings.push({ name: m.name, memberId: m.id, problem: 'unregistered' });
-      }
+      if (m.name === '' || claimed.has(m.id)) continue;
+      // From k0s 1.35.5 a controller joins as a learner and writes its object only after its promotion.
+      if (m.isLearner && k0s.learnerJoin !== false) continue;
+      unregisteredMembers++;
+      const name = k0s.objectNamesLowercased === false ? m.name : objectNameFor(m.name);
+      memberFindings.push({ name: m.name, memberId: m.id, problem: isObjectName(name) ? 'unregistered' : 'unregistrable' });
     }
   }
 
@@ -210,6 +249,9 @@ export function analyse(
   }
 
   return {
+    k0sVersion: k0s.version,
+    k0s,
+    crdAbsent: etcd === undefined || kubernetes === undefined ? undefined : !kubernetes.crdPresent,
     etcdMembers: etcd?.members.length,
     learners: etcd === undefined ? undefined : etcd.members.filter((m) => m.isLearner).length,
     unstartedMembers: etcd === undefined ? undefined : etcd.members.filter((m) => m.name === '').length,
@@ -232,6 +274,22 @@ export function analyse(
     local,
     localPeerAddressOnHost: host.peerAddressOnHost,
   };
+}
+
+/**
+ * A Failed status that k0s >= 1.35.5 left behind after one failed etcd member list and will never clear: it
+ * rewrites the status only while it acts on spec.leave for a live member. The message is k0s's own and was
+ * written by no earlier version, so it tells this Failed apart even where the version is unknown.
+ * @param memberLive whether etcd lists the object's member; undefined while etcd cannot be read
+ */
+function staleFailedStatus(o: EtcdMemberObject, k0s: K0sBehaviour, memberLive: boolean | undefined): boolean {
+  if (k0s.failedListSticks === false || !(o.message ?? '').startsWith(FAILED_LIST_MESSAGE_PREFIX)) return false;
+  return !o.leave || memberLive === false;
+}
+
+/** A valid Kubernetes object name (RFC 1123 subdomain), as kube-apiserver checks EtcdMember names. */
+export function isObjectName(name: string): boolean {
+  return name.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name);
 }
 
 function groupByMemberId(objects: readonly EtcdMemberObject[]): Map<string, EtcdMemberObject[]> {

@@ -6,6 +6,7 @@ import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js
 import { redact } from './redact.js';
 import { K0S_CONFIG_DEFAULT } from './sources/k0s-config.js';
 import { versionText } from './version.js';
+import { parseK0sVersion, type K0sVersion } from './k0s/versions.js';
 
 export const ENV_PREFIX = 'K0S_ETCDMEMBER_EXPORTER_';
 export const DEFAULT_PORT = 9979;
@@ -31,6 +32,8 @@ export interface Config {
   readonly k0sConfigFile: string;
   /** False for the default path, whose absence means k0s's defaults and whose failures only warn. */
   readonly k0sConfigFileGiven: boolean;
+  /** --k0s.version: wins over the API server's /version; undefined to read it from there. */
+  readonly k0sVersion: K0sVersion | undefined;
   readonly listenHost: string | undefined;
   readonly listenPort: number;
   readonly telemetryPath: string;
@@ -109,6 +112,14 @@ function parsePathArg(text: string): string {
   return text;
 }
 
+function parseK0sVersionArg(text: string): K0sVersion {
+  try {
+    return parseK0sVersion(text);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 function readableFile(text: string): string {
   try {
     readFileSync(text, { flag: 'r' }).subarray(0, 0);
@@ -142,6 +153,7 @@ export function buildCommand(version: string): Command {
     .addOption(option('--kubernetes.timeout <duration>', 'deadline of one Kubernetes API request').default(10000, '10s').argParser(parseDuration))
     .addOption(option('--interval <duration>', 'how often to read etcd and re-analyse').default(15000, '15s').argParser(parseDuration))
     .addOption(option('--k0s.config-file <path>', `this host's k0s config, read at every refresh for the member name and peer address k0s uses at its next start (default ${K0S_CONFIG_DEFAULT} when it exists, else k0s's defaults)`).argParser(parsePathArg))
+    .addOption(option('--k0s.version <version>', "the k0s version the controllers run, e.g. v1.31.3+k0s.0; wins over the API server's /version (default: read from there, again at every watch restart)").argParser(parseK0sVersionArg))
     .addOption(option('--node.member-name <name>', 'the etcd member name k0s registers on this host; wins over the k0s config (default: its spec.storage.etcd.extraArgs.name, else the kernel hostname)').argParser(parseName))
     .addOption(option('--web.listen-address <address>', 'address to serve on').default(`:${DEFAULT_PORT}`))
     .addOption(option('--web.telemetry-path <path>', 'path of the metrics endpoint').default('/metrics').argParser(parsePath))
@@ -187,6 +199,7 @@ export function parseConfig(argv: readonly string[], version: string, out: (s: s
     nodeMemberName: o['node.memberName'] as string | undefined,
     k0sConfigFile: (o['k0s.configFile'] as string | undefined) ?? K0S_CONFIG_DEFAULT,
     k0sConfigFileGiven: o['k0s.configFile'] !== undefined,
+    k0sVersion: o['k0s.version'] as K0sVersion | undefined,
     listenHost: listen.host,
     listenPort: listen.port,
     telemetryPath: o['web.telemetryPath'] as string,

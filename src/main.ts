@@ -13,6 +13,7 @@ import { buildStatusDocument, runbookUrl } from './status-document.js';
 import { EtcdSource } from './sources/etcd.js';
 import { K0sConfigSource, readK0sConfigFile } from './sources/k0s-config.js';
 import { KubernetesSource } from './sources/kubernetes.js';
+import { k0sVersionFromGitVersion } from './k0s/versions.js';
 import { buildRevision, packageVersion } from './version.js';
 import { dropWarnings } from './warnings.js';
 import { WebConfigError } from './web/config.js';
@@ -56,6 +57,7 @@ async function main(argv: readonly string[]): Promise<void> {
     kubeconfig: kube.from,
     api_server: kube.kubeConfig.getCurrentCluster()?.server,
     k0s_config_file: cfg.k0sConfigFile,
+    k0s_version: cfg.k0sVersion?.gitVersion ?? 'from the API server',
     interval_seconds: cfg.intervalMs / 1000,
   });
 
@@ -83,7 +85,13 @@ async function main(argv: readonly string[]): Promise<void> {
     sources: { etcd, kubernetes, k0sConfig },
     // The host is asked at every analysis: a hostname or address changed while the exporter runs must show as
     // local drift (the k0s config is re-read by its source every interval).
-    analyse: (s) => analyse(s.etcd, s.kubernetes, readHostFacts(cfg.nodeMemberName, s.k0sConfig?.config, s.k0sConfig?.interfaces)),
+    // The k0s version: --k0s.version, else the API server's, read again at every watch restart (a rolling upgrade
+    // changes it); unknown (a plain kube-apiserver, or /version unreadable) means judging as for any version.
+    analyse: (s) => {
+      const serverVersion = kubernetes.serverVersion();
+      const k0sVersion = cfg.k0sVersion ?? (serverVersion === undefined ? undefined : k0sVersionFromGitVersion(serverVersion));
+      return analyse(s.etcd, s.kubernetes, readHostFacts(cfg.nodeMemberName, s.k0sConfig?.config, s.k0sConfig?.interfaces), k0sVersion);
+    },
     onSourceChange: (source) => {
       // An object change often comes with an etcd change (a controller joining or leaving): read etcd again
       // now (at most once a second) instead of comparing the new objects with an etcd view up to an interval old.

@@ -62,6 +62,9 @@ export function reportFamilies(): GaugeFamily<Report>[] {
   figure('k0s_etcdmember_local_peer_address_drift', "1 when the peer address k0s gives etcd at its next start on this controller (k0s.yaml's spec.storage.etcd.peerAddress, else k0s's interface rule) differs from the host of its member's peer URL in etcd, else 0; absent while either is unknown", (r) =>
     r.local?.peerAddressDrift === undefined ? undefined : Number(r.local.peerAddressDrift),
   );
+  family('k0s_etcdmember_k0s_info', "1; the k0s version the findings are judged by: --k0s.version, else the API server's /version gitVersion (v1.31.3+k0s.0), read again at every watch restart; absent while unknown (then the findings hold for every k0s version)", (r) =>
+    r.k0sVersion === undefined ? [] : [{ labels: { version: r.k0sVersion }, value: 1 }],
+  );
   figure('k0s_etcdmember_crd_present', '1 when the EtcdMember CRD is installed, 0 when the API does not know it (kine or external etcd)', (r) =>
     r.crdPresent === undefined ? undefined : Number(r.crdPresent),
   );

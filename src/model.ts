@@ -35,6 +35,10 @@ export interface EtcdMemberObject {
   readonly peerAddress: string | undefined;
   readonly leave: boolean;
   readonly reconcileStatus: string | undefined;
+  /** status.message as k0s wrote it (why a reconcile failed, or which step of a leave it waits on); absent when none. */
+  readonly message?: string;
+  /** The status of the Joined condition (status.conditions[type=Joined]): "True", "False" or "Unknown"; absent when none. */
+  readonly joined?: string;
   /** metadata.uid and metadata.resourceVersion as read: prune's delete preconditions name exactly the object it judged. */
   readonly uid?: string;
   readonly resourceVersion?: string;

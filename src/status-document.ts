@@ -1,7 +1,8 @@
 // The status document: one analysis, joined by member ID, with the exact safe next step for every finding. It
 // backs `check -o json`, `check`'s table and the status page, so they can never disagree. Pure: the report, the
 // snapshots it was built from, the sources' health and the time in; the document out.
-import { hostOfURL, type ObjectProblem, type MemberProblem, type Report } from './analysis.js';
+import { hostOfURL, isObjectName, type ObjectProblem, type MemberProblem, type Report } from './analysis.js';
+import { sinceText, type K0sBehaviour } from './k0s/versions.js';
 import { objectNameFor, type EtcdMember, type EtcdMemberObject, type EtcdSnapshot, type KubernetesSnapshot } from './model.js';
 import type { SourceName } from './sources/source.js';
 
@@ -17,6 +18,11 @@ export interface StatusDocument {
   generatedAt: string;
   /** Every source up and no finding. */
   consistent: boolean;
+  /**
+   * The k0s version the findings and advice are for (the API server's gitVersion, or --k0s.version); absent when
+   * unknown, and the advice is then true for every k0s version.
+   */
+  k0sVersion?: string;
   sources: StatusSource[];
   /** One per member ID: etcd's members first (by name), then IDs only objects carry, then objects without one (""). */
   rows: StatusRow[];
@@ -37,13 +43,13 @@ export interface StatusRow {
   /** Lowercase hex; "" for objects without a valid one. */
   memberId: string;
   member: { name: string; peerAddress: string; learner: boolean; started: boolean } | null;
-  objects: { name: string; peerAddress: string | null; leave: boolean; reconcileStatus: string | null }[];
+  objects: { name: string; peerAddress: string | null; leave: boolean; reconcileStatus: string | null; joined?: string; message?: string }[];
   /** The problems on this row: the member's as they are (`unregistered`), the objects' as `name: problem`. */
   findings: string[];
 }
 
 export interface StatusFinding {
-  subject: 'object' | 'member' | 'local';
+  subject: 'object' | 'member' | 'local' | 'cluster';
   name: string;
   memberId: string;
   problem: string;
@@ -94,17 +100,20 @@ const RUNBOOK_ANCHOR: Record<ObjectProblem | MemberProblem | LocalProblem, strin
   left: 'k0setcdmemberleft',
   peer_address_mismatch: 'k0setcdmemberpeeraddressmismatch',
   leave_pending: 'k0setcdmemberleavestuck',
+  leave_ignored: 'k0setcdmemberleaveignored',
   reconcile_failed: 'k0setcdmemberreconcilefailed',
   no_status: 'k0setcdmembercountmismatch',
   invalid_member_id: 'k0setcdmembercountmismatch',
   unregistered: 'k0setcdmemberunregistered',
+  unregistrable: 'k0setcdmemberunregistrable',
   learner: 'k0setcdmembercountmismatch',
   unstarted: 'k0setcdmemberunstarted',
   local_name_drift: 'k0setcdmemberlocalnamedrift',
   local_peer_address_drift: 'k0setcdmemberlocalpeeraddressdrift',
+  crd_absent: 'k0setcdmembercrdabsent',
 };
 
-type LocalProblem = 'local_name_drift' | 'local_peer_address_drift';
+type LocalProblem = 'local_name_drift' | 'local_peer_address_drift' | 'crd_absent';
 
 export function buildStatusDocument(input: StatusInput): StatusDocument {
   const { report, etcd, kubernetes } = input;
@@ -120,10 +129,14 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
     const member = o?.memberId === undefined ? undefined : membersById.get(o.memberId);
     const group = o?.memberId === undefined ? [] : objects.filter((x) => x.memberId === o.memberId);
     const problems = new Set(report.objectFindings.filter((x) => x.name === f.name).map((x) => x.problem));
-    findings.push({ subject: 'object', name: f.name, memberId: f.memberId, problem: f.problem, ...objectAdvice(f.problem, f.name, f.memberId, o, member, group, problems, membersByObjectName.get(f.name), membersByObjectName), runbook: runbook(input.runbook, f.problem) });
+    const k0s = { behaviour: report.k0s, memberNamedLikeObject: members.some((m) => m.name === f.name) };
+    findings.push({ subject: 'object', name: f.name, memberId: f.memberId, problem: f.problem, ...objectAdvice(f.problem, f.name, f.memberId, o, member, group, problems, membersByObjectName.get(f.name), membersByObjectName, k0s), runbook: runbook(input.runbook, f.problem) });
   }
   for (const f of report.memberFindings) {
-    findings.push({ subject: 'member', name: f.name, memberId: f.memberId, problem: f.problem, ...memberAdvice(f.problem, f.name, f.memberId), runbook: runbook(input.runbook, f.problem) });
+    findings.push({ subject: 'member', name: f.name, memberId: f.memberId, problem: f.problem, ...memberAdvice(f.problem, f.name, f.memberId, report.k0s), runbook: runbook(input.runbook, f.problem) });
+  }
+  if (report.crdAbsent === true) {
+    findings.push({ subject: 'cluster', name: '', memberId: '', problem: 'crd_absent', message: crdAbsentMessage(report.k0s), command: 'kubectl get crd etcdmembers.etcd.k0sproject.io', runbook: runbook(input.runbook, 'crd_absent') });
   }
   const local = report.local;
   if (local?.nameDrift) {
@@ -161,6 +174,9 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
     peerAddress: o.peerAddress ?? null,
     leave: o.leave,
     reconcileStatus: o.reconcileStatus ?? null,
+    // Only when k0s wrote them (the Joined condition, status.message), so older documents read the same.
+    ...(o.joined === undefined ? {} : { joined: o.joined }),
+    ...(o.message === undefined ? {} : { message: o.message }),
   });
   for (const m of members) {
     const mine = objects.filter((o) => o.memberId === m.id);
@@ -192,6 +208,7 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
     version: 1,
     generatedAt: input.now.toISOString(),
     consistent: sources.length > 0 && sources.every((s) => s.up === true) && findings.length === 0,
+    ...(report.k0sVersion === undefined ? {} : { k0sVersion: report.k0sVersion }),
     sources,
     rows,
     findings,
@@ -234,12 +251,17 @@ function objectAdvice(
   namesake: EtcdMember | undefined,
   /** Every started etcd member by the object name k0s gives it. */
   membersByObjectName: ReadonlyMap<string, EtcdMember>,
+  /** The k0s judged by, and whether an etcd member bears exactly this object's name (k0s <= 1.35.4 matches a leave by it). */
+  k0s: { readonly behaviour: K0sBehaviour; readonly memberNamedLikeObject: boolean },
 ): { message: string; command: string | null } {
   const others = group.filter((x) => x.name !== name).map((x) => x.name);
+  const said = o?.message === undefined ? '' : ` (k0s says: ${JSON.stringify(o.message)})`;
+  const byId = k0s.behaviour.leaveMatchesById;
+  const version = k0s.behaviour.version;
   switch (problem) {
     case 'duplicate':
       return {
-        message: `${name} is stale: it carries the ID of ${memberLabel(member, memberId)}, whose own object is ${objectNameFor(member?.name ?? '')}; delete ${name} (deleting an object never changes etcd)${o?.leave ? ', now: its spec.leave is true and k0s may remove the live member' : ''}`,
+        message: `${name} is stale: it carries the ID of ${memberLabel(member, memberId)}, whose own object is ${objectNameFor(member?.name ?? '')}; delete ${name} (deleting an object never changes etcd)${o?.leave ? (byId === false ? `, before upgrading k0s: its spec.leave is true, which k0s ${version} ignores but k0s ${sinceText('leaveMatchesById')} and later carry out on the live member` : ', now: its spec.leave is true and k0s may remove the live member') : ''}`,
         command: `kubectl delete etcdmember ${name}`,
       };
     case 'ambiguous_duplicate': {
@@ -273,7 +295,7 @@ function objectAdvice(
       }
       if (problem === 'left') return leftAdvice(name, memberId, namesake);
       return {
-        message: `${name} carries member ID ${memberId}, which etcd does not list (created ${o?.creationTimestamp ?? 'at an unknown time'}); prune's dry run says whether deleting it is provably safe (not right after an etcd restore, when every object looks orphaned)`,
+        message: `${name} carries member ID ${memberId}, which etcd does not list (created ${o?.creationTimestamp ?? 'at an unknown time'}): its member was removed without spec.leave (\`k0s etcd leave\` and etcdctl leave the object as it was), or etcd was restored; prune's dry run says whether deleting it is provably safe (not right after an etcd restore, when every object looks orphaned)`,
         command: 'k0s-etcdmember-exporter prune --kubeconfig /var/lib/k0s/pki/admin.conf',
       };
     case 'peer_address_mismatch':
@@ -284,7 +306,7 @@ function objectAdvice(
     case 'leave_pending':
       if (problems.has('duplicate')) {
         return {
-          message: `${name} has spec.leave true and carries the ID of live ${memberLabel(member, memberId)}: k0s may remove that live member from etcd; deleting the stale ${name} disarms it`,
+          message: `${name} has spec.leave true and carries the ID of live ${memberLabel(member, memberId)}: ${byId === true ? `k0s ${version} matches a leave by member ID and removes that live member from etcd` : `k0s ${sinceText('leaveMatchesById')} and later match a leave by member ID and remove that live member from etcd (older k0s ignores this leave until it is upgraded)`}; deleting the stale ${name} disarms it`,
           command: `kubectl delete etcdmember ${name}`,
         };
       }
@@ -300,17 +322,52 @@ function objectAdvice(
               command: null,
             };
       }
+      if (byId === undefined && !k0s.memberNamedLikeObject) {
+        return {
+          message: `${name} has spec.leave true and etcd still lists ${memberLabel(member, memberId)}${said}: k0s ${sinceText('leaveMatchesById')} and later remove that member (they match by ID, after its controller stopped); older k0s finds no etcd member named ${name}, removes nothing, and removes it after an upgrade; unless that removal is wanted, clear spec.leave: kubectl patch etcdmember ${name} --type=merge -p '{"spec":{"leave":false}}'`,
+          command: null,
+        };
+      }
       return {
-        message: `${name} has spec.leave true and etcd still lists ${memberLabel(member, memberId)}: k0s is removing it from etcd, or the leave is stuck (see k0s's logs on the controllers)`,
+        message: `${name} has spec.leave true and etcd still lists ${memberLabel(member, memberId)}${said}: k0s is removing it from etcd${byId === true ? ' (it first asks that controller to stop and waits for it)' : ''}, or the leave is stuck (see k0s's logs on the controllers)`,
         command: null,
       };
+    case 'leave_ignored': {
+      const later = `k0s ${sinceText('leaveMatchesById')} and later match a leave by member ID and remove live ${memberLabel(member, memberId)}`;
+      const ignored = `${name} has spec.leave true, but k0s ${version} looks the object up among etcd's members by its name, finds no member named ${name} and removes nothing (it sets Joined=False)`;
+      if (problems.has('duplicate')) {
+        return { message: `${ignored}; ${later}: delete the stale ${name} before upgrading k0s (deleting an EtcdMember never changes etcd)`, command: `kubectl delete etcdmember ${name}` };
+      }
+      if (problems.has('ambiguous_duplicate')) {
+        return { message: `${ignored}; ${later}: before upgrading k0s, find out which of ${[name, ...others].join(', ')} is stale and delete it, or clear spec.leave: kubectl patch etcdmember ${name} --type=merge -p '{"spec":{"leave":false}}'`, command: null };
+      }
+      return {
+        message: `${ignored}; ${later}. If that member is to leave, remove it with \`k0s etcd leave --peer-address <its peer address>\` on a controller (then delete ${name}); if not, clear spec.leave before upgrading k0s: kubectl patch etcdmember ${name} --type=merge -p '{"spec":{"leave":false}}'`,
+        command: null,
+      };
+    }
     case 'reconcile_failed':
-      return { message: `${name} has status.reconcileStatus Failed: k0s could not reconcile it; see the k0s controller logs`, command: null };
+      return { message: `${name} has status.reconcileStatus Failed${said}: k0s could not reconcile it; see the k0s controller logs`, command: null };
     case 'no_status':
       return { message: `${name} has no status.memberID: k0s has not registered its member yet, or the object was created by hand`, command: null };
     case 'invalid_member_id':
       return { message: `${name} has status.memberID ${JSON.stringify(memberId)}, which is not hex: it was not written by k0s`, command: null };
   }
+}
+
+/** Why the CRD may be absent while etcd answers, for the k0s judged by. */
+function crdAbsentMessage(k0s: K0sBehaviour): string {
+  const head = "etcd answers, but the API serves no EtcdMember CRD (etcdmembers.etcd.k0sproject.io): no object can be compared with etcd's member list";
+  const deleted = 'if it was deleted, every EtcdMember object went with it (k0s#8103): once the CRD is back, restart k0s on each controller in turn so each registers its object again';
+  const external = 'k0s with an external etcd (spec.storage.etcd.externalCluster) installs no CRD, and this exporter has nothing to compare there';
+  if (k0s.keepsEtcdMembers === false) {
+    return `${head}: k0s ${k0s.version} keeps no EtcdMember objects (they came with k0s ${sinceText('keepsEtcdMembers')}); only etcd's view is judged here until k0s is upgraded`;
+  }
+  if (k0s.crdWithoutApplierManager === false) {
+    return `${head}: k0s ${k0s.version} installs the CRD through its applier-manager, so a controller started with --disable-components applier-manager leaves it out; ${deleted}; ${external}`;
+  }
+  if (k0s.crdWithoutApplierManager === true) return `${head}: k0s ${k0s.version} applies the CRD itself on the leading controller; ${deleted}; ${external}`;
+  return `${head}: k0s before ${sinceText('keepsEtcdMembers')} keeps no objects, and k0s before ${sinceText('crdWithoutApplierManager')} installs the CRD only through its applier-manager (not with --disable-components applier-manager); ${deleted}; ${external}`;
 }
 
 /** A completed leave: deleting it is safe unless the object is named after a live member (prune keeps it too). */
@@ -326,12 +383,33 @@ function leftAdvice(name: string, memberId: string, namesake: EtcdMember | undef
       };
 }
 
-function memberAdvice(problem: MemberProblem, name: string, memberId: string): { message: string; command: string | null } {
+function memberAdvice(problem: MemberProblem, name: string, memberId: string, k0s: K0sBehaviour): { message: string; command: string | null } {
+  const lowercase = `give that controller a lowercase name (its hostname, or spec.storage.etcd.extraArgs.name in k0s.yaml) and restart k0s there: etcd takes the new member name at that start`;
   switch (problem) {
-    case 'unregistered':
-      return { message: `etcd member "${name}" (${memberId}) has no EtcdMember object: restart k0s on that controller (one at a time) once its local name and peer address drift are clear; it registers the object at start`, command: null };
+    case 'unregistered': {
+      const restart = `etcd member "${name}" (${memberId}) has no EtcdMember object: restart k0s on that controller (one at a time) once its local name and peer address drift are clear; it registers the object at start`;
+      // Only an unknown version gets here with a name that is no object name unmodified: k0s < 1.34.1 would never register it.
+      if (k0s.objectNamesLowercased === undefined && !isObjectName(name)) {
+        return { message: `${restart}; but k0s before ${sinceText('objectNamesLowercased')} names the object "${name}" unmodified, which is no valid object name, and can never register it (k0s#6336): there, upgrade k0s or ${lowercase}`, command: null };
+      }
+      return { message: restart, command: null };
+    }
+    case 'unregistrable': {
+      const objectName = k0s.objectNamesLowercased === false ? name : objectNameFor(name);
+      const cannot = `etcd member "${name}" (${memberId}) has no EtcdMember object, and k0s ${k0s.version ?? ''}${k0s.version === undefined ? '' : ' '}can never register one: it names the object "${objectName}", which is no valid Kubernetes name (lowercase letters, digits, '-' and '.')`;
+      if (k0s.objectNamesLowercased === false && isObjectName(objectNameFor(name))) {
+        return { message: `${cannot} (k0s#6336); restarting k0s cannot help: upgrade k0s to ${sinceText('objectNamesLowercased')} or later, which lowercases the name, or ${lowercase}`, command: null };
+      }
+      return { message: `${cannot}; restarting k0s cannot help: ${lowercase.replace('a lowercase name', "a name of lowercase letters, digits, '-' and '.'")}`, command: null };
+    }
     case 'learner':
-      return { message: `etcd member "${name}" (${memberId}) is a learner: a join in progress`, command: null };
+      return {
+        message:
+          k0s.learnerJoin === false
+            ? `etcd member "${name}" (${memberId}) is a learner, and k0s ${k0s.version} adds no learners: someone added it (etcdctl member add --learner); promote it (etcdctl member promote) or remove it`
+            : `etcd member "${name}" (${memberId}) is a learner: a join in progress (k0s ${sinceText('learnerJoin')} and later join controllers as learners and promote them; the controller registers its object once promoted)`,
+        command: null,
+      };
     case 'unstarted':
       return { message: `etcd member ${memberId} was added but never started: its controller did not finish joining`, command: null };
   }

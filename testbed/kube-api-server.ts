@@ -78,6 +78,8 @@ export interface KubeApiTestServerOptions {
   bookmarkIntervalMs?: number;
   /** The user named in 403 messages; default system:serviceaccount:k0s-system:etcdmember-exporter. */
   user?: string;
+  /** The gitVersion /version reports, as k0s's kube-apiserver does; default v1.31.3+k0s.0. Changeable: gitVersion. */
+  gitVersion?: string;
 }
 
 /** A failure the server answers with, as a Status object. */
@@ -191,6 +193,8 @@ export class KubeApiTestServer {
   private readonly printerColumns: readonly PrinterColumn[];
   private server: http.Server | undefined;
   private port: number;
+  /** What /version reports (kube-apiserver's gitVersion; on k0s e.g. v1.31.3+k0s.0); set it to model an upgrade. */
+  gitVersion = 'v1.31.3+k0s.0';
 
   private constructor(
     private readonly dir: string,
@@ -237,6 +241,7 @@ export class KubeApiTestServer {
         options.crdPath ?? CRD_PATH,
         options.port ?? 0,
       );
+      if (options.gitVersion !== undefined) s.gitVersion = options.gitVersion;
       await s.listen();
       s.writeKubeconfig(s.kubeconfigPath);
       return s;
@@ -502,7 +507,7 @@ export class KubeApiTestServer {
       if (method !== 'GET') throw new KubeApiError(path === '/' || !this.servesPath(path) ? notFoundPath() : methodNotAllowed());
       switch (path) {
         case '/version':
-          return [200, VERSION_INFO];
+          return [200, versionInfo(this.gitVersion)];
         case '/healthz':
         case '/readyz':
         case '/livez':
@@ -916,10 +921,16 @@ export function k0s5369Objects(members: readonly { name: string; memberIdHex: st
 
 // ---- protocol helpers ----
 
+/** kube-apiserver's version.Info for a gitVersion: major and minor are taken from it, as the build sets them. */
+function versionInfo(gitVersion: string): Json {
+  const [, major = '', minor = ''] = /^v?(\d+)\.(\d+)/.exec(gitVersion) ?? [];
+  return { ...VERSION_INFO, major, minor, gitVersion };
+}
+
 const VERSION_INFO = {
   major: '1',
   minor: '31',
-  gitVersion: 'v1.31.3+k0s',
+  gitVersion: 'v1.31.3+k0s.0',
   gitCommit: '0000000000000000000000000000000000000000',
   gitTreeState: 'clean',
   buildDate: '2024-11-20T00:00:00Z',

@@ -5,6 +5,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { analyse } from '../analysis.js';
 import { ExitRequest, UsageError, parseConfig, parseDuration, type Config } from '../config.js';
 import { readHostFacts, readInterfaces } from '../hostfacts.js';
+import { k0sVersionFromGitVersion } from '../k0s/versions.js';
+import { readServerVersion } from '../sources/kubernetes.js';
 import { k0sConfigErrorReason, readK0sConfigFile, type K0sConfigSnapshot } from '../sources/k0s-config.js';
 import { loadKubeConfig } from '../kubeconfig.js';
 import { buildStatusDocument, runbookUrl, type StatusDocument } from '../status-document.js';
@@ -23,7 +25,7 @@ const PROGRAM = 'k0s-etcdmember-exporter';
 const SOURCE_FLAGS_HELP = `
 Sources: the exporter's own flags and K0S_ETCDMEMBER_EXPORTER_* variables (see ${PROGRAM} --help):
   --etcd.endpoints, --etcd.ca-file, --etcd.cert-file, --etcd.key-file, --etcd.timeout,
-  --kubeconfig, --kubernetes.timeout, --node.member-name, --k0s.config-file`;
+  --kubeconfig, --kubernetes.timeout, --node.member-name, --k0s.config-file, --k0s.version`;
 
 /** Runs `check` or `prune` (argv[0]); resolves with the exit code. */
 export async function runSubcommand(argv: readonly string[], version: string, io: Io): Promise<number> {
@@ -79,6 +81,11 @@ export async function runSubcommand(argv: readonly string[], version: string, io
   for (const note of k0s?.config.notes ?? []) io.err(`${PROGRAM} ${name}: warning: ${k0s?.file ?? cfg.k0sConfigFile}: ${note}\n`);
   const host = readHostFacts(cfg.nodeMemberName, k0s?.config, k0s === undefined ? undefined : await readInterfaces());
 
+  // The k0s version, read beside the sources with the same deadline; unreadable, it is unknown (advice for any version).
+  const serverVersion =
+    cfg.k0sVersion === undefined
+      ? readServerVersion({ kubeConfig: kube.kubeConfig, requestTimeoutMs: cfg.kubernetesTimeoutMs }, new AbortController().signal).catch(() => undefined)
+      : Promise.resolve(undefined);
   const [etcdRead, kubeRead] = await readSources(
     name,
     () => (name === 'prune' ? readEtcdLinearizable(etcdOptions) : readEtcdOnce(etcdOptions)),
@@ -91,7 +98,8 @@ export async function runSubcommand(argv: readonly string[], version: string, io
   }
   const etcd = etcdRead.value;
   const kubernetes = kubeRead.value;
-  const report = analyse(etcd, kubernetes, host);
+  const gitVersion = await serverVersion;
+  const report = analyse(etcd, kubernetes, host, cfg.k0sVersion ?? (gitVersion === undefined ? undefined : k0sVersionFromGitVersion(gitVersion)));
   const now = io.now();
 
   if (name === 'check') {
@@ -178,7 +186,8 @@ export function renderCheck(doc: StatusDocument, crdPresent: boolean): string {
   ];
   const widths = rows[0]!.map((_, i) => Math.max(10, ...rows.map((r) => r[i]!.length + 3)));
   let text = rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('')).join('\n') + '\n';
-  if (!crdPresent) text += '\nthe EtcdMember CRD is not installed (kine or external etcd): there are no objects to compare\n';
+  if (!crdPresent) text += '\nthe EtcdMember CRD is not installed: there are no objects to compare\n';
+  text += `\nk0s: ${doc.k0sVersion ?? 'version unknown (advice holds for every k0s version)'}\n`;
   if (doc.local) {
     const peer = doc.local.predictedPeerAddress === undefined ? '' : ` with peer address ${doc.local.predictedPeerAddress}`;
     // null: without k0s.yaml the name k0s registers cannot be told, so check does not guess it.

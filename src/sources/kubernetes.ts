@@ -82,6 +82,29 @@ export async function listEtcdMembers(options: KubernetesReadOptions, signal: Ab
   }
 }
 
+/**
+ * The API server's gitVersion (GET /version, as `kubectl version` reads it), within options.requestTimeoutMs.
+ * On k0s it names the k0s release (v1.31.3+k0s.0). Throws SourceError.
+ */
+export async function readServerVersion(options: KubernetesReadOptions, signal: AbortSignal): Promise<string> {
+  const ms = options.requestTimeoutMs;
+  const abort = requestSignal(ms, signal);
+  try {
+    const res = await apiRequest(options.kubeConfig, '/version', { signal: abort, timeoutMs: ms });
+    const body = await readBody(res, abort);
+    if (res.statusCode !== 200) throw statusError(res.statusCode ?? 0, body, 'GET /version');
+    const gitVersion = asRecord(parseJSON(body, '/version'), '/version')['gitVersion'];
+    if (typeof gitVersion !== 'string' || gitVersion === '') {
+      throw new SourceError('invalid_response', `/version has no gitVersion string: ${body.slice(0, 120)}`);
+    }
+    return gitVersion;
+  } catch (err) {
+    if (err instanceof SourceError) throw err;
+    if (abort.aborted) throw abortError(abort, 'API GET /version', ms);
+    throw toSourceError(err, 'GET /version', options.kubeConfig);
+  }
+}
+
 export class KubernetesSource implements Source<KubernetesSnapshot> {
   readonly name = 'kubernetes';
   private readonly status = new SourceStatus();
@@ -93,8 +116,20 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private onChange: () => void = () => {};
+  /** The API server's gitVersion from the last /version read; undefined before it, or when that read failed. */
+  private gitVersion: string | undefined;
+  private versionRead: Promise<void> | undefined;
+  private versionError: string | undefined;
 
   constructor(private readonly opts: KubernetesSourceOptions) {}
+
+  /**
+   * The API server's gitVersion (on k0s: v1.31.3+k0s.0), read at every list and every watch (re)start, since a
+   * rolling k0s upgrade changes it; undefined while it could not be read.
+   */
+  serverVersion(): string | undefined {
+    return this.gitVersion;
+  }
 
   start(onChange: () => void): void {
     if (this.loop) return;
@@ -106,6 +141,7 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
     this.stopping.abort();
     this.wake?.();
     await this.loop;
+    await this.versionRead;
   }
 
   /** The current objects, or undefined while the API cannot be read. */
@@ -125,6 +161,31 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
 
   private get stopped(): boolean {
     return this.stopping.signal.aborted;
+  }
+
+  /** Starts one /version read unless one runs; it never holds up the list or the watch, and has its own deadline. */
+  private refreshVersion(): void {
+    if (this.versionRead !== undefined || this.stopped) return;
+    this.versionRead = (async () => {
+      let version: string | undefined;
+      try {
+        version = await readServerVersion(this.opts, this.stopping.signal);
+        this.versionError = undefined;
+      } catch (err) {
+        if (this.stopped) return;
+        const message = errorMessage(err);
+        // One warning per distinct problem: a server that never answers /version would otherwise log every minute.
+        if (message !== this.versionError) this.opts.logger.warn('cannot read the API server version; judging as for any k0s version', { err: message });
+        this.versionError = message;
+      }
+      if (version !== this.gitVersion) {
+        if (version !== undefined) this.opts.logger.info('API server version', { git_version: version, was: this.gitVersion });
+        this.gitVersion = version;
+        this.onChange();
+      }
+    })().finally(() => {
+      this.versionRead = undefined;
+    });
   }
 
   private async run(): Promise<void> {
@@ -147,6 +208,7 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
       // other failure leads back to a full relist.
       for (;;) {
         const opened = Date.now();
+        this.refreshVersion();
         try {
           const events = await this.watch();
           // A watch that carried events, or stayed open a while, is healthy; one the server ends at once
@@ -182,6 +244,7 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
     const started = performance.now();
     const seconds = (): number => (performance.now() - started) / 1000;
     let list: EtcdMemberList;
+    this.refreshVersion();
     try {
       list = await listEtcdMembers(this.opts, this.stopping.signal);
     } catch (err) {
@@ -323,6 +386,8 @@ export function parseObject(raw: unknown): EtcdMemberObject | undefined {
     peerAddress: typeof status['peerAddress'] === 'string' ? status['peerAddress'] : undefined,
     leave: o.spec?.leave === true,
     reconcileStatus: typeof status['reconcileStatus'] === 'string' ? status['reconcileStatus'] : undefined,
+    ...(typeof status['message'] === 'string' && status['message'] !== '' ? { message: status['message'] } : {}),
+    ...joinedCondition(status['conditions']),
     ...metadataStrings(o.metadata),
   };
 }
@@ -369,6 +434,16 @@ function asRecord(v: unknown, what: string): Record<string, unknown> {
 function backoff(failures: number, maxMs: number): number {
   const base = Math.min(maxMs, 500 * 2 ** Math.min(failures - 1, 10));
   return base / 2 + Math.random() * (base / 2);
+}
+
+/** The Joined condition's status, which k0s keeps in status.conditions (a list-map keyed by type). */
+function joinedCondition(conditions: unknown): Pick<EtcdMemberObject, 'joined'> {
+  if (!Array.isArray(conditions)) return {};
+  for (const c of conditions as unknown[]) {
+    const { type, status } = (c ?? {}) as { type?: unknown; status?: unknown };
+    if (type === 'Joined' && typeof status === 'string' && status !== '') return { joined: status };
+  }
+  return {};
 }
 
 /** uid, resourceVersion and creationTimestamp when they are non-empty strings; absent otherwise. */
