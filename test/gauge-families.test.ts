@@ -51,15 +51,22 @@ describe('gauge families with kept lines', () => {
     const kept = new GaugeFamilies(families);
     const base: Series[] = Array.from({ length: 200 }, (_, i) => ({ labels: { name: `controller-${i}` }, value: 1 }));
     // Objects come and go: every render has 10 series never seen before and drops the 10 of the render before.
-    const report = (i: number): Report => [[...base, ...Array.from({ length: 10 }, (_, j) => ({ labels: { name: `gone-soon-${i}-${j}` }, value: i }))], [{ labels: { name: 'a' }, value: i % 3 }], []];
+    // The base is listed twice (one line, used once) and the other family's label sets are of another length.
+    const report = (i: number): Report => [
+      [...base, ...base, ...Array.from({ length: 10 }, (_, j) => ({ labels: { name: `gone-soon-${i}-${j}` }, value: i }))],
+      [{ labels: { name: 'a', member_id: 'b' }, value: i % 3 }],
+      [],
+    ];
     const inUse = 200 + 10 + 1;
     const sizes: number[] = [];
     for (let i = 0; i < 300; i++) {
       await kept.render(report(i));
-      const size = kept.keptLines();
-      sizes.push(size);
-      assert.ok(size >= inUse, `render ${i}: ${size} lines kept, fewer than the ${inUse} in use`);
-      assert.ok(size <= 2 * inUse + 100, `render ${i}: ${size} lines kept for ${inUse} in use; want at most twice as many (+100)`);
+      const { lines, maps } = kept.kept();
+      sizes.push(lines);
+      assert.ok(lines >= inUse, `render ${i}: ${lines} lines kept, fewer than the ${inUse} in use`);
+      assert.ok(lines <= 2 * inUse + 100, `render ${i}: ${lines} lines kept for ${inUse} in use; want at most twice as many (+100)`);
+      // One map per name label value, a few for the families and label names: none left behind empty.
+      assert.ok(maps <= lines + 10, `render ${i}: ${maps} maps hold ${lines} lines`);
     }
     // 3,000 series came and went; the gone ones' lines piled up and were cleared out again and again, not at
     // every render (clearing walks every line, so one change must not cost it).
@@ -67,6 +74,28 @@ describe('gauge families with kept lines', () => {
     const clearOuts = sizes.filter((size, i) => i > 0 && size < sizes[i - 1]!).length;
     assert.ok(clearOuts >= 5 && clearOuts <= 20, `${clearOuts} clear-outs in 300 renders`);
     assert.equal(await kept.render(report(300)), await reference(report(300)), 'still rendered right');
+  });
+
+  it('hands prom-client only the series it has not rendered before: none for a report rendered again', async () => {
+    // format() is the only reader of a family's help text: count the reads.
+    let formatted = 0;
+    const counted: GaugeFamily<Report>[] = families.map((f) => ({
+      name: f.name,
+      series: f.series,
+      get help() {
+        formatted++;
+        return f.help;
+      },
+    }));
+    const kept = new GaugeFamilies(counted);
+    const r: Report = [[{ labels: { name: 'a' }, value: 1 }], [{ labels: { name: 'b' }, value: 2 }], []];
+    assert.equal(await kept.render(r), await reference(r));
+    assert.equal(formatted, 3, 'each family formatted once');
+    assert.equal(await kept.render(r), await reference(r));
+    assert.equal(formatted, 3, 'nothing formatted again');
+    const changed: Report = [r[0]!, [{ labels: { name: 'b' }, value: 3 }], []];
+    assert.equal(await kept.render(changed), await reference(changed));
+    assert.equal(formatted, 4, 'only the family with a changed series formatted again');
   });
 
   it('renders concurrent calls in turn, each its own report', async () => {
