@@ -1,0 +1,15 @@
+// The modules `npm run mutation` tries, each against its own fast unit test files (stryker.config.mjs).
+
+/** Module name -> the files (or line ranges) mutated and the compiled test files that must kill the mutants. */
+export const MODULES = {
+  'gauge-families': { mutate: ['src/gauge-families.ts'], tests: ['gauge-families'] },
+  'prune-plan': { mutate: ['src/commands/prune-plan.ts'], tests: ['prune-plan'] },
+  // prune's one write: the DELETE with its preconditions and what each answer means.
+  'prune-delete': { mutate: ['src/commands/io.ts:100-133'], tests: ['prune-delete'] },
+  'web-auth': { mutate: ['src/web/auth.ts'], tests: ['web-auth'] },
+  'web-config': { mutate: ['src/web/config.ts'], tests: ['web-config'] },
+  analysis: { mutate: ['src/analysis.ts'], tests: ['analysis', 'member-id-peer-url'] },
+  k0s: { mutate: ['src/k0s/*.ts'], tests: ['k0s-config'] },
+  // The watch: resumed from the last resourceVersion seen, relisting on 410, and the events that advance it.
+  'kubernetes-watch': { mutate: ['src/sources/kubernetes.ts:145-178', 'src/sources/kubernetes.ts:223-289'], tests: ['kubernetes-source'] },
+};
