@@ -157,7 +157,8 @@ export function buildCommand(version: string): Command {
     .addOption(option('--node.member-name <name>', 'the etcd member name k0s registers on this host; wins over the k0s config (default: its spec.storage.etcd.extraArgs.name, else the kernel hostname)').argParser(parseName))
     .addOption(option('--web.listen-address <address>', 'address to serve on').default(`:${DEFAULT_PORT}`))
     .addOption(option('--web.telemetry-path <path>', 'path of the metrics endpoint').default('/metrics').argParser(parsePath))
-    .addOption(option('--web.config.file <path>', 'web config in Prometheus exporter-toolkit format: TLS, basic auth, headers; re-read when it changes').argParser(readableFile))
+    // Empty means no web config, as in the toolkit (its flag's default is ""): a template can always pass the flag.
+    .addOption(option('--web.config.file <path>', 'web config in Prometheus exporter-toolkit format: TLS, basic auth, headers; re-read when it changes; empty: none').argParser((text) => (text === '' ? '' : readableFile(text))))
     .addOption(option('--log.level <level>', `one of ${LOG_LEVELS.join(', ')}`).default('info').argParser(parseChoice(LOG_LEVELS)))
     .addOption(option('--log.format <format>', `one of ${LOG_FORMATS.join(', ')}`).default('logfmt').argParser(parseChoice(LOG_FORMATS)))
     .allowExcessArguments(false)
@@ -203,7 +204,7 @@ export function parseConfig(argv: readonly string[], version: string, out: (s: s
     listenHost: listen.host,
     listenPort: listen.port,
     telemetryPath: o['web.telemetryPath'] as string,
-    webConfigFile: o['web.config.file'] as string | undefined,
+    webConfigFile: (o['web.config.file'] as string | undefined) || undefined,
     logLevel: o['log.level'] as LogLevel,
     logFormat: o['log.format'] as LogFormat,
   };

@@ -3,7 +3,7 @@
 // an unknown key is an error, not a silent no-op. Keys the toolkit has but Node cannot honour are refused by name,
 // so nobody believes a protection is on when it is not.
 import { dirname, isAbsolute, join } from 'node:path';
-import { parseDocument } from 'yaml';
+import { isMap, isScalar, parseDocument, type Document } from 'yaml';
 
 export class WebConfigError extends Error {
   constructor(
@@ -128,7 +128,7 @@ export function parseWebConfig(text: string, path: string): WebConfig {
   return {
     tls: top['tls_server_config'] === undefined || top['tls_server_config'] === null ? undefined : parseTls(top['tls_server_config'], dir),
     users: parseUsers(top['basic_auth_users']),
-    headers: parseHttp(top['http_server_config']),
+    headers: parseHttp(top['http_server_config'], headerSources(doc)),
   };
 }
 
@@ -233,7 +233,18 @@ function parseUsers(raw: unknown): Map<string, string> {
   return users;
 }
 
-function parseHttp(raw: unknown): Map<string, string> {
+/** Each header value's text as written in the file, for scalars YAML reads as numbers or booleans. */
+function headerSources(doc: Document): Map<string, string> {
+  const out = new Map<string, string>();
+  const headers = doc.getIn(['http_server_config', 'headers'], true);
+  if (!isMap(headers)) return out;
+  for (const pair of headers.items) {
+    if (isScalar(pair.key) && isScalar(pair.value) && typeof pair.value.source === 'string') out.set(String(pair.key.value), pair.value.source);
+  }
+  return out;
+}
+
+function parseHttp(raw: unknown, sources: ReadonlyMap<string, string>): Map<string, string> {
   const headers = new Map<string, string>();
   if (raw === undefined || raw === null) return headers;
   const key = 'http_server_config';
@@ -245,8 +256,11 @@ function parseHttp(raw: unknown): Map<string, string> {
     throw new WebConfigError(`${key}.http2`, `want true or false, got ${JSON.stringify(h['http2'])}`);
   }
   if (h['headers'] === undefined || h['headers'] === null) return headers;
-  for (const [name, value] of Object.entries(mapping(h['headers'], `${key}.headers`))) {
+  for (const [name, parsed] of Object.entries(mapping(h['headers'], `${key}.headers`))) {
     const k = `${key}.headers.${name}`;
+    // Go's YAML fills a string field from any scalar as written: an unquoted `X-XSS-Protection: 1` is "1" there
+    // (the toolkit's own headers test), where YAML 1.2 reads a number. The text as written is taken.
+    const value = typeof parsed === 'number' || typeof parsed === 'boolean' ? (sources.get(name) ?? String(parsed)) : parsed;
     const allowed = CONFIGURABLE_HEADERS[name];
     if (allowed === undefined) throw new WebConfigError(k, `HTTP header ${JSON.stringify(name)} can not be configured; want one of ${Object.keys(CONFIGURABLE_HEADERS).join(', ')}`);
     if (typeof value !== 'string') throw new WebConfigError(k, 'want a string');
