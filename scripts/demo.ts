@@ -1,7 +1,7 @@
 // The live demo: a real 3-member etcd on loopback, the Kubernetes API test server holding the k0s#5369
 // objects, the exporter, Prometheus with alerts/ loaded and Alertmanager. Ctrl-C stops all of it and removes
 // every data directory. Started by scripts/demo.mjs after install and build.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,8 +36,16 @@ try {
   const { etcd, api } = scene;
   stops.push(() => etcd.stop(), () => api.close());
 
+  // The demo's files: the rules Prometheus loads and the k0s config of the controller this machine stands in
+  // for. The exporter and the operator's printed commands read the same k0s.yaml, so they see the same thing.
+  const dataDir = mkdtempSync(join(tmpdir(), 'k0s-etcdmember-demo-'));
+  stops.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  const k0sConfigFile = join(dataDir, 'k0s.yaml');
+  // Its etcd member listens for peers on the first etcd address, as the member's peer URL says.
+  writeFileSync(k0sConfigFile, `apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nspec:\n  storage:\n    etcd:\n      peerAddress: "${etcd.members[0]!.ip}"\n`);
+
   say('starting the exporter');
-  const exporter = await ExporterProcess.start({ ...sceneExporterOptions(scene), interval: '5s' });
+  const exporter = await ExporterProcess.start({ ...sceneExporterOptions(scene), memberName: etcd.members[0]!.name, k0sConfigFile, interval: '5s' });
   stops.push(() => exporter.stop());
 
   const webhook = await WebhookReceiver.start();
@@ -46,9 +54,7 @@ try {
   stops.push(() => alertmanager.stop());
   // The shipped rules wait 15 to 30 minutes before firing; the demo shortens every `for` to 10 s (a copy of
   // the rule file, otherwise identical) so the whole path to Alertmanager shows within a minute.
-  const rulesDir = mkdtempSync(join(tmpdir(), 'k0s-etcdmember-demo-rules-'));
-  stops.push(() => rmSync(rulesDir, { recursive: true, force: true }));
-  const demoRules = join(rulesDir, 'k0s-etcdmember.rules.yml');
+  const demoRules = join(dataDir, 'k0s-etcdmember.rules.yml');
   writeRuleFileWithFor(RULES, demoRules, { '*': '10s', K0sEtcdMemberExporterDown: '1m' });
   say('starting Prometheus with alerts/ loaded (every `for` shortened to 10 s for the demo)');
   const prometheus = await PrometheusTestServer.start({
@@ -61,7 +67,8 @@ try {
   stops.push(() => prometheus.stop());
 
   say('running:');
-  say(`  exporter      ${exporter.url}/metrics`);
+  say(`  status page   ${exporter.url}/`);
+  say(`  metrics       ${exporter.url}/metrics`);
   say(`  Prometheus    ${prometheus.url}/alerts`);
   say(`  Alertmanager  ${alertmanager.url}`);
   say(`  etcd          ${etcd.endpoints.join(' ')}`);
@@ -75,15 +82,17 @@ try {
     ['K0S_ETCDMEMBER_EXPORTER_ETCD_CERT_FILE', flags.certFile ?? ''],
     ['K0S_ETCDMEMBER_EXPORTER_ETCD_KEY_FILE', flags.keyFile ?? ''],
     ['K0S_ETCDMEMBER_EXPORTER_KUBECONFIG', api.kubeconfigPath],
+    ['K0S_ETCDMEMBER_EXPORTER_K0S_CONFIG_FILE', k0sConfigFile],
     // This machine stands in for the controller whose etcd member is c1.example.org.
     ['K0S_ETCDMEMBER_EXPORTER_NODE_MEMBER_NAME', etcd.members[0]!.name],
   ];
   say('the operator\'s side, in another terminal at the repository root:');
   for (const [k, v] of env) say(`  export ${k}=${v}`);
   say(`  kubectl --kubeconfig ${api.kubeconfigPath} get etcdmember   # c1 and ${etcd.members[0]!.name} share a MEMBER ID`);
-  say('  node dist/src/main.js check              # names c1 as the stale duplicate, with the command to delete it');
-  say('  node dist/src/main.js prune              # dry run: what it would delete and why');
-  say('  node dist/src/main.js prune --yes        # deletes c1 (only c1); check then exits 0 and the alert resolves');
+  say('  bin/k0s-etcdmember-exporter check           # exits 1: names c1 as the stale duplicate, with the command to delete it');
+  say('  bin/k0s-etcdmember-exporter prune           # dry run: what it would delete and why');
+  say('  bin/k0s-etcdmember-exporter prune --yes     # deletes c1 (only c1)');
+  say('  bin/k0s-etcdmember-exporter check           # exits 0: consistent; the status page agrees and the alert resolves');
   say('waiting for K0sEtcdMemberDuplicate (Ctrl-C stops everything)');
 
   let lastState = '';
