@@ -37,6 +37,12 @@ export interface Config {
   readonly listenHost: string | undefined;
   readonly listenPort: number;
   readonly telemetryPath: string;
+  /**
+   * The URL users reach the exporter at (behind a reverse proxy, say), as Prometheus's --web.external-url: links
+   * to the runbook it serves are made under it. undefined: relative on the status page; check assumes
+   * http://<hostname>:<listen port>/ as Prometheus does.
+   */
+  readonly webExternalUrl: string | undefined;
   /** exporter-toolkit web config (TLS, basic auth, headers); undefined: plain HTTP, no auth. */
   readonly webConfigFile: string | undefined;
   readonly logLevel: LogLevel;
@@ -87,6 +93,19 @@ function parseListenAddress(text: string): { host: string | undefined; port: num
   if (!m || port > 65535) throw new InvalidArgumentError('want host:port, :port or [ipv6]:port, e.g. :9979');
   const host = m[1] ?? m[2];
   return { host: host === '' ? undefined : host, port };
+}
+
+function parseExternalUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidArgumentError('want an absolute http or https URL, e.g. https://exporter.example.org/ or http://proxy/k0s-etcdmember-exporter/');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InvalidArgumentError(`want an http or https URL, not ${url.protocol}`);
+  if (url.username !== '' || url.password !== '') throw new InvalidArgumentError('want a URL without a user name or password: it is shown in every runbook link');
+  if (url.search !== '' || url.hash !== '') throw new InvalidArgumentError('want a URL without a query or fragment: the runbook path is appended to it');
+  return url.href.replace(/\/+$/, '');
 }
 
 function parseChoice<T extends string>(choices: readonly T[]) {
@@ -157,6 +176,7 @@ export function buildCommand(version: string): Command {
     .addOption(option('--node.member-name <name>', 'the etcd member name k0s registers on this host; wins over the k0s config (default: its spec.storage.etcd.extraArgs.name, else the kernel hostname)').argParser(parseName))
     .addOption(option('--web.listen-address <address>', 'address to serve on').default(`:${DEFAULT_PORT}`))
     .addOption(option('--web.telemetry-path <path>', 'path of the metrics endpoint').default('/metrics').argParser(parsePath))
+    .addOption(option('--web.external-url <url>', 'the URL users reach the exporter at (e.g. through a reverse proxy): runbook links on the status page and in check point under it; default: relative links on the status page, http://<hostname>:<listen port>/ in check').argParser(parseExternalUrl))
     // Empty means no web config, as in the toolkit (its flag's default is ""): a template can always pass the flag.
     .addOption(option('--web.config.file <path>', 'web config in Prometheus exporter-toolkit format: TLS, basic auth, headers; re-read when it changes; empty: none').argParser((text) => (text === '' ? '' : readableFile(text))))
     .addOption(option('--log.level <level>', `one of ${LOG_LEVELS.join(', ')}`).default('info').argParser(parseChoice(LOG_LEVELS)))
@@ -204,6 +224,7 @@ export function parseConfig(argv: readonly string[], version: string, out: (s: s
     listenHost: listen.host,
     listenPort: listen.port,
     telemetryPath: o['web.telemetryPath'] as string,
+    webExternalUrl: o['web.externalUrl'] as string | undefined,
     webConfigFile: (o['web.config.file'] as string | undefined) || undefined,
     logLevel: o['log.level'] as LogLevel,
     logFormat: o['log.format'] as LogFormat,

@@ -18,6 +18,7 @@ import { buildRevision, packageVersion } from './version.js';
 import { dropWarnings } from './warnings.js';
 import { WebConfigError } from './web/config.js';
 import { LiveWebConfig } from './web/live.js';
+import { RUNBOOK_PATH, loadRunbook, type RunbookPage } from './web/runbook.js';
 import { listenAddress, serve } from './web/serve.js';
 
 // Well inside the 10 s both shipped deployments allow between SIGTERM and SIGKILL (terminationGracePeriodSeconds,
@@ -101,12 +102,21 @@ async function main(argv: readonly string[]): Promise<void> {
   });
   const exposition = createMetrics(exporter, { version, revision: buildRevision(), nodejsVersion: process.version });
 
-  const runbook = runbookUrl(version);
+  const runbook = runbookUrl(cfg.webExternalUrl);
+  let runbookPage: RunbookPage | Error;
+  try {
+    runbookPage = loadRunbook(version);
+  } catch (err) {
+    // The exporter's job is /metrics: a packaging mistake must not stop it, but it is said at once.
+    runbookPage = err as Error;
+    logger.error('runbook not served', { path: RUNBOOK_PATH, err: runbookPage.message });
+  }
   const app = createApp({
     exposition,
     telemetryPath: cfg.telemetryPath,
     ready: () => exporter.ready(),
     version,
+    runbook: runbookPage,
     // The report first: reading it re-analyses a changed view, and the snapshots read next are the ones it used.
     status: () =>
       buildStatusDocument({

@@ -7,6 +7,7 @@ import type { Exposition } from './exposition.js';
 import type { Logger } from './log.js';
 import type { StatusDocument } from './status-document.js';
 import { internalError } from './web/serve.js';
+import { RUNBOOK_PATH, type RunbookPage } from './web/runbook.js';
 import { JSON_HEADERS, PAGE_HEADERS, renderStatusPage } from './web/status-page.js';
 
 export interface ServerOptions {
@@ -14,6 +15,8 @@ export interface ServerOptions {
   readonly telemetryPath: string;
   readonly ready: () => boolean;
   readonly version: string;
+  /** The runbook page, or why it could not be read (then /runbook says so); absent: no /runbook. */
+  readonly runbook?: RunbookPage | Error;
   /** The status document of the last refresh, as `check -o json` prints it. */
   readonly status: () => StatusDocument;
 }
@@ -71,6 +74,13 @@ export function createApp(opts: ServerOptions): express.Express {
   app.get('/', (_req, res) => {
     res.set(PAGE_HEADERS).type('html').send(renderStatusPage(opts.status(), { telemetryPath: opts.telemetryPath, version: opts.version }));
   });
+  const runbook = opts.runbook;
+  if (runbook !== undefined) {
+    app.get(RUNBOOK_PATH, (_req, res) => {
+      if (runbook instanceof Error) res.status(404).type('text/plain').send(`the runbook is not served: ${runbook.message}\n`);
+      else res.set(runbook.headers).type('html').send(runbook.html);
+    });
+  }
   app.get('/status.json', (_req, res) => {
     res.set(JSON_HEADERS).type('json').send(`${JSON.stringify(opts.status(), null, 2)}\n`);
   });

@@ -6,9 +6,12 @@ import { sinceText, type K0sBehaviour } from './k0s/versions.js';
 import { objectNameFor, type EtcdMember, type EtcdMemberObject, type EtcdSnapshot, type KubernetesSnapshot } from './model.js';
 import type { SourceName } from './sources/source.js';
 
-/** The runbook of this release, as the alerts' runbook_url links it. */
-export function runbookUrl(version: string): string {
-  return `https://github.com/k0s-etcdmember-exporter/k0s-etcdmember-exporter/blob/v${version}/docs/runbook.md`;
+/**
+ * The runbook the exporter serves (src/web/runbook.ts): under --web.external-url when one is given, else
+ * relative to the exporter's root, which resolves from the status page and /status.json wherever they are served.
+ */
+export function runbookUrl(externalUrl: string | undefined): string {
+  return externalUrl === undefined ? 'runbook' : `${externalUrl.replace(/\/+$/, '')}/runbook`;
 }
 
 export interface StatusDocument {
@@ -87,7 +90,7 @@ export interface StatusInput {
   readonly kubernetes: KubernetesSnapshot | undefined;
   readonly sources: readonly SourceState[];
   readonly now: Date;
-  /** runbookUrl(version) of the running release. */
+  /** runbookUrl() of the exporter that serves this release's runbook. */
   readonly runbook: string;
 }
 
@@ -280,10 +283,16 @@ function objectAdvice(
       };
     }
     case 'hostname_drift':
-      return {
-        message: `${name} carries the ID of ${memberLabel(member, memberId)}, which k0s would name ${objectNameFor(member?.name ?? '')}${problems.has('duplicate') ? ' (see its duplicate finding)' : ': the controller\'s hostname or extraArgs.name changed since it joined'}`,
-        command: null,
-      };
+      // A stale duplicate's drift goes with the object: the step that deletes it clears both findings.
+      return problems.has('duplicate')
+        ? {
+            message: `${name} carries the ID of ${memberLabel(member, memberId)}, which k0s would name ${objectNameFor(member?.name ?? '')}: ${name} is the stale duplicate, and deleting it clears this too`,
+            command: `kubectl delete etcdmember ${name}`,
+          }
+        : {
+            message: `${name} carries the ID of ${memberLabel(member, memberId)}, which k0s would name ${objectNameFor(member?.name ?? '')}: the controller's hostname or extraArgs.name changed since it joined`,
+            command: null,
+          };
     case 'orphaned':
     case 'left':
       if (problems.has('ambiguous_duplicate')) {

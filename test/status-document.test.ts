@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { analyse } from '../src/analysis.js';
 import type { EtcdMember, EtcdMemberObject, EtcdSnapshot, KubernetesSnapshot } from '../src/model.js';
+import { renderRunbook } from '../src/web/runbook.js';
 import { RUNBOOK_ANCHORS, buildStatusDocument, runbookUrl, type SourceState, type StatusDocument } from '../src/status-document.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,7 +31,7 @@ const REAL = [object('c1.example.org', 'a1', '10.0.0.1'), object('c2.example.org
 function doc(objects: EtcdMemberObject[], o: { etcd?: EtcdSnapshot | undefined; sources?: SourceState[]; host?: string } = {}): StatusDocument {
   const etcd = 'etcd' in o ? o.etcd : ETCD;
   const kubernetes: KubernetesSnapshot = { crdPresent: true, objects };
-  return buildStatusDocument({ report: analyse(etcd, kubernetes, { registrationName: o.host ?? 'c1.example.org' }), etcd, kubernetes, sources: o.sources ?? UP, now: NOW, runbook: runbookUrl('9.9.9') });
+  return buildStatusDocument({ report: analyse(etcd, kubernetes, { registrationName: o.host ?? 'c1.example.org' }), etcd, kubernetes, sources: o.sources ?? UP, now: NOW, runbook: runbookUrl('https://exporter.example.org/k0s/') });
 }
 
 describe('buildStatusDocument', () => {
@@ -46,8 +47,11 @@ describe('buildStatusDocument', () => {
     assert.deepEqual(d.rows[0]!.objects[0], { name: 'c1', peerAddress: '10.0.0.1', leave: false, reconcileStatus: null });
     const dup = d.findings.find((f) => f.problem === 'duplicate')!;
     assert.deepEqual([dup.subject, dup.name, dup.memberId, dup.command], ['object', 'c1', 'a1', 'kubectl delete etcdmember c1']);
-    assert.equal(dup.runbook, 'https://github.com/k0s-etcdmember-exporter/k0s-etcdmember-exporter/blob/v9.9.9/docs/runbook.md#k0setcdmemberduplicate');
-    assert.equal(d.findings.find((f) => f.problem === 'hostname_drift')!.command, null);
+    assert.equal(dup.runbook, 'https://exporter.example.org/k0s/runbook#k0setcdmemberduplicate');
+    // The stale duplicate's drift is cleared by the same step: one next step for the object, not "no command".
+    const drift = d.findings.find((f) => f.problem === 'hostname_drift')!;
+    assert.equal(drift.command, 'kubectl delete etcdmember c1');
+    assert.match(drift.message, /c1 is the stale duplicate, and deleting it clears this too/);
     assert.deepEqual(d.local, { memberName: 'c1.example.org', memberId: 'a1', registrationName: 'c1.example.org', nameDrift: false });
     assert.deepEqual(d.sources, [
       { name: 'etcd', up: true, lastSuccess: '2026-11-27T12:00:00.000Z', reason: null, error: null },
@@ -133,7 +137,7 @@ describe('buildStatusDocument', () => {
     const objects = [object('c1.example.org', 'a1', 'fe80::1%eth0'), ...REAL.slice(1)];
     const kubernetes: KubernetesSnapshot = { crdPresent: true, objects };
     const report = analyse(zoned, kubernetes, { registrationName: 'c1.example.org', predictedPeerAddress: '10.0.0.1' });
-    const d = buildStatusDocument({ report, etcd: zoned, kubernetes, sources: UP, now: NOW, runbook: runbookUrl('9.9.9') });
+    const d = buildStatusDocument({ report, etcd: zoned, kubernetes, sources: UP, now: NOW, runbook: runbookUrl('https://exporter.example.org/k0s/') });
     const drift = d.findings.find((f) => f.problem === 'local_peer_address_drift')!;
     assert.match(drift.message, /reaches it at fe80::1%eth0: set spec\.storage\.etcd\.peerAddress: fe80::1%eth0 in k0s\.yaml/);
     assert.equal(d.rows.find((r) => r.memberId === 'a1')!.member!.peerAddress, 'fe80::1%eth0');
@@ -153,7 +157,7 @@ describe('buildStatusDocument', () => {
     const down: SourceState[] = [...UP, { name: 'k0s_config', attempted: true, up: false, lastSuccessMs: undefined, lastError: { reason: 'unreadable', message: 'EACCES: /etc/k0s/k0s.yaml' } }];
     const kubernetes: KubernetesSnapshot = { crdPresent: true, objects: REAL };
     const report = analyse(ETCD, kubernetes, { registrationName: 'c1.example.org', registrationNameKnown: false });
-    const d = buildStatusDocument({ report, etcd: ETCD, kubernetes, sources: down, now: NOW, runbook: runbookUrl('9.9.9') });
+    const d = buildStatusDocument({ report, etcd: ETCD, kubernetes, sources: down, now: NOW, runbook: runbookUrl('https://exporter.example.org/k0s/') });
     assert.equal(d.consistent, false);
     const text = renderCheck(d, true);
     assert.match(text, /^source k0s_config down \(unreadable\): EACCES: \/etc\/k0s\/k0s\.yaml$/m);
@@ -162,7 +166,7 @@ describe('buildStatusDocument', () => {
     assert.match(text, /^this host: etcd member "c1\.example\.org" \(a1\), the name k0s would register is unknown \(k0s\.yaml not read\)$/m);
     assert.doesNotMatch(text, /would register "/);
     // With findings too, the source that is down comes first.
-    const both = buildStatusDocument({ report: analyse(ETCD, { crdPresent: true, objects: [object('c1', 'a1', '10.0.0.1'), ...REAL] }, { registrationName: 'c1.example.org' }), etcd: ETCD, kubernetes: { crdPresent: true, objects: [object('c1', 'a1', '10.0.0.1'), ...REAL] }, sources: down, now: NOW, runbook: runbookUrl('9.9.9') });
+    const both = buildStatusDocument({ report: analyse(ETCD, { crdPresent: true, objects: [object('c1', 'a1', '10.0.0.1'), ...REAL] }, { registrationName: 'c1.example.org' }), etcd: ETCD, kubernetes: { crdPresent: true, objects: [object('c1', 'a1', '10.0.0.1'), ...REAL] }, sources: down, now: NOW, runbook: runbookUrl('https://exporter.example.org/k0s/') });
     const lines = renderCheck(both, true).split('\n');
     assert.ok(lines.findIndex((l) => l.startsWith('source k0s_config down')) < lines.findIndex((l) => l.startsWith('duplicate c1:')), lines.join('\n'));
   });
@@ -174,9 +178,15 @@ describe('buildStatusDocument', () => {
     assert.doesNotMatch(text, /unstarted :/);
   });
 
-  it('links only runbook sections that exist in docs/runbook.md', () => {
-    const anchors = new Set(readFileSync(join(REPO_ROOT, 'docs', 'runbook.md'), 'utf8').split('\n').filter((l) => l.startsWith('## ')).map((l) => l.slice(3).trim().toLowerCase()));
+  it('links only runbook sections that exist in docs/runbook.md, as the exporter serves it', () => {
+    const anchors = new Set(renderRunbook(readFileSync(join(REPO_ROOT, 'docs', 'runbook.md'), 'utf8'), '9.9.9').anchors);
     for (const a of RUNBOOK_ANCHORS) assert.ok(anchors.has(a), a);
+  });
+
+  it('links the runbook relative to the exporter by default, under --web.external-url when given', () => {
+    assert.equal(runbookUrl(undefined), 'runbook');
+    assert.equal(runbookUrl('https://proxy.example.org/k0s'), 'https://proxy.example.org/k0s/runbook');
+    assert.equal(runbookUrl('https://proxy.example.org/k0s/'), 'https://proxy.example.org/k0s/runbook');
   });
 
   it('check\'s table pads like kubectl and marks empty cells <none>', () => {

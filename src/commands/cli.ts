@@ -1,6 +1,7 @@
 // `k0s-etcdmember-exporter check` and `... prune`: the exporter's sources, read once, through the exporter's
 // analysis. Exit codes: 0 consistent (prune: done), 1 findings (prune: an object changed and was left alone),
 // 2 bad usage, 3 a source could not be read (prune deletes nothing then).
+import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { analyse } from '../analysis.js';
 import { ExitRequest, UsageError, parseConfig, parseDuration, type Config } from '../config.js';
@@ -25,7 +26,8 @@ const PROGRAM = 'k0s-etcdmember-exporter';
 const SOURCE_FLAGS_HELP = `
 Sources: the exporter's own flags and K0S_ETCDMEMBER_EXPORTER_* variables (see ${PROGRAM} --help):
   --etcd.endpoints, --etcd.ca-file, --etcd.cert-file, --etcd.key-file, --etcd.timeout,
-  --kubeconfig, --kubernetes.timeout, --node.member-name, --k0s.config-file, --k0s.version`;
+  --kubeconfig, --kubernetes.timeout, --node.member-name, --k0s.config-file, --k0s.version;
+  --web.external-url and --web.listen-address make the runbook links (default http://<hostname>:9979/runbook)`;
 
 /** Runs `check` or `prune` (argv[0]); resolves with the exit code. */
 export async function runSubcommand(argv: readonly string[], version: string, io: Io): Promise<number> {
@@ -108,7 +110,8 @@ export async function runSubcommand(argv: readonly string[], version: string, io
       etcd,
       kubernetes,
       now,
-      runbook: runbookUrl(version),
+      // Without --web.external-url, the exporter on this host as Prometheus would name it: http://<hostname>:<port>/.
+      runbook: runbookUrl(cfg.webExternalUrl ?? `http://${hostname()}:${cfg.listenPort}/`),
       sources: [
         { name: 'etcd', attempted: true, up: true, lastSuccessMs: now.getTime() },
         { name: 'kubernetes', attempted: true, up: true, lastSuccessMs: now.getTime() },
