@@ -67,6 +67,52 @@ describe('status page in Chromium', { timeout: 120_000 }, () => {
     await Promise.all([scene?.etcd.stop(), scene?.api.close()]);
   });
 
+  it('fits a phone (390 px), a small window (800 px) and a desktop (1280 px) without sideways scroll; every runbook link answers from the exporter', async (t) => {
+    if (!requireChromium(t)) return;
+    const page = await browser!.context.newPage();
+    const origin = new URL(exporter!.url).origin;
+    const from = browser!.requests.length;
+    try {
+      await page.goto(`${exporter!.url}/`);
+      await waitInPage(page, 'c1 flagged', () => document.querySelector('#members tr[data-object="c1"] [data-problem="duplicate"]') !== null, 20_000);
+      for (const width of [390, 800, 1280]) {
+        await page.setViewportSize({ width, height: 900 });
+        // Measured in one go: the page re-renders itself from /status.json every few seconds.
+        const [scrollWidth, clientWidth, left, right] = await page.evaluate(() => {
+          type Box = { scrollWidth: number; clientWidth: number; getBoundingClientRect(): { left: number; right: number } };
+          const root = (document as unknown as { documentElement: Box }).documentElement;
+          const step = (document as unknown as { querySelector(s: string): Box | null }).querySelector('#members tr[data-object="c1"] .command code');
+          const box = step?.getBoundingClientRect();
+          return [root.scrollWidth, root.clientWidth, box?.left ?? -1, box?.right ?? -1];
+        });
+        assert.ok(scrollWidth <= clientWidth, `${width} px: the page is ${scrollWidth} px wide in a ${clientWidth} px window`);
+        // The verdict's next step is on screen, within the window, readable without zooming out.
+        assert.ok(left >= 0 && right <= clientWidth, `${width} px: the next step spans ${left} to ${right} px of a ${clientWidth} px window`);
+        assert.match(await findingsOf(page, 'c1'), /kubectl delete etcdmember c1/);
+      }
+      assert.equal(await page.locator('#members tr[data-object="c1"] .command').count(), 1, 'one next step for c1, whose two findings it fixes');
+      assert.equal(await page.locator('#members tr[data-object="c1"] .nocommand').count(), 0);
+
+      const links = await page.locator('a[href*="runbook"]').evaluateAll((as) => as.map((a) => (a as unknown as { href: string }).href));
+      assert.ok(links.some((l) => l.endsWith('#k0setcdmemberduplicate')), `the duplicate finding links its runbook section: ${links.join(' ')}`);
+      for (const href of new Set(links)) {
+        const url = new URL(href);
+        assert.equal(url.origin, origin, `${href} leaves the exporter`);
+        const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+        assert.equal(res.status, 200, href);
+        const html = await res.text();
+        if (url.hash !== '') assert.ok(html.includes(`id="${url.hash.slice(1)}"`), `${href}: the runbook has no section ${url.hash}`);
+      }
+      // Followed in the browser: the section is there and nothing is loaded from elsewhere.
+      await page.locator('#members tr[data-object="c1"] [data-problem="duplicate"] .runbook a').click();
+      await page.waitForURL(/\/runbook#k0setcdmemberduplicate$/);
+      assert.match(await page.locator('#k0setcdmemberduplicate').innerText(), /^K0sEtcdMemberDuplicate$/);
+      assert.deepEqual(browser!.requests.slice(from).filter((r) => new URL(r.url).origin !== origin), [], 'no request leaves the exporter');
+    } finally {
+      await page.close();
+    }
+  });
+
   it('flags c1 as duplicate with its command, follows kubectl delete within 5 s without reload, says when etcd is down', async (t) => {
     if (!requireChromium(t)) return;
     const kubectl = requireTool(t, 'kubectl', 'apt-get install kubernetes-client, or https://kubernetes.io/docs/tasks/tools/');
@@ -145,7 +191,7 @@ describe('status page in Chromium', { timeout: 120_000 }, () => {
     const response = await page.goto(`${exporter!.url}/`);
     assert.match(response?.headers()['content-security-policy'] ?? '', /default-src 'none'/);
     // The server-rendered page may precede the exporter's view of the object; the refresh brings it in.
-    const cell = page.locator('#members tr[data-object="hostile"] td.object-peer');
+    const cell = page.locator('#members tr[data-object="hostile"] .object-peer');
     await cell.waitFor({ timeout: 10_000 });
     assert.equal(await cell.innerText(), XSS);
     // Let the page re-render from /status.json at least twice, so the script's DOM path is checked too.

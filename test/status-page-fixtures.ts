@@ -1,7 +1,8 @@
 // Status documents for the status page tests, in the shape `check -o json` and /status.json give.
 import type { StatusDocument } from '../src/status-document.js';
 
-const RUNBOOK = 'https://github.com/k0s-etcdmember-exporter/k0s-etcdmember-exporter/blob/main/docs/runbook.md';
+// As the exporter links it without --web.external-url: relative to its root, where it serves the runbook.
+const RUNBOOK = 'runbook';
 export const IDS = { c1: '8e9e05c52164694d', c2: '91bc3c398fb3c146', c3: 'fd422379fda50e48' } as const;
 
 /** k0s#5369 as the exporter sees it: the stale `c1` carries c1.example.org's member ID. */
@@ -46,8 +47,8 @@ export function k0s5369Document(): StatusDocument {
       },
       {
         subject: 'object', name: 'c1', memberId: IDS.c1, problem: 'hostname_drift',
-        message: 'c1 is not named after its etcd member c1.example.org.',
-        command: null, runbook: `${RUNBOOK}#k0setcdmemberhostnamedrift`,
+        message: 'c1 is not named after its etcd member c1.example.org: c1 is the stale duplicate, and deleting it clears this too.',
+        command: 'kubectl delete etcdmember c1', runbook: `${RUNBOOK}#k0setcdmemberhostnamedrift`,
       },
     ],
     local: { memberName: 'c1.example.org', memberId: IDS.c1, registrationName: 'c1.example.org', nameDrift: false },

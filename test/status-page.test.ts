@@ -41,9 +41,11 @@ describe('status page HTML', () => {
   it('k0s#5369: c1 flagged duplicate with its command, the real members unflagged', () => {
     const html = renderStatusPage(k0s5369Document(), OPTS);
     const c1 = rowOf(html, 'c1');
-    assert.match(cell(c1, 'findings'), /^duplicate c1 carries .* Next step: kubectl delete etcdmember c1 Copy Runbook: duplicate hostname drift/);
-    assert.match(c1, /<a href="https:\/\/[^"]+#k0setcdmemberduplicate">Runbook: duplicate<\/a>/);
-    assert.match(cell(c1, 'findings'), /hostname drift .* No single command fixes this/);
+    // One verdict for the object: both problems, what each means, then the one step that fixes both.
+    assert.match(cell(c1, 'findings'), /^duplicate c1 carries .* Runbook: duplicate hostname drift c1 is not named .* deleting it clears this too\. Runbook: hostname drift Next step: kubectl delete etcdmember c1 Copy$/);
+    assert.match(c1, /<a href="runbook#k0setcdmemberduplicate">Runbook: duplicate<\/a>/);
+    assert.doesNotMatch(c1, /No single command fixes this/);
+    assert.equal(c1.match(/Next step:/g)?.length, 1, 'one next step');
     for (const name of ['c1.example.org', 'c2.example.org', 'c3.example.org']) assert.equal(cell(rowOf(html, name), 'findings none'), 'none', name);
     // One row group per member ID; c1 and c1.example.org share c1.example.org's.
     assert.match(html, new RegExp(`<tbody data-member-id="${IDS.c1}"><tr data-object="c1" class="flagged"><th scope="rowgroup" rowspan="2"`));
@@ -56,14 +58,13 @@ describe('status page HTML', () => {
     const html = renderStatusPage(k0s5369Document(), OPTS);
     assert.match(html, /<html lang="en">/);
     for (const h of ['<h1>k0s etcd members</h1>', '>Sources</h2>', '>Members</h2>', '>This controller</h2>', '>Links</h2>']) assert.ok(html.includes(h), h);
-    for (const th of ['Member ID', 'etcd name', 'etcd peer address', 'etcd state', 'EtcdMember object', 'Object peer address', 'Findings']) {
-      assert.ok(html.includes(`<th scope="col">${th}</th>`), th);
-    }
+    // Every column earns its place: peer addresses, states and spec.leave are details of the member and the object.
+    assert.deepEqual([...html.matchAll(/<th scope="col">([^<]*)<\/th>/g)].map((m) => m[1]), ['Source', 'State', 'Last successful read', 'Member ID', 'etcd member', 'EtcdMember object', 'Findings']);
     assert.match(html, /<caption>etcd members and EtcdMember objects, joined by member ID/);
     assert.match(html, /<th scope="row">etcd member list<\/th>/);
     assert.match(text(html), /Badges carry their meaning in text; colour only repeats it: red is a finding/);
     assert.match(html, /<a href="\/metrics">Metrics<\/a>/);
-    for (const l of ['healthz', 'readyz', 'status.json']) assert.match(html, new RegExp(`<a href="${l.replace('.', '\\.')}">`), l);
+    for (const l of ['healthz', 'readyz', 'status.json', 'runbook']) assert.match(html, new RegExp(`<a href="${l.replace('.', '\\.')}">`), l);
   });
 
   it('etcd down: says so, marks the members unknown, and says no finding is not an all-clear', () => {
@@ -74,7 +75,7 @@ describe('status page HTML', () => {
     doc.local = null;
     const html = renderStatusPage(doc, OPTS);
     const etcdRow = /<tr data-source="etcd">.*?<\/tr>/.exec(html)![0];
-    assert.match(text(etcdRow), /^etcd member list down 2026-11-27 08:30:00 UTC \(603 s before this snapshot\) unavailable: member list: connect ECONNREFUSED 127\.0\.0\.1:2379$/);
+    assert.match(text(etcdRow), /^etcd member list down unavailable: member list: connect ECONNREFUSED 127\.0\.0\.1:2379 2026-11-27 08:30:00 UTC \(603 s before this snapshot\)$/);
     assert.match(text(html), /Down: etcd member list\. Nothing that compares etcd with the objects can be judged while etcd is not read, so no such finding is shown: that is not an all-clear\./);
     assert.equal(cell(rowOf(html, 'c2.example.org'), 'member-name'), 'unknown: etcd is not read');
     assert.match(text(html), /This controller Unknown while etcd is not read\./);

@@ -13,31 +13,51 @@ export const REFRESH_SECONDS = 3;
 const STYLE = `
 :root { color-scheme: light dark; --bad: #b00020; --ok: #1b5e20; --warn: #8a5300; --line: #8884; }
 @media (prefers-color-scheme: dark) { :root { --bad: #ff8a80; --ok: #a5d6a7; --warn: #ffcc80; } }
-body { font: 15px/1.45 system-ui, sans-serif; margin: 1rem 1.5rem; }
+body { font: 15px/1.45 system-ui, sans-serif; margin: 1rem 1.5rem; max-width: 80rem; }
 h1 { font-size: 1.4rem; margin: 0 0 .25rem; } h2 { font-size: 1.15rem; margin: 1.5rem 0 .5rem; }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; vertical-align: top; padding: .3rem .5rem; border-bottom: 1px solid var(--line); }
+th, td { text-align: left; vertical-align: top; padding: .3rem .5rem; border-bottom: 1px solid var(--line); overflow-wrap: break-word; }
 thead th { border-bottom: 2px solid var(--line); }
 tbody + tbody { border-top: 2px solid var(--line); }
 caption { text-align: left; padding: .25rem 0; font-size: .9rem; }
 code { font: .9em ui-monospace, monospace; }
-td, th { overflow-wrap: break-word; }
 th.id code { white-space: nowrap; }
+td.findings { width: 50%; }
+.detail { display: block; font-size: .9em; }
+.detail.error, .command code { overflow-wrap: anywhere; }
 .badge { display: inline-block; padding: 0 .4em; border: 1px solid currentColor; border-radius: .3em; font-weight: 600; white-space: nowrap; }
 .badge.bad { color: var(--bad); } .badge.ok { color: var(--ok); } .badge.warn { color: var(--warn); }
 .none { opacity: .75; font-style: italic; }
-ul.findings { list-style: none; margin: 0; padding: 0; } ul.findings li + li { margin-top: .6rem; }
-.finding .command, .finding .nocommand, .finding .runbook { display: block; margin-top: .15rem; }
+ul.findings { list-style: none; margin: 0; padding: 0; } ul.findings li + li { margin-top: .4rem; }
+.finding .runbook { font-size: .9em; white-space: nowrap; }
+.command, .nocommand { display: block; margin-top: .4rem; }
 tr.flagged td.findings { border-left: 3px solid var(--bad); }
-td.findings { min-width: 24rem; }
 .command code { padding: .05em .3em; border: 1px solid var(--line); border-radius: .2em; }
 button.copy { font: inherit; font-size: .85em; padding: 0 .5em; cursor: pointer; }
 #summary { font-size: 1.05rem; }
 .legend, .footer, #refresh-state { font-size: .9rem; }
 #refresh-state[data-stale] { color: var(--bad); font-weight: 600; }
-#copy-state { position: fixed; right: 1rem; bottom: 1rem; margin: 0; padding: .4rem .8rem; border: 1px solid currentColor; border-radius: .3em; background: Canvas; }
+#copy-state { position: fixed; right: 1rem; bottom: 1rem; margin: 0; padding: .4rem .8rem; border: 1px solid currentColor; border-radius: .3em; background: Canvas; max-width: calc(100% - 4rem); overflow-wrap: anywhere; }
 #copy-state:empty { display: none; }
-dl#local { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; } dl#local dd { margin: 0; }
+dl#local { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; } dl#local dd { margin: 0; overflow-wrap: anywhere; }
+/* A phone: each object is a block of labelled lines, its findings and next step full width below its names. */
+@media (max-width: 40rem) {
+  body { margin: .75rem; }
+  #members, #members thead, #members tbody, #members tr, #members th, #members td { display: block; }
+  #members caption { display: block; }
+  #members thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
+  #members tbody { border-top: 2px solid var(--line); padding: .3rem 0; }
+  #members th, #members td { border: 0; padding: .15rem 0; }
+  #members tr + tr { border-top: 1px dashed var(--line); margin-top: .3rem; padding-top: .3rem; }
+  #sources tr { border-bottom: 1px solid var(--line); padding: .3rem 0; }
+  #sources th, #sources td { border: 0; padding: .1rem 0; }
+  #sources td[data-label]::before,
+  #members td[data-label]::before { content: attr(data-label) ": "; font-weight: 600; }
+  #members td.findings { width: auto; }
+  #members tr.flagged td.findings { border-left: 3px solid var(--bad); padding-left: .5rem; }
+  #members th.id::before { content: "Member ID: "; }
+  dl#local { grid-template-columns: 1fr; } dl#local dd { margin-bottom: .4rem; }
+}
 `;
 
 // view and toDom run here as they do on the server; clientMain wires them to the page.

@@ -79,6 +79,18 @@ export function view(doc: StatusDocument, ctx: ViewContext): VElement {
     for (const f of found) placed.add(f);
     return found;
   };
+  const nextStep = (command: string, problem: string): VElement =>
+    el(
+      'span',
+      { class: 'command', 'data-problem': problem },
+      'Next step: ',
+      el('code', null, command),
+      ' ',
+      el('button', { type: 'button', class: 'copy', 'data-copy': '', 'aria-label': `Copy the command: ${command}`, ...(ctx.scripted ? {} : { hidden: '' }) }, 'Copy'),
+    );
+  const noStep = (): VElement => el('span', { class: 'nocommand' }, 'No single command fixes this: the runbook says what to check first.');
+  const runbookLink = (f: Finding): VElement => el('span', { class: 'runbook' }, link(f.runbook, `Runbook: ${f.problem.replace(/_/g, ' ')}`));
+  // A finding on its own (this controller, Other findings): what it is, its step, its runbook section.
   const findingItem = (f: Finding): VElement =>
     el(
       'li',
@@ -86,45 +98,55 @@ export function view(doc: StatusDocument, ctx: ViewContext): VElement {
       badge(f.problem.replace(/_/g, ' '), 'bad'),
       ' ',
       el('span', { class: 'message' }, f.message),
-      f.command === null
-        ? el('span', { class: 'nocommand' }, 'No single command fixes this: the runbook says what to check first.')
-        : el(
-            'span',
-            { class: 'command' },
-            'Next step: ',
-            el('code', null, f.command),
-            ' ',
-            el('button', { type: 'button', class: 'copy', 'data-copy': '', 'aria-label': `Copy the command: ${f.command}`, ...(ctx.scripted ? {} : { hidden: '' }) }, 'Copy'),
-          ),
+      f.command === null ? noStep() : nextStep(f.command, f.problem),
       ' ',
-      el('span', { class: 'runbook' }, link(f.runbook, `Runbook: ${f.problem.replace(/_/g, ' ')}`)),
+      runbookLink(f),
     );
-  const findingsCell = (list: Finding[]): VElement =>
-    list.length === 0 ? el('td', { class: 'findings none' }, 'none') : el('td', { class: 'findings' }, el('ul', { class: 'findings' }, ...list.map(findingItem)));
+  // One verdict per object (or member): every problem it has, what each means, then its one next step. The status
+  // document gives an object's findings the same command when one step fixes them all (a stale duplicate's drift).
+  const verdict = (list: Finding[]): VElement => {
+    if (list.length === 0) return el('td', { class: 'findings none', 'data-label': 'Findings' }, 'none');
+    const commands = [...new Set(list.flatMap((f) => (f.command === null ? [] : [f.command])))];
+    return el(
+      'td',
+      { class: 'findings', 'data-label': 'Findings' },
+      el(
+        'ul',
+        { class: 'findings' },
+        ...list.map((f) => el('li', { class: 'finding', 'data-problem': f.problem }, badge(f.problem.replace(/_/g, ' '), 'bad'), ' ', el('span', { class: 'message' }, f.message), ' ', runbookLink(f))),
+      ),
+      ...(commands.length === 0 ? [noStep()] : commands.map((c) => nextStep(c, list.find((f) => f.command === c)!.problem))),
+    );
+  };
 
   // ---- the member table: one row group per member ID, one row per object ----
-  const memberState = (m: NonNullable<StatusDocument['rows'][number]['member']>): VNode[] => {
-    const parts: VNode[] = [];
-    if (!m.started) parts.push(badge('unstarted', 'warn'), ' added, never started');
-    else if (m.learner) parts.push(badge('learner', 'warn'), ' not yet voting');
-    else parts.push('voting member');
-    return parts;
+  const memberCell = (row: StatusDocument['rows'][number], span: string): VElement => {
+    const m = row.member;
+    const label = { rowspan: span, class: 'member-name', 'data-label': 'etcd member' };
+    if (m === null) return el('td', label, el('span', { class: 'none' }, row.memberId === '' ? 'no valid member ID to match' : noMember));
+    return el(
+      'td',
+      label,
+      m.name === '' ? el('span', { class: 'none' }, '(no name yet)') : m.name,
+      m.peerAddress === '' ? null : el('span', { class: 'detail member-peer' }, `peer ${m.peerAddress}`),
+      !m.started ? el('span', { class: 'detail' }, badge('unstarted', 'warn'), ' added, never started') : m.learner ? el('span', { class: 'detail' }, badge('learner', 'warn'), ' not yet voting') : null,
+    );
   };
-  const objectState = (o: StatusDocument['rows'][number]['objects'][number]): string => {
-    const parts: string[] = [];
-    if (o.reconcileStatus !== null) parts.push(`reconcile: ${o.reconcileStatus}`);
-    if (o.leave) parts.push('spec.leave: true');
-    return parts.length === 0 ? '' : parts.join('; ');
-  };
+  const objectCell = (o: StatusDocument['rows'][number]['objects'][number]): VElement =>
+    el(
+      'td',
+      { class: 'object-name', 'data-label': 'EtcdMember object' },
+      el('span', { class: 'name' }, o.name),
+      el('span', { class: 'detail' }, 'peer ', o.peerAddress === null ? el('span', { class: 'none' }, '(none)') : el('span', { class: 'object-peer' }, o.peerAddress)),
+      o.leave ? el('span', { class: 'detail' }, badge('spec.leave: true', 'warn')) : null,
+      o.reconcileStatus === null ? null : el('span', { class: 'detail' }, `reconcile: ${o.reconcileStatus}`),
+    );
   const noMember = etcdUp ? 'not in etcd' : 'unknown: etcd is not read';
   const groups: VElement[] = doc.rows.map((row) => {
     const span = String(Math.max(1, row.objects.length));
-    const m = row.member;
     const head: VElement[] = [
       el('th', { scope: 'rowgroup', rowspan: span, class: 'id' }, row.memberId === '' ? el('span', { class: 'none' }, '(none)') : el('code', null, row.memberId)),
-      el('td', { rowspan: span, class: 'member-name' }, m === null ? el('span', { class: 'none' }, row.memberId === '' ? 'no valid member ID to match' : noMember) : m.name === '' ? el('span', { class: 'none' }, '(no name yet)') : m.name),
-      el('td', { rowspan: span, class: 'member-peer' }, m === null ? '' : m.peerAddress),
-      el('td', { rowspan: span, class: 'member-state' }, ...(m === null ? [] : memberState(m))),
+      memberCell(row, span),
     ];
     const ofMember = rowFindings(row, null);
     if (row.objects.length === 0) {
@@ -132,7 +154,7 @@ export function view(doc: StatusDocument, ctx: ViewContext): VElement {
       return el(
         'tbody',
         { 'data-member-id': row.memberId },
-        el('tr', { 'data-object': '', ...(ofMember.length > 0 ? { class: 'flagged' } : {}) }, ...head, el('td', { colspan: '3', class: 'none' }, objectText), findingsCell(ofMember)),
+        el('tr', { 'data-object': '', ...(ofMember.length > 0 ? { class: 'flagged' } : {}) }, ...head, el('td', { class: 'object-name none', 'data-label': 'EtcdMember object' }, objectText), verdict(ofMember)),
       );
     }
     return el(
@@ -140,34 +162,16 @@ export function view(doc: StatusDocument, ctx: ViewContext): VElement {
       { 'data-member-id': row.memberId },
       ...row.objects.map((o, i) => {
         const found = [...(i === 0 ? ofMember : []), ...rowFindings(row, o.name)];
-        return el(
-          'tr',
-          { 'data-object': o.name, ...(found.length > 0 ? { class: 'flagged' } : {}) },
-          ...(i === 0 ? head : []),
-          el('td', { class: 'object-name' }, o.name),
-          el('td', { class: 'object-peer' }, o.peerAddress ?? el('span', { class: 'none' }, '(none)')),
-          el('td', { class: 'object-state' }, objectState(o)),
-          findingsCell(found),
-        );
+        return el('tr', { 'data-object': o.name, ...(found.length > 0 ? { class: 'flagged' } : {}) }, ...(i === 0 ? head : []), objectCell(o), verdict(found));
       }),
     );
   });
   const table = el(
     'table',
     { id: 'members' },
-    el('caption', null, 'etcd members and EtcdMember objects, joined by member ID. A row group is one member ID; each object that carries it has its own row.'),
-    el(
-      'thead',
-      null,
-      el(
-        'tr',
-        null,
-        ...['Member ID', 'etcd name', 'etcd peer address', 'etcd state', 'EtcdMember object', 'Object peer address', 'Object state', 'Findings'].map((h) =>
-          el('th', { scope: 'col' }, h),
-        ),
-      ),
-    ),
-    ...(groups.length > 0 ? groups : [el('tbody', null, el('tr', null, el('td', { colspan: '8', class: 'none' }, 'Nothing read yet: no etcd member and no EtcdMember object.')))]),
+    el('caption', null, 'etcd members and EtcdMember objects, joined by member ID. A row group is one member ID; each object that carries it has its own row, with its findings and the one step that fixes them.'),
+    el('thead', null, el('tr', null, ...['Member ID', 'etcd member', 'EtcdMember object', 'Findings'].map((h) => el('th', { scope: 'col' }, h)))),
+    ...(groups.length > 0 ? groups : [el('tbody', null, el('tr', null, el('td', { colspan: '4', class: 'none' }, 'Nothing read yet: no etcd member and no EtcdMember object.')))]),
   );
 
   // ---- sources ----
@@ -176,9 +180,13 @@ export function view(doc: StatusDocument, ctx: ViewContext): VElement {
       'tr',
       { 'data-source': s.name },
       el('th', { scope: 'row' }, sourceLabel[s.name] ?? s.name),
-      el('td', null, s.up === true ? badge('up', 'ok') : s.up === false ? badge('down', 'bad') : badge('not read yet', 'warn')),
-      el('td', null, time(s.lastSuccess), age(s.lastSuccess)),
-      el('td', null, s.up === false ? [s.reason === null ? '' : `${s.reason}: `, s.error ?? ''].join('') : ''),
+      el(
+        'td',
+        { 'data-label': 'State' },
+        s.up === true ? badge('up', 'ok') : s.up === false ? badge('down', 'bad') : badge('not read yet', 'warn'),
+        s.up === false ? el('span', { class: 'detail error' }, [s.reason === null ? '' : `${s.reason}: `, s.error ?? ''].join('')) : null,
+      ),
+      el('td', { 'data-label': 'Last successful read' }, time(s.lastSuccess), age(s.lastSuccess)),
     ),
   );
 
@@ -240,7 +248,7 @@ export function view(doc: StatusDocument, ctx: ViewContext): VElement {
     el(
       'table',
       { id: 'sources', 'aria-labelledby': 'sources-heading' },
-      el('thead', null, el('tr', null, ...['Source', 'State', 'Last successful read', 'Error when down'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('thead', null, el('tr', null, ...['Source', 'State', 'Last successful read'].map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', null, ...sourceRows),
     ),
     el('h2', { id: 'members-heading' }, 'Members'),
@@ -257,6 +265,7 @@ export function view(doc: StatusDocument, ctx: ViewContext): VElement {
       { id: 'links' },
       el('li', null, link(ctx.telemetryPath, 'Metrics'), ` (${ctx.telemetryPath})`),
       el('li', null, link('status.json', 'This status as JSON'), ' (/status.json, the same document as ', el('code', null, 'check -o json'), ')'),
+      el('li', null, link('runbook', 'Runbook'), ' (/runbook: what each finding and alert means, and the safe fix)'),
       el('li', null, link('healthz', 'Health'), ' (/healthz)'),
       el('li', null, link('readyz', 'Readiness'), ' (/readyz)'),
     ),
