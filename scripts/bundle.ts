@@ -6,7 +6,8 @@
 //   here instead of by a module hook;
 // - @node-rs/bcrypt: src/web/bcrypt-bundled.ts, which loads the same native binding from bcrypt.node beside the
 //   bundle or from the executable's asset;
-// - etcd3's gRPC definitions: read from its .proto files when the bundle is made, not when it runs.
+// - etcd3's gRPC definitions: read from its .proto files when the bundle is made, not when it runs;
+// - src/web/runbook-source.ts: docs/runbook.md's text, which the exporter serves at /runbook.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -77,6 +78,11 @@ function swaps(info: Omit<BuildInfo, 'kind'>): Plugin {
         // The kind is asked at run time, so the image and the single executable run the very same file.
         const kind = `(require('node:sea').isSea() ? 'sea' : 'bundle')`;
         return { contents: `export const BUILD = { ...${JSON.stringify(info)}, kind: ${kind} };\n`, loader: 'ts' };
+      });
+      b.onLoad({ filter: /[\\/]src[\\/]web[\\/]runbook-source\.ts$/ }, (args) => {
+        if (args.path !== join(src, 'web/runbook-source.ts')) return undefined;
+        const text = readFileSync(join(ROOT, 'docs/runbook.md'), 'utf8');
+        return { contents: `export const RUNBOOK_SOURCE = '(bundled docs/runbook.md)';\nexport function runbookMarkdown(): string {\n  return ${JSON.stringify(text)};\n}\n`, loader: 'ts' };
       });
       b.onResolve({ filter: /^\.\.?\/client-node\/index\.js$/ }, () => ({ path: join(src, 'client-node/bundled.ts') }));
       b.onResolve({ filter: /^\.\/gen\/index\.js$/ }, (args) =>

@@ -183,6 +183,11 @@ describe('the executable alone, with an empty environment', () => {
       assert.equal(page.status, 200);
       assert.match(page.body, /^<!doctype html>/i);
       assert.match(page.body, /kubectl delete etcdmember c1/);
+      // The runbook the page links is inside the executable: no file beside it, no network.
+      assert.match(page.body, /<a href="runbook#k0setcdmemberduplicate">/);
+      const runbook = await get('/runbook', 'prometheus:scrape-secret', 'text/html');
+      assert.equal(runbook.status, 200, runbook.body);
+      assert.match(runbook.body, /<h2 id="k0setcdmemberduplicate">K0sEtcdMemberDuplicate<\/h2>/);
       assert.deepEqual(logs.filter((l) => !l.startsWith('{')), [], 'every log line is structured (no runtime warning)');
     });
   });

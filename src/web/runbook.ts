@@ -1,13 +1,9 @@
-// The runbook served by the exporter itself at /runbook, rendered once at start from docs/runbook.md (shipped
-// beside dist/ in the image and by the deploy steps), so every runbook link works in an air-gapped cluster. Each
+// The runbook served by the exporter itself at /runbook, rendered once at start from docs/runbook.md (beside
+// dist/ in the image, inside the bundle and the single executable: src/web/runbook-source.ts), so every runbook link works in an air-gapped cluster. Each
 // heading gets the id GitHub gives it, so an alert's section is /runbook#k0setcdmemberduplicate here as on GitHub.
-import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { Marked } from 'marked';
-
-/** docs/runbook.md as shipped: from dist/src/web/runbook.js (the build) or src/web/runbook.ts (never run). */
-export const RUNBOOK_FILE = fileURLToPath(new URL('../../../docs/runbook.md', import.meta.url));
+import { RUNBOOK_SOURCE, runbookMarkdown } from './runbook-source.js';
 
 /** The path the exporter serves the runbook at. */
 export const RUNBOOK_PATH = '/runbook';
@@ -89,12 +85,12 @@ ${body}</main>
 }
 
 /** Reads and renders docs/runbook.md; throws with the path when it was not shipped. */
-export function loadRunbook(version: string, file: string = RUNBOOK_FILE): RunbookPage {
+export function loadRunbook(version: string, read: () => string = runbookMarkdown): RunbookPage {
   let markdown: string;
   try {
-    markdown = readFileSync(file, 'utf8');
+    markdown = read();
   } catch (err) {
-    throw new Error(`cannot read the runbook ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}): ship docs/runbook.md beside dist/ (Dockerfile, docs/deploy.md)`);
+    throw new Error(`cannot read the runbook ${RUNBOOK_SOURCE} (${(err as NodeJS.ErrnoException).code ?? String(err)}): ship docs/runbook.md beside dist/ (the Dockerfile does)`);
   }
   return renderRunbook(markdown, version);
 }
