@@ -17,6 +17,8 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.bundle.json ./
 COPY src ./src
 COPY scripts/bundle.ts ./scripts/
+# The bundle carries the runbook the exporter serves at /runbook (scripts/bundle.ts): no link needs the internet.
+COPY docs/runbook.md ./docs/
 # dist/bundle/: k0s-etcdmember-exporter.cjs and bcrypt.node, for this image's architecture.
 RUN npm run bundle
 

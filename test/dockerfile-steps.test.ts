@@ -433,6 +433,13 @@ describe('Dockerfile runtime stage, replayed without Docker', () => {
     assert.deepEqual(readdirSync(app).sort(), ['bcrypt.node', 'k0s-etcdmember-exporter.cjs']);
   });
 
+  test('the image serves its runbook at /runbook, each alert section by its anchor, from inside the bundle', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/runbook`, { signal: AbortSignal.timeout(5000) });
+    const body = await res.text();
+    assert.equal(res.status, 200, body);
+    assert.match(body, /<h2 id="k0setcdmemberduplicate">K0sEtcdMemberDuplicate<\/h2>/);
+  });
+
   test('the ENTRYPOINT serves /metrics with the version the bundle carries', async () => {
     const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) });
     assert.equal(res.status, 200);
