@@ -36,14 +36,14 @@
           },
           {
             "alert": "K0sEtcdMemberCRDAbsent",
-            "expr": "max without (%(perExporterLabels)s) (\n    k0s_etcdmember_crd_present == 0\n  and ignoring (source)\n    k0s_etcdmember_source_up{source=\"etcd\"} == 1\n)\n" % c,
+            "expr": "max without (%(perExporterLabels)s) (\n    k0s_etcdmember_crd_present == 0\n  and ignoring (source)\n    k0s_etcdmember_source_up{source=\"etcd\"} == 1\n  unless ignoring (version)\n    k0s_etcdmember_k0s_info{version=~\"v?1\\\\.([0-9]|1[0-9]|2[0-9])\\\\..*\"}\n)\n" % c,
             "for": "30m",
             "labels": {
               "severity": "warning",
             },
             "annotations": {
               "summary": "The EtcdMember CRD is absent while etcd is readable: the exporter is blind to the objects",
-              "description": "{{ with $labels.%(clusterLabel)s }}In cluster {{ . }}, the{{ else }}The{{ end }} Kubernetes API does not serve etcdmembers.etcd.k0sproject.io/v1beta1, although the exporter reads etcd. No EtcdMember object can be compared with etcd's member list, so no per-object alert can fire. Check `kubectl get crd etcdmembers.etcd.k0sproject.io -o yaml` (was it removed, or is v1beta1 no longer served after a k0s upgrade?)." % c,
+              "description": "{{ with $labels.%(clusterLabel)s }}In cluster {{ . }}, the{{ else }}The{{ end }} Kubernetes API does not serve etcdmembers.etcd.k0sproject.io/v1beta1, although the exporter reads etcd. No EtcdMember object can be compared with etcd's member list, so no per-object alert can fire. Check `kubectl get crd etcdmembers.etcd.k0sproject.io -o yaml` (was it removed, and every object with it (k0s#8103), or is v1beta1 no longer served after a k0s upgrade?). k0s 1.30 to 1.36.0 installs it only through its applier-manager: not with --disable-components applier-manager." % c,
               "runbook_url": $._config.runbookURLPattern % "k0setcdmembercrdabsent",
               "dashboard_url": "%(grafanaURL)s/d/k0s-etcdmember/k0s-etcd-membership{{ with $labels.%(clusterLabel)s }}?var-cluster={{ . }}{{ end }}" % c,
             },
@@ -133,6 +133,20 @@
             },
           },
           {
+            "alert": "K0sEtcdMemberUnregistrable",
+            "expr": "cluster:k0s_etcdmember_member_problem:max{problem=\"unregistrable\"}\n",
+            "for": "15m",
+            "labels": {
+              "severity": "warning",
+            },
+            "annotations": {
+              "summary": "A started etcd member can never get an EtcdMember object: its name is no valid object name for this k0s",
+              "description": "etcd member {{ $labels.name }} with ID {{ $labels.member_id }}{{ with $labels.%(clusterLabel)s }} in cluster {{ . }}{{ end }} has no EtcdMember object, and the k0s the cluster runs derives from its name an object name Kubernetes refuses (before k0s 1.34.1 the name is used unmodified, so an uppercase hostname fails, k0s#6336); compare `k0s etcd member-list`. Restarting k0s cannot help: upgrade k0s to 1.34.1 or later, or give that controller a lowercase name (hostname or spec.storage.etcd.extraArgs.name) and restart k0s there." % c,
+              "runbook_url": $._config.runbookURLPattern % "k0setcdmemberunregistrable",
+              "dashboard_url": "%(grafanaURL)s/d/k0s-etcdmember/k0s-etcd-membership{{ with $labels.%(clusterLabel)s }}?var-cluster={{ . }}{{ end }}" % c,
+            },
+          },
+          {
             "alert": "K0sEtcdMemberPeerAddressMismatch",
             "expr": "cluster:k0s_etcdmember_object_problem:max{problem=\"peer_address_mismatch\"}\nunless ignoring (problem)\ncluster:k0s_etcdmember_object_problem:max{problem=~\"duplicate|ambiguous_duplicate|orphaned\"}\n",
             "for": "15m",
@@ -157,6 +171,20 @@
               "summary": "An EtcdMember object asks its member to leave, but the member is still in etcd",
               "description": "EtcdMember object {{ $labels.name }}{{ with $labels.%(clusterLabel)s }} in cluster {{ . }}{{ end }} has spec.leave: true, but etcd member {{ $labels.member_id }} is still in etcd's member list (compare `kubectl get etcdmember -o wide` with `k0s etcd member-list` on a controller). If {{ $labels.name }} is a duplicate (K0sEtcdMemberDuplicate), the member it points at is live: delete the object now with `kubectl delete etcdmember {{ $labels.name }}` before k0s removes the live member. Otherwise check the object's conditions with `kubectl get etcdmember {{ $labels.name }} -o yaml` and the k0s controller logs." % c,
               "runbook_url": $._config.runbookURLPattern % "k0setcdmemberleavestuck",
+              "dashboard_url": "%(grafanaURL)s/d/k0s-etcdmember/k0s-etcd-membership{{ with $labels.%(clusterLabel)s }}?var-cluster={{ . }}{{ end }}" % c,
+            },
+          },
+          {
+            "alert": "K0sEtcdMemberLeaveIgnored",
+            "expr": "cluster:k0s_etcdmember_object_problem:max{problem=\"leave_ignored\"}\n",
+            "for": "15m",
+            "labels": {
+              "severity": "warning",
+            },
+            "annotations": {
+              "summary": "A spec.leave that this k0s ignores would remove a live etcd member after an upgrade to k0s 1.35.5 or later",
+              "description": "EtcdMember object {{ $labels.name }}{{ with $labels.%(clusterLabel)s }} in cluster {{ . }}{{ end }} has spec.leave: true and carries the ID {{ $labels.member_id }} of a live etcd member, but no etcd member is named {{ $labels.name }} (`k0s etcd member-list`): the k0s the cluster runs matches a leave by name and removes nothing. From k0s 1.35.5 it matches by member ID and removes that live member. Before upgrading k0s, delete the object if it is a stale duplicate (`kubectl delete etcdmember {{ $labels.name }}`), or clear spec.leave." % c,
+              "runbook_url": $._config.runbookURLPattern % "k0setcdmemberleaveignored",
               "dashboard_url": "%(grafanaURL)s/d/k0s-etcdmember/k0s-etcd-membership{{ with $labels.%(clusterLabel)s }}?var-cluster={{ . }}{{ end }}" % c,
             },
           },

@@ -35,8 +35,10 @@ const ALERT_NAMES = [
   'K0sEtcdMemberOrphaned',
   'K0sEtcdMemberLeft',
   'K0sEtcdMemberUnregistered',
+  'K0sEtcdMemberUnregistrable',
   'K0sEtcdMemberPeerAddressMismatch',
   'K0sEtcdMemberLeaveStuck',
+  'K0sEtcdMemberLeaveIgnored',
   'K0sEtcdMemberReconcileFailed',
   'K0sEtcdMemberCountMismatch',
   'K0sEtcdMemberLocalNameDrift',
@@ -108,10 +110,10 @@ describe('alert rules and promtool tests', () => {
     assert.equal(r.status, 0, `promtool is required (apt-get install prometheus): ${output(r)}`);
   });
 
-  it('promtool check rules accepts the rule file with exactly the seventeen alerts and eight recording rules', () => {
+  it('promtool check rules accepts the rule file with exactly the nineteen alerts and eight recording rules', () => {
     const r = promtool(['check', 'rules', RULES_PATH]);
     assert.equal(r.status, 0, output(r));
-    assert.match(r.stdout, /SUCCESS: 25 rules found/);
+    assert.match(r.stdout, /SUCCESS: 27 rules found/);
     assert.deepEqual(alerts().map((a) => a.alert).sort(), [...ALERT_NAMES].sort());
   });
 
@@ -378,7 +380,7 @@ describe('PrometheusRule generator', () => {
     writeFileSync(spec, JSON.stringify(doc.spec));
     const r = promtool(['check', 'rules', spec]);
     assert.equal(r.status, 0, output(r));
-    assert.match(r.stdout, /SUCCESS: 25 rules found/);
+    assert.match(r.stdout, /SUCCESS: 27 rules found/);
   });
 
   it('--label, --name, --namespace and --job change only what they name', () => {
