@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
 import { redact } from './redact.js';
+import { checkTimings } from './events/timings.js';
 import { K0S_CONFIG_DEFAULT } from './sources/k0s-config.js';
 import { versionText } from './version.js';
 import { parseK0sVersion, type K0sVersion } from './k0s/versions.js';
@@ -47,7 +48,24 @@ export interface Config {
   readonly webConfigFile: string | undefined;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
+  /** Events on the EtcdMember objects, written by the one exporter that holds the Lease. */
+  readonly events: EventsConfig;
 }
+
+export interface EventsConfig {
+  readonly enabled: boolean;
+  /** Where the Events and the Lease live: the API server takes Events about cluster-scoped objects only in default or kube-system. */
+  readonly namespace: string;
+  readonly leaseName: string;
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+  /** How often a lasting finding's Event gets its series (count, last observed time) written. */
+  readonly seriesRefreshMs: number;
+}
+
+/** The namespaces kube-apiserver accepts Events about cluster-scoped objects in (ValidateEventCreate). */
+export const EVENT_NAMESPACES = ['default', 'kube-system'] as const;
 
 /** One line for stderr and exit 2; any URL in it has its userinfo masked (the line quotes what the user typed). */
 export class UsageError extends Error {
@@ -121,6 +139,19 @@ function parseName(text: string): string {
   return name;
 }
 
+function parseBool(text: string): boolean {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new InvalidArgumentError('want true or false');
+}
+
+function parseObjectName(text: string): string {
+  if (text.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(text)) {
+    throw new InvalidArgumentError('want a Kubernetes object name: lowercase letters, digits, - and ., e.g. k0s-etcdmember-exporter');
+  }
+  return text;
+}
+
 function parsePath(text: string): string {
   if (!text.startsWith('/')) throw new InvalidArgumentError('want a path starting with /, e.g. /metrics');
   return text;
@@ -179,6 +210,13 @@ export function buildCommand(version: string): Command {
     .addOption(option('--web.external-url <url>', 'the URL users reach the exporter at (e.g. through a reverse proxy): runbook links on the status page and in check point under it; default: relative links on the status page, http://<hostname>:<listen port>/ in check').argParser(parseExternalUrl))
     // Empty means no web config, as in the toolkit (its flag's default is ""): a template can always pass the flag.
     .addOption(option('--web.config.file <path>', 'web config in Prometheus exporter-toolkit format: TLS, basic auth, headers; re-read when it changes; empty: none').argParser((text) => (text === '' ? '' : readableFile(text))))
+    .addOption(option('--events.enabled <bool>', 'write Kubernetes Events on the EtcdMember objects for every finding (one exporter per cluster writes them, elected through a Lease)').default(true).argParser(parseBool))
+    .addOption(option('--events.namespace <namespace>', `namespace of the Events and the Lease; the API server takes Events about cluster-scoped objects only in ${EVENT_NAMESPACES.join(' or ')}`).default('default').argParser(parseChoice(EVENT_NAMESPACES)))
+    .addOption(option('--events.lease-name <name>', 'name of the coordination.k8s.io Lease that elects the one exporter writing Events').default('k0s-etcdmember-exporter').argParser(parseObjectName))
+    .addOption(option('--events.lease-duration <duration>', 'how long the others wait after the last renewal they saw before taking the Lease over (whole seconds)').default(15000, '15s').argParser(parseDuration))
+    .addOption(option('--events.renew-deadline <duration>', 'how long the leader keeps trying to renew the Lease before it stops writing').default(10000, '10s').argParser(parseDuration))
+    .addOption(option('--events.retry-period <duration>', 'how often the Lease is renewed or tried for').default(2000, '2s').argParser(parseDuration))
+    .addOption(option('--events.series-refresh <duration>', 'how often a lasting finding\'s Event gets its count and last-seen time written (its first repetition at once)').default(300000, '5m').argParser(parseDuration))
     .addOption(option('--log.level <level>', `one of ${LOG_LEVELS.join(', ')}`).default('info').argParser(parseChoice(LOG_LEVELS)))
     .addOption(option('--log.format <format>', `one of ${LOG_FORMATS.join(', ')}`).default('logfmt').argParser(parseChoice(LOG_FORMATS)))
     .allowExcessArguments(false)
@@ -228,7 +266,18 @@ export function parseConfig(argv: readonly string[], version: string, out: (s: s
     webConfigFile: (o['web.config.file'] as string | undefined) || undefined,
     logLevel: o['log.level'] as LogLevel,
     logFormat: o['log.format'] as LogFormat,
+    events: {
+      enabled: o['events.enabled'] as boolean,
+      namespace: o['events.namespace'] as string,
+      leaseName: o['events.leaseName'] as string,
+      leaseDurationMs: o['events.leaseDuration'] as number,
+      renewDeadlineMs: o['events.renewDeadline'] as number,
+      retryPeriodMs: o['events.retryPeriod'] as number,
+      seriesRefreshMs: o['events.seriesRefresh'] as number,
+    },
   };
+  const timings = checkTimings(cfg.events);
+  if (timings !== undefined) throw new UsageError(`--events.lease-duration, --events.renew-deadline, --events.retry-period: ${timings}`);
   if ((cfg.etcdCertFile === undefined) !== (cfg.etcdKeyFile === undefined)) {
     throw new UsageError('--etcd.cert-file and --etcd.key-file go together: give both or neither');
   }

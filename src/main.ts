@@ -3,6 +3,11 @@
 import { analyse } from './analysis.js';
 import { SUBCOMMANDS, runSubcommand } from './commands/cli.js';
 import { ExitRequest, UsageError, parseConfig, type Config } from './config.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { LeaderElector } from './events/lease.js';
+import { EventRecorder } from './events/recorder.js';
+import { EventsStatus } from './events/status.js';
 import { Exporter } from './exporter.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { readHostFacts } from './hostfacts.js';
@@ -12,7 +17,7 @@ import { createApp, metricsFirst } from './server.js';
 import { buildStatusDocument, runbookUrl } from './status-document.js';
 import { EtcdSource } from './sources/etcd.js';
 import { K0sConfigSource, readK0sConfigFile } from './sources/k0s-config.js';
-import { KubernetesSource } from './sources/kubernetes.js';
+import { GROUP, KubernetesSource, VERSION } from './sources/kubernetes.js';
 import { k0sVersionFromGitVersion } from './k0s/versions.js';
 import { buildRevision, packageVersion } from './version.js';
 import { dropWarnings } from './warnings.js';
@@ -100,8 +105,6 @@ async function main(argv: readonly string[]): Promise<void> {
     },
     logger,
   });
-  const exposition = createMetrics(exporter, { version, revision: buildRevision(), nodejsVersion: process.version });
-
   const runbook = runbookUrl(cfg.webExternalUrl);
   let runbookPage: RunbookPage | Error;
   try {
@@ -111,22 +114,73 @@ async function main(argv: readonly string[]): Promise<void> {
     runbookPage = err as Error;
     logger.error('runbook not served', { path: RUNBOOK_PATH, err: runbookPage.message });
   }
+  const statusDocument = (): ReturnType<typeof buildStatusDocument> =>
+    // The report first: reading it re-analyses a changed view, and the snapshots read next are the ones it used.
+    buildStatusDocument({
+      report: exporter.report(),
+      etcd: etcd.snapshot(),
+      kubernetes: kubernetes.snapshot(),
+      sources: exporter.sources.map((s) => ({ name: s.name, ...s.health() })),
+      now: new Date(),
+      runbook,
+    });
+
+  // Events: one exporter per cluster writes them, the one holding the Lease; the others only stand by.
+  let elector: LeaderElector | undefined;
+  let recorder: EventRecorder | undefined;
+  let eventsStatus: EventsStatus | undefined;
+  if (cfg.events.enabled) {
+    const instance = cfg.nodeMemberName ?? hostname();
+    const status = new EventsStatus(() => elector?.leading() ?? false);
+    const kubeRequestMs = cfg.kubernetesTimeoutMs;
+    recorder = new EventRecorder({
+      kubeConfig: kube.kubeConfig,
+      namespace: cfg.events.namespace,
+      reportingController: 'k0s-etcdmember-exporter',
+      // The Event's reportingInstance is at most 128 characters.
+      reportingInstance: instance.slice(0, 128),
+      action: 'CheckMembership',
+      regardingApiVersion: `${GROUP}/${VERSION}`,
+      regardingKind: 'EtcdMember',
+      intervalMs: cfg.intervalMs,
+      refreshMs: cfg.events.seriesRefreshMs,
+      requestTimeoutMs: kubeRequestMs,
+      leading: () => elector?.leading() ?? false,
+      // Judged only while etcd and the API both answer: with either down a finding is unknown, not cleared.
+      input: () => {
+        const k = kubernetes.snapshot();
+        if (etcd.snapshot() === undefined || k === undefined || !k.crdPresent) return undefined;
+        return { doc: statusDocument(), objects: k.objects };
+      },
+      logger,
+      onError: (e) => status.error(e.reason),
+      onWrite: (verb) => status.wrote(verb),
+    });
+    const events = recorder;
+    elector = new LeaderElector({
+      kubeConfig: kube.kubeConfig,
+      namespace: cfg.events.namespace,
+      name: cfg.events.leaseName,
+      identity: `${instance}_${randomUUID()}`,
+      leaseDurationMs: cfg.events.leaseDurationMs,
+      renewDeadlineMs: cfg.events.renewDeadlineMs,
+      retryPeriodMs: cfg.events.retryPeriodMs,
+      requestTimeoutMs: kubeRequestMs,
+      logger,
+      onError: (e) => status.error(e.reason),
+      onLeadingChange: (leading) => events.leadingChanged(leading),
+    });
+    eventsStatus = status;
+  }
+  const exposition = createMetrics({ report: () => exporter.report(), sources: exporter.sources, ...(eventsStatus === undefined ? {} : { events: eventsStatus }) }, { version, revision: buildRevision(), nodejsVersion: process.version });
+
   const app = createApp({
     exposition,
     telemetryPath: cfg.telemetryPath,
     ready: () => exporter.ready(),
     version,
     runbook: runbookPage,
-    // The report first: reading it re-analyses a changed view, and the snapshots read next are the ones it used.
-    status: () =>
-      buildStatusDocument({
-        report: exporter.report(),
-        etcd: etcd.snapshot(),
-        kubernetes: kubernetes.snapshot(),
-        sources: exporter.sources.map((s) => ({ name: s.name, ...s.health() })),
-        now: new Date(),
-        runbook,
-      }),
+    status: statusDocument,
   });
   let server: Awaited<ReturnType<typeof serve>>;
   try {
@@ -137,6 +191,8 @@ async function main(argv: readonly string[]): Promise<void> {
     process.exit(1);
   }
   exporter.start();
+  elector?.start();
+  recorder?.start();
 
   let stopping = false;
   const shutdown = (signal: string): void => {
@@ -151,7 +207,11 @@ async function main(argv: readonly string[]): Promise<void> {
     }, SHUTDOWN_GRACE_MS).unref();
     server.close();
     server.closeAllConnections();
-    void exporter.stop().then(() => process.exit(0));
+    // The recorder stops writing before the Lease is released, so no Event is written without it.
+    void Promise.all([exporter.stop(), (async () => {
+      await recorder?.stop();
+      await elector?.stop();
+    })()]).then(() => process.exit(0));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

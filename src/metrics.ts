@@ -8,6 +8,8 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { Exposition } from './exposition.js';
 import { GaugeFamilies, type GaugeFamily, type Series } from './gauge-families.js';
 import { MEMBER_PROBLEMS, OBJECT_PROBLEMS, type Report } from './analysis.js';
+import { EVENTS_ERROR_REASONS } from './events/api.js';
+import type { EventsStatus } from './events/status.js';
 import { ERROR_REASONS, type Source, type SourceHealth } from './sources/source.js';
 
 /** Prometheus scrapes every 15 to 60 s: process figures a second old tell it the same, at a fraction of the cost. */
@@ -22,6 +24,8 @@ const FROM_LAST_REFRESH = 'Value from the last refresh; absent while a source it
 export interface MetricsInput {
   report(): Report;
   readonly sources: readonly Pick<Source<unknown>, 'name' | 'health' | 'errorCounts'>[];
+  /** Absent when Events are off (--events.enabled=false): no events families then. */
+  readonly events?: Pick<EventsStatus, 'leading' | 'errorCounts' | 'writeCounts'>;
 }
 
 export interface BuildInfo {
@@ -130,6 +134,38 @@ export function createMetrics(input: MetricsInput, build: BuildInfo): Exposition
     },
   });
 
+  const events = input.events;
+  if (events !== undefined) {
+    new Gauge({
+      name: 'k0s_etcdmember_events_leader',
+      help: '1 while this exporter holds the Lease and so is the one that writes Events on the EtcdMember objects, else 0',
+      registers: [live],
+      collect() {
+        this.set(Number(events.leading()));
+      },
+    });
+    new Counter({
+      name: 'k0s_etcdmember_events_errors_total',
+      help: `Failed API calls for Events and their Lease by reason (${EVENTS_ERROR_REASONS.join(', ')}); conflict is another exporter writing the Lease first`,
+      labelNames: ['reason'] as const,
+      registers: [live],
+      collect() {
+        this.reset();
+        for (const reason of EVENTS_ERROR_REASONS) this.inc({ reason }, events.errorCounts().get(reason) ?? 0);
+      },
+    });
+    new Counter({
+      name: 'k0s_etcdmember_events_writes_total',
+      help: 'Events written by this exporter: verb="create" for a new Event, verb="patch" for a lasting finding\'s series (count, last observed time)',
+      labelNames: ['verb'] as const,
+      registers: [live],
+      collect() {
+        this.reset();
+        for (const [verb, n] of events.writeCounts()) this.inc({ verb }, n);
+      },
+    });
+  }
+
   new Gauge({
     name: 'k0s_etcdmember_build_info',
     help: 'Always 1; labels say which build of the exporter runs',
@@ -154,15 +190,21 @@ export function createMetrics(input: MetricsInput, build: BuildInfo): Exposition
     // Everything the live families read, compared at every scrape without building anything: a health object is
     // never changed, only replaced, and error counts only grow, so their sum moves whenever one of them does.
     // (Serialising it all at every scrape took a tenth of the exporter's CPU under wrk.)
-    { render: () => live.metrics(), key: () => liveKey(input.sources), equal: sameItems },
+    { render: () => live.metrics(), key: () => liveKey(input), equal: sameItems },
     { render: () => processMetrics.metrics(), key: processKey },
   ]);
 }
 
-/** Each source's health object and error total, in turn. */
-function liveKey(sources: MetricsInput['sources']): unknown[] {
+/** Each source's health object and error total, in turn; then the Events' leadership and totals. */
+function liveKey(input: MetricsInput): unknown[] {
   const key: unknown[] = [];
-  for (const source of sources) {
+  if (input.events !== undefined) {
+    let n = 0;
+    for (const v of input.events.errorCounts().values()) n += v;
+    for (const v of input.events.writeCounts().values()) n += v;
+    key.push(input.events.leading(), n);
+  }
+  for (const source of input.sources) {
     let errors = 0;
     for (const n of source.errorCounts().values()) errors += n;
     key.push(source.health(), errors);

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CRD_PATH } from './paths.js';
+import { COORDINATION_GROUP, EVENTS_GROUP, EventsAndLeases, NamespacedApiError, classifyNamespaced, forbiddenNamespaced } from './kube-events-leases.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { JSONPath } from 'jsonpath-plus';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -184,6 +185,9 @@ export class KubeApiTestServer {
   private readonly rvWaiters = new Set<() => void>();
   private faults: { count: number; code: FaultCode; on: FaultOn }[] = [];
   private forbidden = false;
+  private forbiddenNamespaced = new Set<string>();
+  /** Events (events.k8s.io/v1 and their core/v1 view) and Leases, namespaced. */
+  private readonly namespaced = new EventsAndLeases({ next: () => this.bump(), current: () => this.rv });
   private latencyMs = 0;
   private crdInstalled: boolean;
   private crdMeta: Json;
@@ -351,6 +355,21 @@ export class KubeApiTestServer {
     this.forbidden = forbidden;
   }
 
+  /** RBAC that denies these namespaced resources (events, leases) every verb: each request gets kube's 403. */
+  setForbiddenResources(resources: readonly ('events' | 'leases')[]): void {
+    this.forbiddenNamespaced = new Set(resources);
+  }
+
+  /** Every Event as stored (events.k8s.io/v1 form), sorted by namespace and name. */
+  events(): Record<string, unknown>[] {
+    return this.namespaced.listEvents();
+  }
+
+  /** One Lease as stored, or undefined. */
+  lease(namespace: string, name: string): Record<string, unknown> | undefined {
+    return this.namespaced.getLease(namespace, name);
+  }
+
   /** Delay before answering any request, to exercise client timeouts. */
   setLatency(ms: number): void {
     this.latencyMs = ms;
@@ -451,6 +470,22 @@ export class KubeApiTestServer {
         req.resume();
         throw new KubeApiError(failure(401, 'Unauthorized', 'Unauthorized'));
       }
+      const nsRoute = classifyNamespaced(method, url);
+      if (nsRoute !== undefined) {
+        if (this.forbiddenNamespaced.has(nsRoute.resource)) {
+          req.resume();
+          throw new KubeApiError(forbiddenNamespaced(nsRoute, this.opts.user));
+        }
+        const body = method === 'GET' ? '' : await readBody(req);
+        try {
+          const [code, out] = this.namespaced.dispatch(method, url, nsRoute, body, req.headers['content-type']);
+          send(code, out);
+        } catch (err) {
+          if (err instanceof NamespacedApiError) throw new KubeApiError(err.status);
+          throw err;
+        }
+        return;
+      }
       const route = classify(method, url);
       this.injectFault(route);
       if (this.forbidden && route.kind === 'etcdmembers') throw new KubeApiError(this.forbiddenStatus(route));
@@ -516,7 +551,14 @@ export class KubeApiTestServer {
         case '/api':
           return [200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `${this.opts.host}:${this.port}` }] }];
         case '/api/v1':
-          return [200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [] }];
+          return [200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'events', singularName: 'event', namespaced: true, kind: 'Event', verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'], shortNames: ['ev'] }] }];
+        case `/apis/${EVENTS_GROUP}`:
+        case `/apis/${COORDINATION_GROUP}`:
+          return [200, { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(path.slice('/apis/'.length), 'v1') }];
+        case `/apis/${EVENTS_GROUP}/v1`:
+          return [200, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${EVENTS_GROUP}/v1`, resources: [{ name: 'events', singularName: 'event', namespaced: true, kind: 'Event', verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'], shortNames: ['ev'] }] }];
+        case `/apis/${COORDINATION_GROUP}/v1`:
+          return [200, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${COORDINATION_GROUP}/v1`, resources: [{ name: 'leases', singularName: 'lease', namespaced: true, kind: 'Lease', verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] }] }];
         case '/apis':
           return [200, this.groupList()];
         case `/apis/${CRD_GROUP}`:
@@ -617,12 +659,12 @@ export class KubeApiTestServer {
 
   /** Paths served with GET only: other methods on them get 405 rather than 404. */
   private servesPath(path: string): boolean {
-    return ['/version', '/healthz', '/readyz', '/livez', '/api', '/api/v1', '/apis', `/apis/${CRD_GROUP}`, `/apis/${CRD_GROUP}/v1`].includes(path) ||
+    return ['/version', '/healthz', '/readyz', '/livez', '/api', '/api/v1', '/apis', `/apis/${CRD_GROUP}`, `/apis/${CRD_GROUP}/v1`, `/apis/${EVENTS_GROUP}`, `/apis/${EVENTS_GROUP}/v1`, `/apis/${COORDINATION_GROUP}`, `/apis/${COORDINATION_GROUP}/v1`].includes(path) ||
       (this.crdInstalled && (path === GROUP_PREFIX || path === `${GROUP_PREFIX}/${VERSION}`));
   }
 
   private groupList(): Json {
-    const groups = [groupEntry(CRD_GROUP, 'v1')];
+    const groups = [groupEntry(CRD_GROUP, 'v1'), groupEntry(COORDINATION_GROUP, 'v1'), groupEntry(EVENTS_GROUP, 'v1')];
     if (this.crdInstalled) groups.push(groupEntry(GROUP, VERSION));
     return { kind: 'APIGroupList', apiVersion: 'v1', groups };
   }
@@ -1328,6 +1370,8 @@ if (isMain()) {
 }
 
 // Differences from kube-apiserver, on purpose or for brevity:
+// - Events and Leases (testbed/kube-events-leases.ts): create, get, list, and patch (Events, strategic merge or
+//   merge patch) or update (Leases); no watch, delete, JSON patch or Table; no event TTL; namespaces need not exist;
 // - only what the exporter, check/prune, the demo and kubectl get/delete use is served over REST: discovery,
 //   list, get, watch and delete of etcdmembers, get of the CRD; writes (create, update, patch, the status
 //   subresource) answer 405 and are made through the helpers, which validate as admission would;

@@ -397,6 +397,8 @@ export interface ApiRequest {
   readonly method?: string;
   /** A JSON body, sent with its Content-Type and Content-Length. */
   readonly body?: string;
+  /** The body's media type; default application/json (a patch names its kind of patch here). */
+  readonly contentType?: string;
   /** Ends the request at any step, credentials included: requestSignal(timeoutMs, parent). */
   readonly signal: AbortSignal;
   /** The deadline behind signal, for the timeout's message. */
@@ -412,7 +414,7 @@ export async function apiRequest(kubeConfig: KubeConfig, path: string, r: ApiReq
   if (!cluster) throw new SourceError('other', 'kubeconfig has no current cluster');
   const url = new URL(cluster.server.replace(/\/+$/, '') + path);
   const headers: http.OutgoingHttpHeaders = { Accept: 'application/json' };
-  if (r.body !== undefined) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(r.body)) });
+  if (r.body !== undefined) Object.assign(headers, { 'Content-Type': r.contentType ?? 'application/json', 'Content-Length': String(Buffer.byteLength(r.body)) });
   const options: https.RequestOptions = { method: r.method ?? 'GET', headers };
   // Credentials may come from an exec or OIDC plugin that client-node runs without a deadline or a signal.
   await raceSignal(kubeConfig.applyToHTTPSOptions(options), r.signal, 'getting Kubernetes credentials (kubeconfig exec/auth plugin)', r.timeoutMs);
