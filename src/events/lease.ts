@@ -41,6 +41,9 @@ interface LeaseRecord {
   leaseTransitions: number;
 }
 
+/** The deadline of the release at shutdown. */
+const RELEASE_TIMEOUT_MS = 2000;
+
 export class LeaderElector {
   /** The Lease as last read or written: its resourceVersion guards the next update. */
   private lease: Record<string, unknown> | undefined;
@@ -220,8 +223,9 @@ export class LeaderElector {
     const now = microTime(Date.now());
     const record: LeaseRecord = { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: this.observed.leaseTransitions };
     try {
-      // Not ended by stopping: this runs because the exporter stops.
-      await this.update(record, Math.min(this.opts.requestTimeoutMs, this.opts.renewDeadlineMs), null);
+      // Not ended by stopping (this runs because the exporter stops), but kept short: the exporter has 4 s from
+      // SIGTERM to exit, and an unreleased Lease only costs one lease duration.
+      await this.update(record, Math.min(this.opts.requestTimeoutMs, this.opts.renewDeadlineMs, RELEASE_TIMEOUT_MS), null);
       this.setObserved(record);
       this.opts.logger.info('released the Lease', { lease: `${this.opts.namespace}/${this.opts.name}` });
     } catch (err) {
