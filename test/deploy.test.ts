@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import type { V1ClusterRole, V1ClusterRoleBinding, V1ConfigMap, V1Container, V1CustomResourceDefinition, V1DaemonSet, V1LabelSelector, V1Namespace, V1ObjectMeta, V1PodSpec, V1Secret, V1Service, V1ServiceAccount } from '@kubernetes/client-node';
+import type { V1Role, V1RoleBinding, V1ClusterRole, V1ClusterRoleBinding, V1ConfigMap, V1Container, V1CustomResourceDefinition, V1DaemonSet, V1LabelSelector, V1Namespace, V1ObjectMeta, V1PodSpec, V1Secret, V1Service, V1ServiceAccount } from '@kubernetes/client-node';
 import { CRD_PATH } from '../testbed/paths.js';
 import { requireTool, skipOrFail } from '../testbed/tools.js';
 import { parseWebConfig, type WebConfig } from '../src/web/config.js';
@@ -70,13 +70,15 @@ interface Kustomization {
   namespace?: string;
   resources?: string[];
   images?: { name: string; newName?: string; newTag?: string }[];
-  secretGenerator?: { name: string; files?: string[]; options?: { disableNameSuffixHash?: boolean } }[];
+  secretGenerator?: { name: string; namespace?: string; files?: string[]; options?: { disableNameSuffixHash?: boolean } }[];
 }
 interface Kinds {
   Namespace: V1Namespace;
   ServiceAccount: V1ServiceAccount;
   ClusterRole: V1ClusterRole;
   ClusterRoleBinding: V1ClusterRoleBinding;
+  Role: V1Role;
+  RoleBinding: V1RoleBinding;
   DaemonSet: V1DaemonSet;
   Service: V1Service;
   ServiceMonitor: ServiceMonitor;
@@ -150,6 +152,8 @@ const EXPECTED_KINDS: Record<Kind, string> = {
   ServiceAccount: 'v1',
   ClusterRole: 'rbac.authorization.k8s.io/v1',
   ClusterRoleBinding: 'rbac.authorization.k8s.io/v1',
+  Role: 'rbac.authorization.k8s.io/v1',
+  RoleBinding: 'rbac.authorization.k8s.io/v1',
   DaemonSet: 'apps/v1',
   Service: 'v1',
   ServiceMonitor: 'monitoring.coreos.com/v1',
@@ -168,7 +172,9 @@ describe('Kubernetes manifests', () => {
       if (kind === 'Kustomization' || kind === 'ConfigMap') continue;
       assert.equal(obj.metadata?.name, NAME, `${file}: ${kind} name`);
       const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(kind);
-      assert.equal(obj.metadata?.namespace, clusterScoped ? undefined : NAMESPACE, `${file}: ${kind} namespace`);
+      // The Events' Role and RoleBinding live where the Events do.
+      const inDefault = kind === 'Role' || kind === 'RoleBinding';
+      assert.equal(obj.metadata?.namespace, clusterScoped ? undefined : inDefault ? 'default' : NAMESPACE, `${file}: ${kind} namespace`);
     }
   });
 
@@ -178,9 +184,12 @@ describe('Kubernetes manifests', () => {
     assert.equal(ns.metadata?.labels?.['pod-security.kubernetes.io/enforce'], 'privileged');
   });
 
-  test('the kustomization lists every manifest but the Grafana ConfigMap, and sets the namespace and image', () => {
+  test('the kustomization lists every manifest but the Grafana ConfigMap, and sets the image and the Secret\'s namespace', () => {
     const k = one('Kustomization');
-    assert.equal(k.namespace, NAMESPACE);
+    // A kustomization namespace would move the Events' Role out of "default", where the API server keeps Events
+    // about cluster-scoped objects.
+    assert.equal(k.namespace, undefined);
+    assert.deepEqual(k.secretGenerator?.map((g) => g.namespace), [NAMESPACE]);
     const expected = readdirSync(KUBE_DIR)
       .filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml' && f !== 'grafana-dashboard-configmap.yaml' && f !== PRUNE_RBAC)
       .sort();
@@ -201,7 +210,24 @@ describe('Kubernetes manifests', () => {
     assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata?.name });
     const sa = one('ServiceAccount');
     assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: sa.metadata?.name, namespace: sa.metadata?.namespace }]);
-    assert.ok(!manifests.some((m) => (m.obj.kind as string) === 'Role' || (m.obj.kind as string) === 'RoleBinding'), 'no namespaced grants');
+  });
+
+  test('RBAC for Events: in "default", create and patch on events.k8s.io events, the one Lease (get, update) and creating it, nothing more', () => {
+    const role = one('Role');
+    assert.equal(role.metadata?.namespace, 'default');
+    assert.deepEqual(role.rules, [
+      { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['k0s-etcdmember-exporter'], verbs: ['get', 'update'] },
+    ]);
+    const binding = one('RoleBinding');
+    assert.equal(binding.metadata?.namespace, 'default');
+    assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata?.name });
+    const sa = one('ServiceAccount');
+    assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: sa.metadata?.name, namespace: sa.metadata?.namespace }]);
+    // The defaults the Role is written for.
+    const cfg = config.parseConfig(['--etcd.endpoints=http://127.0.0.1:2379'], PKG.version) as unknown as { events: { namespace: string; leaseName: string; enabled: boolean } };
+    assert.deepEqual([cfg.events.enabled, cfg.events.namespace, cfg.events.leaseName], [true, 'default', 'k0s-etcdmember-exporter']);
   });
 
   test('prune RBAC: its own ClusterRole with get/list/delete on etcdmembers only, bound to its own ServiceAccount; the exporter\'s role has no write verb', () => {
@@ -614,6 +640,9 @@ describe('docs/deploy.md', () => {
     assert.ok(block, 'the RBAC rules are shown');
     const shown = parse(block.split('\n').map((l) => l.replace(/^ {2}/, '')).join('\n')) as { rules?: unknown };
     assert.deepEqual(shown.rules, one('ClusterRole').rules);
+    const events = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('events.k8s.io'));
+    assert.ok(events, 'the Events rules are shown');
+    assert.deepEqual((parse(events.split('\n').map((l) => l.replace(/^ {2}/, '')).join('\n')) as { rules?: unknown }).rules, one('Role').rules);
   });
 
   test('the token Secret it shows belongs to the ServiceAccount the ClusterRoleBinding names', () => {
