@@ -183,6 +183,14 @@ export class ExporterProcess {
     throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last /metrics:\n${last.map(formatSample).join('\n')}\nlogs:\n${this.logLines.slice(-30).join('\n')}`);
   }
 
+  /** Ends the process with SIGKILL, as a crash or a lost node would: nothing runs its shutdown. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+
   async stop(): Promise<number | null> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
     const exited = new Promise<number | null>((resolve) => this.child.once('exit', (code) => resolve(code)));
