@@ -97,7 +97,12 @@ describe('Events from three exporters on the k0s#5369 scene', () => {
     const leaderIndex = l.indexOf(1);
     const survivor = exporters.findIndex((_, i) => i !== leaderIndex);
     const c1Before = events().find((e) => e.regarding.name === 'c1')!;
-    await Promise.all(exporters.map((x, i) => (i === leaderIndex ? x.kill() : i === survivor ? undefined : x.stop())));
+    await Promise.all(
+      exporters.map(async (x, i) => {
+        if (i === leaderIndex) await x.kill();
+        else if (i !== survivor) await x.stop();
+      }),
+    );
     // A new zombie: c2 carrying c2.example.org's member ID.
     const c2 = scene.etcd.members[1]!;
     const t0 = Date.now();
