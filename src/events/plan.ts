@@ -27,6 +27,7 @@ export const EVENT_REASON: Readonly<Record<ObjectProblem, string>> = {
   left: 'LeftEtcdMember',
   peer_address_mismatch: 'PeerAddressMismatch',
   leave_pending: 'LeavePending',
+  leave_ignored: 'LeaveIgnored',
   reconcile_failed: 'ReconcileFailed',
   no_status: 'NoMemberID',
   invalid_member_id: 'InvalidMemberID',
