@@ -245,6 +245,20 @@
             },
           },
           {
+            "alert": "K0sEtcdMemberLocalPeerAddressNotOnHost",
+            "expr": "k0s_etcdmember_local_peer_address_on_host == 0\n",
+            "for": "10m",
+            "labels": {
+              "severity": "warning",
+            },
+            "annotations": {
+              "summary": "A controller will give etcd a peer address it does not have: etcd there cannot start",
+              "description": "On controller {{ $labels.instance }}{{ with $labels.%(clusterLabel)s }} in cluster {{ . }}{{ end }}, k0s gives etcd the peer address \"{{ $labels.peer_address }}\" at its next start, and no interface of that host has it (or it is not an IP address): etcd cannot listen there, exits, and k0s restarts it in a loop (k0s#7876). If etcd on {{ $labels.instance }} is down now, this is why. Set spec.storage.etcd.peerAddress in k0s.yaml on {{ $labels.instance }} to an address the host has and that the member's peer URL in etcd names (if the host's address really changed, update the member's peer URL first: see the runbook)." % c,
+              "runbook_url": $._config.runbookURLPattern % "k0setcdmemberlocalpeeraddressnotonhost",
+              "dashboard_url": "%(grafanaURL)s/d/k0s-etcdmember/k0s-etcd-membership{{ with $labels.%(clusterLabel)s }}?var-cluster={{ . }}{{ end }}" % c,
+            },
+          },
+          {
             "alert": "K0sEtcdMemberSourceDown",
             "expr": "k0s_etcdmember_source_up == 0\nor\ntime() - k0s_etcdmember_source_last_success_timestamp_seconds > 600\n",
             "for": "10m",

@@ -526,10 +526,10 @@ function panels(): Panel[] {
       {
         title: 'Controllers with local peer address drift',
         description:
-          "Controllers whose next k0s start would give their etcd member a peer address (k0s.yaml's spec.storage.etcd.peerAddress, else k0s's pick among the host's interfaces) other than the one the cluster reaches it at: after that restart the member is cut off. Summed over instances: per controller, not cluster-wide. The predicted address is the predicted_peer_address label of k0s_etcdmember_local_member_info. \"No data\" also while a controller's k0s.yaml cannot be read (source k0s_config down).",
+          "Controllers whose next k0s start would give their etcd member a peer address (k0s.yaml's spec.storage.etcd.peerAddress, else k0s's pick among the host's interfaces) other than the one the cluster reaches it at: after that restart the member is cut off. Summed over instances: per controller, not cluster-wide. The predicted address is the predicted_peer_address label of k0s_etcdmember_local_member_info. \"No data\" also while a controller's k0s.yaml cannot be read (source k0s_config down). An address the host does not have at all (k0s_etcdmember_local_peer_address_on_host 0: etcd cannot start there) raises K0sEtcdMemberLocalPeerAddressNotOnHost, linked here.",
         gridPos: { x: 8, y: 33, w: 4, h: 8 },
         unit: 'none',
-        alerts: ['K0sEtcdMemberLocalPeerAddressDrift'],
+        alerts: ['K0sEtcdMemberLocalPeerAddressDrift', 'K0sEtcdMemberLocalPeerAddressNotOnHost'],
         targets: [() => target(`sum by (${CL}) (${sel('k0s_etcdmember_local_peer_address_drift')})`, `{{${CL}}}`, 'instant')],
       },
       { decimals: 0, noValue: 'No data: etcd or k0s.yaml unreadable on every controller', color: { mode: FieldColorModeId.Thresholds }, thresholds: { mode: ThresholdsMode.Absolute, steps: OK_GREEN_ABOVE_ZERO_RED } },

@@ -129,6 +129,10 @@ export interface Report {
    * Undefined when it cannot be told.
    */
   readonly localPeerAddressOnHost?: boolean | undefined;
+  /** The peer address k0s gives etcd at its next start on this host, as predicted (no etcd needed); undefined when unknown. */
+  readonly localPredictedPeerAddress?: string | undefined;
+  /** Why that address cannot be predicted, when k0s runs etcd here (one line). */
+  readonly localPeerAddressUnknownWhy?: string | undefined;
 }
 
 /**
@@ -273,6 +277,8 @@ export function analyse(
       .sort(byNameThen),
     local,
     localPeerAddressOnHost: host.peerAddressOnHost,
+    localPredictedPeerAddress: host.predictedPeerAddress,
+    localPeerAddressUnknownWhy: host.peerAddressUnknownWhy,
   };
 }
 

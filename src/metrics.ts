@@ -69,6 +69,11 @@ export function reportFamilies(): GaugeFamily<Report>[] {
   family('k0s_etcdmember_k0s_info', "1; the k0s version the findings are judged by: --k0s.version, else the API server's /version gitVersion (v1.31.3+k0s.0), read again at every watch restart; absent while unknown (then the findings hold for every k0s version)", (r) =>
     r.k0sVersion === undefined ? [] : [{ labels: { version: r.k0sVersion }, value: 1 }],
   );
+  family(
+    'k0s_etcdmember_local_peer_address_on_host',
+    "1 when etcd on this controller can listen on the peer address k0s gives it at its next start (peer_address: k0s.yaml's spec.storage.etcd.peerAddress, else k0s's interface rule), an address of this host; 0 when it cannot (not on any interface here, a host name, or empty): etcd then exits at start and k0s restarts it in a loop (k0s#7876). Needs no etcd. Absent while it cannot be told (k0s.yaml unreadable, no etcd here, the address or the interfaces unknown)",
+    (r) => (r.localPeerAddressOnHost === undefined || r.localPredictedPeerAddress === undefined ? [] : [{ labels: { peer_address: r.localPredictedPeerAddress }, value: Number(r.localPeerAddressOnHost) }]),
+  );
   figure('k0s_etcdmember_crd_present', '1 when the EtcdMember CRD is installed, 0 when the API does not know it (kine or external etcd)', (r) =>
     r.crdPresent === undefined ? undefined : Number(r.crdPresent),
   );

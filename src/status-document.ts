@@ -72,6 +72,10 @@ export interface StatusLocal {
   /** Absent when not predicted (k0s.yaml unreadable, or k0s runs no etcd here). */
   predictedPeerAddress?: string;
   peerAddressDrift?: boolean;
+  /** false: etcd cannot listen on predictedPeerAddress on this host (k0s#7876); absent when it cannot be told. */
+  peerAddressOnHost?: boolean;
+  /** Why the peer address k0s uses at its next start cannot be predicted, when it cannot. */
+  peerAddressUnknownWhy?: string;
 }
 
 /** A source's health as the document needs it (structurally what the sources report). */
@@ -114,9 +118,10 @@ const RUNBOOK_ANCHOR: Record<ObjectProblem | MemberProblem | LocalProblem, strin
   local_name_drift: 'k0setcdmemberlocalnamedrift',
   local_peer_address_drift: 'k0setcdmemberlocalpeeraddressdrift',
   crd_absent: 'k0setcdmembercrdabsent',
+  local_peer_address_not_on_host: 'k0setcdmemberlocalpeeraddressnotonhost',
 };
 
-type LocalProblem = 'local_name_drift' | 'local_peer_address_drift' | 'crd_absent';
+type LocalProblem = 'local_name_drift' | 'local_peer_address_drift' | 'crd_absent' | 'local_peer_address_not_on_host';
 
 export function buildStatusDocument(input: StatusInput): StatusDocument {
   const { report, etcd, kubernetes } = input;
@@ -164,6 +169,20 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
       message: `at its next k0s start this host's etcd member "${local.memberName}" would listen for peers on ${local.predictedPeerAddress}, but the cluster reaches it at ${known}: set spec.storage.etcd.peerAddress: ${known} in k0s.yaml before restarting k0s, or, if the address really changed, update the member's peer URL first (runbook)`,
       command: null,
       runbook: runbook(input.runbook, 'local_peer_address_drift'),
+    });
+  }
+
+  // Needs no etcd: after a restore onto a new IP (k0s#7876) etcd is down here, and this says why.
+  if (report.localPeerAddressOnHost === false && report.localPredictedPeerAddress !== undefined) {
+    const address = report.localPredictedPeerAddress;
+    findings.push({
+      subject: 'local',
+      name: address,
+      memberId: local?.memberId ?? '',
+      problem: 'local_peer_address_not_on_host',
+      message: `at its next k0s start etcd on this host would listen for peers on ${JSON.stringify(address)}, which this host does not have (or is not an IP address): etcd cannot start and k0s restarts it in a loop (k0s#7876). Set spec.storage.etcd.peerAddress in k0s.yaml to this host's address that the member's peer URL names; if the address really changed, update the member's peer URL first (runbook)`,
+      command: null,
+      runbook: runbook(input.runbook, 'local_peer_address_not_on_host'),
     });
   }
 
@@ -225,6 +244,8 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
             nameDrift: local.nameDrift ?? null,
             ...(local.predictedPeerAddress === undefined ? {} : { predictedPeerAddress: local.predictedPeerAddress }),
             ...(local.peerAddressDrift === undefined ? {} : { peerAddressDrift: local.peerAddressDrift }),
+            ...(report.localPeerAddressOnHost === undefined ? {} : { peerAddressOnHost: report.localPeerAddressOnHost }),
+            ...(report.localPeerAddressUnknownWhy === undefined ? {} : { peerAddressUnknownWhy: report.localPeerAddressUnknownWhy }),
           },
   };
 }

@@ -316,7 +316,7 @@ describe('dashboard', () => {
       }
     }
     for (const a of alertNames()) assert.ok(linked.has(a.toLowerCase()), `no panel links the runbook section of ${a}`);
-    assert.equal(alertNames().length, 19);
+    assert.equal(alertNames().length, 20);
     assert.deepEqual((d['links'] as { url: string }[]).map((l) => l.url), [base]);
   });
 });

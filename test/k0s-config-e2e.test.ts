@@ -1,13 +1,17 @@
 // Done-when of the k0s config prediction, with the real exporter process and a real etcd: the exporter reads the
 // host's k0s.yaml (no --node.member-name), and an edit to it shows at the next refresh.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EtcdTestCluster } from '../testbed/etcd-cluster.js';
 import { ExporterProcess, findSample, type Sample } from '../testbed/exporter-process.js';
 import { K0S_FIXTURES } from '../testbed/paths.js';
+import { readInterfaces } from '../src/hostfacts.js';
+import { predictDefaultPeerAddress } from '../src/k0s/peer-address.js';
+import { fileURLToPath } from 'node:url';
 
 // A name the machine running the test is surely not called: the file, not the hostname, must decide.
 const MEMBER = 'pinned-c1.example.org';
@@ -56,6 +60,7 @@ describe('the exporter reads the host k0s.yaml (no --node.member-name)', () => {
     assert.equal(value(s, 'k0s_etcdmember_local_name_drift'), 0);
     assert.equal(value(s, 'k0s_etcdmember_local_peer_address_drift'), 0);
     assert.equal(value(s, 'k0s_etcdmember_source_up', { source: 'k0s_config' }), 1);
+    assert.equal(value(s, 'k0s_etcdmember_local_peer_address_on_host', { peer_address: '127.0.0.1' }), 1);
     assert.deepEqual(findSample(s, 'k0s_etcdmember_local_member_info')?.labels, {
       member_name: MEMBER, member_id: etcd.members[0]!.idHex, registration_name: MEMBER, predicted_peer_address: '127.0.0.1',
     });
@@ -73,6 +78,8 @@ describe('the exporter reads the host k0s.yaml (no --node.member-name)', () => {
     const s = await exporter.waitFor('peer drift', (s) => value(s, 'k0s_etcdmember_local_peer_address_drift') === 1, 5000);
     assert.equal(value(s, 'k0s_etcdmember_local_name_drift'), 0);
     assert.equal(findSample(s, 'k0s_etcdmember_local_member_info')?.labels['predicted_peer_address'], '10.0.0.9');
+    // k0s#7876's shape: an address this host does not have. etcd there would not start.
+    assert.equal(value(s, 'k0s_etcdmember_local_peer_address_on_host', { peer_address: '10.0.0.9' }), 0);
   });
 
   it('a file broken while running: source_up 0, no drift claimed, one warning', async () => {
@@ -85,5 +92,48 @@ describe('the exporter reads the host k0s.yaml (no --node.member-name)', () => {
     const warnings = exporter.logs.filter((l) => l.includes('k0s config unusable'));
     assert.equal(warnings.length, 1, warnings.join('\n'));
     assert.match(warnings[0]!, new RegExp(`${k0sYaml}:\\d+: not valid YAML`));
+  });
+});
+
+describe('a named k0s.yaml as k0s judges it (the real exporter process)', () => {
+  it('an unknown key under spec.storage.etcd (peerAdress): runs, one warning naming it, the default peer address used', async () => {
+    const file = join(dir, 'k0s-etcd-typo.yaml');
+    copyFileSync(join(K0S_FIXTURES, 'k0s-etcd-typo.yaml'), file);
+    const kubeconfig = join(dir, 'kubeconfig');
+    const typo = await ExporterProcess.start({
+      etcdEndpoints: etcd.endpoints, caFile: etcd.caFile, certFile: etcd.certFile, keyFile: etcd.keyFile, kubeconfig,
+      interval: '1s', memberName: null, k0sConfigFile: file,
+    });
+    try {
+      const pick = predictDefaultPeerAddress((await readInterfaces()).reading!, undefined);
+      assert.ok(pick.known, 'this machine has a predictable default address');
+      const s = await typo.waitFor('local facts', (s) => findSample(s, 'k0s_etcdmember_local_member_info') !== undefined, 10_000);
+      assert.equal(value(s, 'k0s_etcdmember_source_up', { source: 'k0s_config' }), 1);
+      assert.equal(findSample(s, 'k0s_etcdmember_local_member_info')?.labels['predicted_peer_address'], pick.address, 'the default, not the misspelt 10.0.9.9');
+      await new Promise((r) => setTimeout(r, 2500));
+      const warnings = typo.logs.filter((l) => l.includes('"level":"warn"') && l.includes('peerAdress'));
+      assert.equal(warnings.length, 1, typo.logs.join('\n'));
+      assert.match(warnings[0]!, /spec\.storage\.etcd\.peerAdress is not a field k0s knows \(did you mean peerAddress\?\): k0s ignores it and gives etcd the default peer address/);
+    } finally {
+      await typo.stop();
+    }
+  });
+
+  it('an unknown key elsewhere under spec (konectivity): exits 2, one line naming it and the key meant', () => {
+    const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
+    const file = join(K0S_FIXTURES, 'k0s-spec-typo.yaml');
+    const r = spawnSync(process.execPath, [main, '--etcd.endpoints=http://127.0.0.1:1', '--kubeconfig=/dev/null', `--k0s.config-file=${file}`], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env['PATH'] ?? '', HOME: dir } });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(
+      r.stderr.trim(),
+      `k0s-etcdmember-exporter: --k0s.config-file: ${file}:8: unknown field spec.konectivity (did you mean spec.konnectivity?): k0s refuses to start with it (no k0s release from 1.30 to 1.36 knows it)`,
+    );
+  });
+
+  it('check refuses the same file: exit 2 naming the key', () => {
+    const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
+    const r = spawnSync(process.execPath, [main, 'check', '--etcd.endpoints=http://127.0.0.1:1', '--kubeconfig=/dev/null', `--k0s.config-file=${join(K0S_FIXTURES, 'k0s-spec-typo.yaml')}`], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env['PATH'] ?? '', HOME: dir } });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^k0s-etcdmember-exporter check: --k0s.config-file: .*unknown field spec\.konectivity \(did you mean spec\.konnectivity\?\)/);
   });
 });

@@ -192,7 +192,12 @@ export function renderCheck(doc: StatusDocument, crdPresent: boolean): string {
   if (!crdPresent) text += '\nthe EtcdMember CRD is not installed: there are no objects to compare\n';
   text += `\nk0s: ${doc.k0sVersion ?? 'version unknown (advice holds for every k0s version)'}\n`;
   if (doc.local) {
-    const peer = doc.local.predictedPeerAddress === undefined ? '' : ` with peer address ${doc.local.predictedPeerAddress}`;
+    const peer =
+      doc.local.predictedPeerAddress === undefined
+        ? doc.local.peerAddressUnknownWhy === undefined
+          ? ''
+          : `; the peer address k0s would use cannot be told: ${doc.local.peerAddressUnknownWhy}`
+        : ` with peer address ${doc.local.predictedPeerAddress}${doc.local.peerAddressOnHost === false ? ' (not on this host: etcd cannot start)' : ''}`;
     // null: without k0s.yaml the name k0s registers cannot be told, so check does not guess it.
     const registers = doc.local.nameDrift === null ? 'the name k0s would register is unknown (k0s.yaml not read)' : `k0s would register ${JSON.stringify(doc.local.registrationName)}`;
     text += `\nthis host: etcd member ${JSON.stringify(doc.local.memberName)} (${doc.local.memberId}), ${registers}${peer}\n`;
