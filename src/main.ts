@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Wiring only, in one direction: configuration in, sources → exporter → metrics → server, clean exit on SIGTERM.
+import { verify as verifyPassword } from '@node-rs/bcrypt';
 import { analyse } from './analysis.js';
 import { SUBCOMMANDS, runSubcommand } from './commands/cli.js';
 import { ExitRequest, UsageError, parseConfig, type Config } from './config.js';
@@ -25,6 +26,9 @@ import { WebConfigError } from './web/config.js';
 import { LiveWebConfig } from './web/live.js';
 import { RUNBOOK_PATH, loadRunbook, type RunbookPage } from './web/runbook.js';
 import { listenAddress, serve } from './web/serve.js';
+
+// htpasswd -nbBC 4 '' startup-check: cheap, for the check at start that passwords can be checked at all.
+const STARTUP_CHECK_HASH = '$2y$04$ya5hluZzSYPxmmhTfYy/M.XLeoiEgj2cKA6OV4o58IB4tWRGMJ2lS';
 
 // Well inside the 10 s both shipped deployments allow between SIGTERM and SIGKILL (terminationGracePeriodSeconds,
 // TimeoutStopSec), so the exporter always exits on its own and says so.
@@ -56,6 +60,15 @@ async function main(argv: readonly string[]): Promise<void> {
     if (!(err instanceof WebConfigError)) throw err;
     process.stderr.write(`k0s-etcdmember-exporter: --web.config.file ${cfg.webConfigFile}: ${err.message}\n`);
     process.exit(2);
+  }
+  // The single executable loads the bcrypt library it carries from a file it writes under $TMPDIR, at the first
+  // password check (src/web/bcrypt-bundled.ts): find out now whether that works, not at the first scrape.
+  if (web !== undefined && web.current().config.users.size > 0) {
+    const works = await verifyPassword('startup-check', STARTUP_CHECK_HASH).catch((err: Error) => err);
+    if (works !== true) {
+      process.stderr.write(`k0s-etcdmember-exporter: cannot check passwords: ${works instanceof Error ? works.message : 'bcrypt refused a known-good hash'}\n`);
+      process.exit(1);
+    }
   }
   logger.info('starting k0s-etcdmember-exporter', {
     version,

@@ -102,6 +102,19 @@ describe('the executable alone, with an empty environment', () => {
     assert.equal(r.stderr, '');
   });
 
+  it('refuses to start, naming the cause, when it cannot load its bcrypt library (TMPDIR unusable)', { timeout: 30_000 }, () => {
+    const webConfig = join(dir, 'web-config-no-tmp.yml');
+    writeFileSync(webConfig, `basic_auth_users:\n  prometheus: ${JSON.stringify(htpasswdHash('scrape-secret', 4))}\n`);
+    const r = spawnSync(exe, [...sceneFlags(), `--web.config.file=${webConfig}`, '--web.listen-address=127.0.0.1:0'], {
+      cwd: join(dir, 'alone'),
+      env: { TMPDIR: join(dir, 'no-such-dir') },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^k0s-etcdmember-exporter: cannot check passwords: cannot load the bcrypt library it carries from a file under \S+no-such-dir: .*ENOENT.* \(TMPDIR must name a writable directory not mounted noexec\)\n$/);
+  });
+
   describe('the exporter, over TLS with basic auth', () => {
     let child: ChildProcess;
     let port = 0;

@@ -29,23 +29,25 @@ function load(): Binding {
     process.dlopen(module, join(__dirname, BCRYPT_ADDON));
     return (binding = module.exports);
   }
-  const dir = mkdtempSync(join(tmpdir(), 'k0s-etcdmember-exporter-'));
+  let dir: string | undefined;
   try {
+    dir = mkdtempSync(join(tmpdir(), 'k0s-etcdmember-exporter-'));
     const file = join(dir, BCRYPT_ADDON);
     writeFileSync(file, new Uint8Array(sea.getAsset(BCRYPT_ADDON)), { mode: 0o500 });
     process.dlopen(module, file);
   } catch (err) {
-    throw new Error(`cannot load the bcrypt library from ${dir}: ${(err as Error).message} (a directory mounted noexec? point TMPDIR at one that allows executables)`);
+    throw new Error(`cannot load the bcrypt library it carries from a file under ${tmpdir()}: ${(err as Error).message} (TMPDIR must name a writable directory not mounted noexec)`);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
   return (binding = module.exports);
 }
 
-export function hash(password: string, cost?: number): Promise<string> {
+// async: a library that cannot be loaded rejects, as the library's own failures do, and never throws at the call.
+export async function hash(password: string, cost?: number): Promise<string> {
   return load().hash(password, cost);
 }
 
-export function verify(password: string, hashed: string): Promise<boolean> {
+export async function verify(password: string, hashed: string): Promise<boolean> {
   return load().verify(password, hashed);
 }
