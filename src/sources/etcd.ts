@@ -370,6 +370,9 @@ export function reasonFor(err: unknown): ErrorReason {
   if (err instanceof GRPCUnauthenticatedError) return 'unauthorized';
   if (err instanceof EtcdPermissionDeniedError) return 'forbidden';
   const message = errorMessage(err);
+  // etcd's own end of our deadline (the grpc-timeout we send): a linearizable read that found no quorum in time
+  // comes back as "2 UNKNOWN: context deadline exceeded", before or instead of the client's DEADLINE_EXCEEDED.
+  if (/context deadline exceeded/i.test(message)) return 'timeout';
   if (/certificate|ssl|tls|handshake/i.test(message)) return 'tls';
   if (err instanceof GRPCUnavailableError || /unavailable|ECONNREFUSED|connect/i.test(message)) return 'unavailable';
   return reasonForNodeError(err) ?? 'other';
