@@ -19,7 +19,7 @@ import { buildStatusDocument, runbookUrl } from './status-document.js';
 import { EtcdSource } from './sources/etcd.js';
 import { K0sConfigSource, readK0sConfigFile } from './sources/k0s-config.js';
 import { GROUP, KubernetesSource, VERSION } from './sources/kubernetes.js';
-import { k0sVersionFromGitVersion } from './k0s/versions.js';
+import { k0sVersionFromGitVersion, type K0sVersion } from './k0s/versions.js';
 import { buildRevision, packageVersion } from './version.js';
 import { dropWarnings } from './warnings.js';
 import { WebConfigError } from './web/config.js';
@@ -99,17 +99,21 @@ async function main(argv: readonly string[]): Promise<void> {
     maxBackoffMs: Math.min(30_000, Math.max(1000, cfg.intervalMs)),
     logger,
   });
-  const k0sConfig = new K0sConfigSource({ path: cfg.k0sConfigFile, optional: !cfg.k0sConfigFileGiven, intervalMs: cfg.intervalMs, logger });
+  // The k0s version: --k0s.version, else the API server's, read again at every watch restart (a rolling upgrade
+  // changes it); unknown (a plain kube-apiserver, or /version unreadable) means judging as for any version. The
+  // k0s config's keys and the default peer address k0s picks depend on it as much as the analysis does.
+  const k0sVersion = (): K0sVersion | undefined => {
+    const serverVersion = kubernetes.serverVersion();
+    return cfg.k0sVersion ?? (serverVersion === undefined ? undefined : k0sVersionFromGitVersion(serverVersion));
+  };
+  const k0sConfig = new K0sConfigSource({ path: cfg.k0sConfigFile, optional: !cfg.k0sConfigFileGiven, intervalMs: cfg.intervalMs, logger, k0sVersion: () => k0sVersion()?.gitVersion });
   const exporter = new Exporter({
     sources: { etcd, kubernetes, k0sConfig },
     // The host is asked at every analysis: a hostname or address changed while the exporter runs must show as
     // local drift (the k0s config is re-read by its source every interval).
-    // The k0s version: --k0s.version, else the API server's, read again at every watch restart (a rolling upgrade
-    // changes it); unknown (a plain kube-apiserver, or /version unreadable) means judging as for any version.
     analyse: (s) => {
-      const serverVersion = kubernetes.serverVersion();
-      const k0sVersion = cfg.k0sVersion ?? (serverVersion === undefined ? undefined : k0sVersionFromGitVersion(serverVersion));
-      return analyse(s.etcd, s.kubernetes, readHostFacts(cfg.nodeMemberName, s.k0sConfig?.config, s.k0sConfig?.interfaces), k0sVersion);
+      const version = k0sVersion();
+      return analyse(s.etcd, s.kubernetes, readHostFacts(cfg.nodeMemberName, s.k0sConfig?.config, s.k0sConfig?.interfaces, version?.gitVersion), version);
     },
     onSourceChange: (source) => {
       // An object change often comes with an etcd change (a controller joining or leaving): read etcd again

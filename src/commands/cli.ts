@@ -81,7 +81,7 @@ export async function runSubcommand(argv: readonly string[], version: string, io
   }
   const etcdOptions = { endpoints: cfg.etcdEndpoints, caFile: cfg.etcdCaFile, certFile: cfg.etcdCertFile, keyFile: cfg.etcdKeyFile, timeoutMs: cfg.etcdTimeoutMs };
   for (const note of k0s?.config.notes ?? []) io.err(`${PROGRAM} ${name}: warning: ${k0s?.file ?? cfg.k0sConfigFile}: ${note}\n`);
-  const host = readHostFacts(cfg.nodeMemberName, k0s?.config, k0s === undefined ? undefined : await readInterfaces());
+  const interfaces = k0s === undefined ? undefined : await readInterfaces();
 
   // The k0s version, read beside the sources with the same deadline; unreadable, it is unknown (advice for any version).
   const serverVersion =
@@ -101,7 +101,10 @@ export async function runSubcommand(argv: readonly string[], version: string, io
   const etcd = etcdRead.value;
   const kubernetes = kubeRead.value;
   const gitVersion = await serverVersion;
-  const report = analyse(etcd, kubernetes, host, cfg.k0sVersion ?? (gitVersion === undefined ? undefined : k0sVersionFromGitVersion(gitVersion)));
+  const k0sVersion = cfg.k0sVersion ?? (gitVersion === undefined ? undefined : k0sVersionFromGitVersion(gitVersion));
+  // The default peer address k0s picks depends on its version (src/k0s/peer-address.ts), as the analysis does.
+  const host = readHostFacts(cfg.nodeMemberName, k0s?.config, interfaces, k0sVersion?.gitVersion);
+  const report = analyse(etcd, kubernetes, host, k0sVersion);
   const now = io.now();
 
   if (name === 'check') {
