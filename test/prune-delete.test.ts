@@ -34,6 +34,26 @@ describe('deleteObject', () => {
   });
 });
 
+describe('deleteObject against no API server', () => {
+  it('a refused connection names the API server it went to, its password masked', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://admin:s3cret@127.0.0.1:1', skipTLSVerify: true }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const err = await deleteObject(kc, 2000, 'c1', { uid: 'u1', resourceVersion: '1' }).then(
+      () => assert.fail('resolved'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof Unreadable, String(err));
+    assert.equal(err.reason, 'unavailable', err.message);
+    assert.match(err.line, /DELETE of etcdmember c1 at https:\/\/admin:x+@127\.0\.0\.1:1\/? failed/);
+    assert.doesNotMatch(err.line, /s3cret/);
+  });
+});
+
 describe('deleteObject against the API server', () => {
   let api: KubeApiTestServer;
   let kc: KubeConfig;
@@ -96,14 +116,14 @@ describe('deleteObject against the API server', () => {
     try {
       const err = await rejected(deleteObject(kc, 5000, 'kept', pre));
       assert.equal(err.reason, 'forbidden');
-      assert.match(err.message, /^DELETE of etcdmember kept answered 403: .*forbidden.* \(prune needs deploy\/kubernetes\/prune-rbac\.yaml or an admin kubeconfig\)$/);
+      assert.match(err.message, /^DELETE of etcdmember kept at https:\/\/127\.0\.0\.1:\d+ answered 403: .*forbidden.* \(prune needs deploy\/kubernetes\/prune-rbac\.yaml or an admin kubeconfig\)$/);
     } finally {
       api.setForbidden(false);
     }
     api.failNext(1, 500);
     const err = await rejected(deleteObject(kc, 5000, 'kept', pre));
     assert.equal(err.reason, 'server_error');
-    assert.match(err.message, /^DELETE of etcdmember kept answered 500: /);
+    assert.match(err.message, /^DELETE of etcdmember kept at https:\/\/127\.0\.0\.1:\d+ answered 500: /);
     assert.doesNotMatch(err.message, /prune-rbac/);
     assert.ok(api.get('kept'), 'still there');
   });

@@ -4,7 +4,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { EtcdPermissionDeniedError } from 'etcd3';
 import type { EtcdSnapshot, KubernetesSnapshot } from '../model.js';
 import { etcdErrorDetail, firstError, newEtcdClient, readCredentials, readEtcd, reasonFor, type Credentials, type EtcdReadOptions } from '../sources/etcd.js';
-import { GROUP, PLURAL, VERSION, apiRequest, listEtcdMembers, readBody, statusMessage, statusReason } from '../sources/kubernetes.js';
+import { GROUP, PLURAL, VERSION, apiRequest, apiServer, listEtcdMembers, readBody, statusMessage, statusReason } from '../sources/kubernetes.js';
 import { SourceError, abortError, errorMessage, raceSignal, reasonForNodeError, requestSignal, type SourceName } from '../sources/source.js';
 
 /** A source that could not be read: check and prune print `source (reason): message` and exit 3. */
@@ -108,7 +108,8 @@ export type DeleteOutcome =
  * changed or was replaced since is not deleted (409), and is never retried. Throws Unreadable on any other failure.
  */
 export async function deleteObject(kubeConfig: KubeConfig, requestTimeoutMs: number, name: string, pre: { uid: string; resourceVersion: string }): Promise<DeleteOutcome> {
-  const what = `DELETE of etcdmember ${name}`;
+  // The server named, as the list's errors name it: a refused or failed connection must say where it went.
+  const what = `DELETE of etcdmember ${name} at ${apiServer(kubeConfig)}`;
   const signal = requestSignal(requestTimeoutMs, undefined);
   try {
     const res = await apiRequest(kubeConfig, `/apis/${GROUP}/${VERSION}/${PLURAL}/${encodeURIComponent(name)}`, {

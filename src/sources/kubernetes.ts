@@ -526,7 +526,7 @@ function toSourceError(err: unknown, what: string, kubeConfig: KubeConfig): Sour
 }
 
 /** The current cluster's server URL for a message, without any userinfo it may carry. */
-function apiServer(kubeConfig: KubeConfig): string {
+export function apiServer(kubeConfig: KubeConfig): string {
   const server = kubeConfig.getCurrentCluster()?.server;
   return server === undefined ? '(no current cluster)' : redact(server);
 }
