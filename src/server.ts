@@ -63,55 +63,44 @@ export function createApp(opts: ServerOptions): express.Express {
   // (/METRICS and /metrics/ are not /metrics), the query string plays no part (/metrics?x=1 is /metrics).
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
-  app.get(opts.telemetryPath, (req, res) => writeMetrics(req, res, opts.exposition));
-  app.get('/healthz', (_req, res) => {
+  /** The paths served, all by GET (and HEAD, which Express answers with GET): what the 405 below knows. */
+  const getPaths = new Set<string>();
+  const get = (path: string, handler: express.RequestHandler): void => {
+    getPaths.add(path);
+    app.get(path, handler);
+  };
+  get(opts.telemetryPath, (req, res) => writeMetrics(req, res, opts.exposition));
+  get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok\n');
   });
-  app.get('/readyz', (_req, res) => {
+  get('/readyz', (_req, res) => {
     if (opts.ready()) res.type('text/plain').send('ready\n');
     else res.status(503).type('text/plain').send('not ready: the first read of every source (etcd, the Kubernetes API, the k0s config) has not finished\n');
   });
-  app.get('/', (_req, res) => {
+  get('/', (_req, res) => {
     res.set(PAGE_HEADERS).type('html').send(renderStatusPage(opts.status(), { telemetryPath: opts.telemetryPath, version: opts.version }));
   });
   const runbook = opts.runbook;
   if (runbook !== undefined) {
-    app.get(RUNBOOK_PATH, (_req, res) => {
+    get(RUNBOOK_PATH, (_req, res) => {
       if (runbook instanceof Error) res.status(404).type('text/plain').send(`the runbook is not served: ${runbook.message}\n`);
       else res.set(runbook.headers).type('html').send(runbook.html);
     });
   }
-  app.get('/status.json', (_req, res) => {
+  get('/status.json', (_req, res) => {
     res.set(JSON_HEADERS).type('json').send(`${JSON.stringify(opts.status(), null, 2)}\n`);
   });
-  // A known path asked with another method: 405 naming the methods it has, not a misleading 404. Routes are
-  // looked up when the request comes, so routes added after createApp are covered too.
+  // A known path asked with another method: 405 naming the methods it has, not a misleading 404. Every route
+  // is a GET of an exact path (strict, case-sensitive routing), so the set of those paths is the whole answer.
   app.use((req, res, next) => {
-    const allowed = methodsFor(app, req.path);
-    if (allowed.length === 0) {
+    if (!getPaths.has(req.path)) {
       next();
       return;
     }
-    res.status(405).set('Allow', allowed.join(', ')).type('text/plain').send('method not allowed\n');
+    res.status(405).set('Allow', 'GET, HEAD').type('text/plain').send('method not allowed\n');
   });
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('not found\n');
   });
   return app;
-}
-
-interface RouteLayer {
-  route?: { methods: Record<string, boolean> };
-  match(path: string): boolean;
-}
-
-/** The methods registered for a path, uppercase, HEAD included where GET is (Express answers HEAD with GET). */
-function methodsFor(app: express.Express, path: string): string[] {
-  const methods = new Set<string>();
-  for (const layer of (app.router as unknown as { stack: RouteLayer[] }).stack) {
-    if (layer.route === undefined || !layer.match(path)) continue;
-    for (const [m, on] of Object.entries(layer.route.methods)) if (on && m !== '_all') methods.add(m.toUpperCase());
-  }
-  if (methods.has('GET')) methods.add('HEAD');
-  return [...methods].sort();
 }
