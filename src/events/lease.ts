@@ -14,6 +14,7 @@
 // and falls back to read-then-update when that fails.
 import type { KubeConfig } from '../client-node/index.js';
 import type { Logger } from '../log.js';
+import { WakeableSleep } from '../sources/source.js';
 import { ApiCallError, callApi, microTime } from './api.js';
 import { JITTER_FACTOR, type LeaderElectionTimings } from './timings.js';
 
@@ -56,7 +57,8 @@ export class LeaderElector {
   private renewedAt = 0;
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  /** The loop's pause, cut short by stop() (and by news that cannot wait). */
+  private readonly pause = new WakeableSleep();
   /** The reason of the failure last logged, so a lasting failure logs one line, not one per try. */
   private lastLogged: string | undefined;
 
@@ -78,7 +80,7 @@ export class LeaderElector {
   /** Stops trying; a leader releases the Lease first (with the renew deadline as its deadline). */
   async stop(): Promise<void> {
     this.stopping.abort();
-    this.wake?.();
+    this.pause.wake();
     await this.loop;
   }
 
@@ -266,15 +268,7 @@ export class LeaderElector {
   }
 
   private sleep(ms: number): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
+    return this.stopped ? Promise.resolve() : this.pause.sleep(ms);
   }
 }
 

@@ -7,6 +7,7 @@ import type { KubeConfig } from '../client-node/index.js';
 import type { Logger } from '../log.js';
 import type { EtcdMemberObject } from '../model.js';
 import type { StatusDocument } from '../status-document.js';
+import { WakeableSleep } from '../sources/source.js';
 import { ApiCallError, callApi, microTime } from './api.js';
 import { desiredEvents, planEvents, type EventSpec, type EventWrite, type SeriesState } from './plan.js';
 
@@ -45,7 +46,8 @@ export class EventRecorder {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  /** The loop's pause, cut short by stop() (and by news that cannot wait). */
+  private readonly pause = new WakeableSleep();
   private lastLogged: string | undefined;
 
   constructor(private readonly opts: EventRecorderOptions) {}
@@ -56,14 +58,14 @@ export class EventRecorder {
 
   async stop(): Promise<void> {
     this.stopping.abort();
-    this.wake?.();
+    this.pause.wake();
     await this.loop;
   }
 
   /** Leading started: write now rather than up to an interval later. Leading stopped: forget what was written. */
   leadingChanged(leading: boolean): void {
     this.state = new Map();
-    if (leading) this.wake?.();
+    if (leading) this.pause.wake();
   }
 
   private get stopped(): boolean {
@@ -227,14 +229,6 @@ export class EventRecorder {
   }
 
   private sleep(ms: number): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
+    return this.stopped ? Promise.resolve() : this.pause.sleep(ms);
   }
 }

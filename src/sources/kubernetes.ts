@@ -23,6 +23,7 @@ import {
   type ErrorReason,
   type Source,
   type SourceHealth,
+  WakeableSleep,
 } from './source.js';
 
 export const GROUP = 'etcd.k0sproject.io';
@@ -114,7 +115,8 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
   private resourceVersion = '';
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  /** The loop's pause, cut short by stop() (and by news that cannot wait). */
+  private readonly pause = new WakeableSleep();
   private onChange: () => void = () => {};
   /** The API server's gitVersion from the last /version read; undefined before it, or when that read failed. */
   private gitVersion: string | undefined;
@@ -139,7 +141,7 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
 
   async stop(): Promise<void> {
     this.stopping.abort();
-    this.wake?.();
+    this.pause.wake();
     await this.loop;
     await this.versionRead;
   }
@@ -351,15 +353,7 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
   }
 
   private sleep(ms: number): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
+    return this.stopped ? Promise.resolve() : this.pause.sleep(ms);
   }
 }
 

@@ -153,3 +153,26 @@ export function reasonForNodeError(err: unknown): ErrorReason | undefined {
 export function errorMessage(err: unknown): string {
   return redact(err instanceof Error ? err.message : String(err));
 }
+
+/**
+ * A pause a loop can have cut short: sleep() ends after `ms`, or at once when wake() is called (a stop, or work
+ * that should not wait out the pause). One pause at a time, as each loop has.
+ */
+export class WakeableSleep {
+  private wakeCurrent: (() => void) | undefined;
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeCurrent = done;
+    });
+  }
+
+  wake(): void {
+    this.wakeCurrent?.();
+  }
+}
