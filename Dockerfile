@@ -38,7 +38,7 @@ WORKDIR /app
 COPY --from=build /app/dist/bundle/ ./
 # A young generation of 1 MB semi-spaces (V8's default grows to 16 MB) and a 64 MB old generation keep RSS near
 # 100 MB idle and within about 10 % of it under scrape load, instead of 140 MB idle and 180 MB after load; the V8
-# heap in use is about 25 MB with 1,000 EtcdMember objects (README, Benchmark).
+# heap in use is about 25 MB with 1,000 EtcdMember objects (docs/development.md, Benchmark).
 ENV NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=64"
 # The files above stay owned by root: the exporter only reads them. uid/gid 1000 is the image's "node" user,
 # given by number so Kubernetes can check runAsNonRoot. On a k0s controller the etcd client key

@@ -2,7 +2,7 @@
 // remembered from the last render, as kube-state-metrics keeps each object's metrics rendered. After one
 // EtcdMember changes, the report is rendered again by formatting the one or two lines that changed and reusing
 // the others; formatting every line again cost about 8 ms of CPU for 1,000 objects on the benchmark machine, and
-// that sat between an object change and the scrape that shows it (README, Benchmark).
+// that sat between an object change and the scrape that shows it (docs/development.md, Benchmark).
 //
 // prom-client still does all the formatting and escaping: the lines not rendered before are handed to it in one
 // batch per family, through a scratch registry, and taken apart at the newlines (it escapes any newline in help

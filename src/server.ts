@@ -23,7 +23,7 @@ export interface ServerOptions {
 
 /**
  * The app with GET and HEAD of exactly the telemetry path (the query string aside) answered before express's
- * router, which costs more per request than writing the pre-rendered body does (README, Benchmark). Everything
+ * router, which costs more per request than writing the pre-rendered body does (docs/development.md, Benchmark). Everything
  * else, /metrics asked with another method included, goes to the app and its routing.
  */
 export function metricsFirst(app: RequestListener, opts: Pick<ServerOptions, 'exposition' | 'telemetryPath'> & { readonly logger: Logger }): RequestListener {

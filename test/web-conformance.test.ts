@@ -1,8 +1,9 @@
 // Conformance with exporter-toolkit's own web tests (web/tls_config_test.go: TestYAMLFiles, TestServerBehaviour,
 // TestConfigReloading, as of commit 19a7c2d): each of its cases, its config written out here (certificates made
 // with openssl, the toolkit's RSA server certificate and self-signed client certificate alike), its client, and the
-// toolkit's outcome. A case either agrees, or is one of the refusals README lists with its reason (the test reads
-// README for it), or is the one listed difference (HTTP/2's cipher rule, for a server that speaks HTTP/1.1).
+// toolkit's outcome. A case either agrees, or is one of the refusals docs/web-config.md lists with its reason (the
+// test reads the list there), or is the one listed difference (HTTP/2's cipher rule, for a server that speaks
+// HTTP/1.1).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +21,9 @@ import { LiveWebConfig, loadWebConfig } from '../src/web/live.js';
 import { serve } from '../src/web/serve.js';
 import { makeWebPki, type WebPki } from '../testbed/web-pki.js';
 
-const README = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+const WEB_CONFIG_DOC = readFileSync(fileURLToPath(new URL('../../docs/web-config.md', import.meta.url)), 'utf8');
+/** The doc's "Refused at start, by key" item, up to the next item: where a refusal must be named. */
+const REFUSALS = /^- \*\*Refused at start, by key:\*\*[\s\S]*?(?=^- \*\*)/m.exec(WEB_CONFIG_DOC)?.[0] ?? '';
 const SERVER = `tls_server_config:\n  cert_file: "rsa.crt"\n  key_file: "rsa.key"\n`;
 const VERIFY_IF_GIVEN = `${SERVER}  client_auth_type: "VerifyClientCertIfGiven"\n`;
 
@@ -38,7 +41,7 @@ type Outcome =
   | { kind: 'start-error'; match: RegExp }
   | { kind: 'connection-fails' }
   | { kind: 'plain-http-400' }
-  /** A key this exporter refuses at start, listed in README with its reason. */
+  /** A key this exporter refuses at start, listed in docs/web-config.md with its reason. */
   | { kind: 'refused-key'; key: string };
 
 interface Case {
@@ -126,7 +129,7 @@ const SERVER_BEHAVIOUR: Case[] = [
     client: { tls: true },
     toolkit: startError(/HTTP\/2-required/),
     // Go refuses a cipher list without HTTP/2's required suite while http2 is on; this server speaks HTTP/1.1
-    // only, so the rule protects nothing here: served, and README says so.
+    // only, so the rule protects nothing here: served, and docs/web-config.md says so.
     ours: served,
   },
   {
@@ -245,10 +248,10 @@ describe("exporter-toolkit's web test cases, run against this exporter", () => {
     const want = c.ours ?? c.toolkit;
     if (c.ours !== undefined && c.ours.kind === 'refused-key') {
       const key = c.ours.key;
-      assert.match(README, new RegExp(`\`${key.split('.').pop()!}\``), `README lists the refusal of ${key}`);
+      assert.match(REFUSALS, new RegExp(`\`${key.split('.').pop()!}\``), `docs/web-config.md lists the refusal of ${key} under "Refused at start, by key"`);
     }
     if (c.ours !== undefined && c.ours.kind === 'served' && c.toolkit.kind === 'start-error') {
-      assert.match(README, /HTTP\/2's cipher rule/, 'README lists the difference');
+      assert.match(REFUSALS, /HTTP\/2's cipher rule/, 'docs/web-config.md lists the difference');
     }
     let web: LiveWebConfig | undefined;
     if (viaCli) {

@@ -6,7 +6,7 @@
 //
 // Kept rather than the pure-JS bcryptjs: a cost-10 check takes about as long in both (66 ms native, 72 ms
 // bcryptjs on the build machine), but bcryptjs holds the event loop for all of it while the native one runs on a
-// libuv thread, so wrong passwords sent in a stream would stall /metrics and /healthz (README, TLS and basic auth).
+// libuv thread, so wrong passwords sent in a stream would stall /metrics and /healthz (docs/web-config.md).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
