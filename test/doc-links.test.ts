@@ -21,7 +21,8 @@ interface Link {
 function linksOf(markdown: string, from: string): Link[] {
   const marked = new Marked({ gfm: true });
   const links: Link[] = [];
-  marked.walkTokens(marked.lexer(markdown), (token: Token) => {
+  // walkTokens returns the callbacks' results (promises only for async extensions; this callback is synchronous).
+  void marked.walkTokens(marked.lexer(markdown), (token: Token) => {
     if (token.type === 'link' || token.type === 'image') links.push({ from, href: (token as { href: string }).href });
   });
   return links;
