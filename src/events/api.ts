@@ -2,7 +2,7 @@
 // Kubernetes source (apiRequest: client-node's KubeConfig applies the credentials, Node's http(s) sends).
 import type { KubeConfig } from '../client-node/index.js';
 import { apiRequest, readBody, statusMessage } from '../sources/kubernetes.js';
-import { abortError, errorMessage, reasonForNodeError, requestSignal } from '../sources/source.js';
+import { SourceError, abortError, errorMessage, reasonForNodeError, requestSignal } from '../sources/source.js';
 
 /** Why a write of an Event or the Lease failed: the label values of k0s_etcdmember_events_errors_total. */
 export const EVENTS_ERROR_REASONS = ['timeout', 'unavailable', 'tls', 'unauthorized', 'forbidden', 'not_found', 'conflict', 'invalid', 'server_error', 'invalid_response', 'other'] as const;
@@ -52,7 +52,7 @@ export async function callApi(kubeConfig: KubeConfig, call: ApiCall): Promise<Re
       const e = abortError(signal, what, call.timeoutMs);
       throw new ApiCallError(e.reason === 'timeout' ? 'timeout' : 'other', 0, e.message);
     }
-    const reason = reasonForNodeError(err) ?? (/certificate|tls|ssl/i.test(errorMessage(err)) ? 'tls' : 'other');
+    const reason = err instanceof SourceError ? err.reason : (reasonForNodeError(err) ?? 'other');
     throw new ApiCallError(reason === 'timeout' || reason === 'unavailable' || reason === 'tls' ? reason : 'other', 0, `${what} failed: ${errorMessage(err)}`);
   }
   if (status < 200 || status > 299) throw new ApiCallError(reasonOf(status), status, `${what} answered ${status}: ${statusMessage(text)}`);

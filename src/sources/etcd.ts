@@ -21,6 +21,7 @@ import { noop } from 'cockatiel';
 import type { Logger } from '../log.js';
 import { memberIdFromDecimal, type EtcdMember, type EtcdSnapshot } from '../model.js';
 import { certificateProblem, keyPairProblem } from '../tls-files.js';
+import { tlsCodeInText, tlsErrorCode } from '../tls-errors.js';
 import { PolledSource } from './polled.js';
 import { SourceError, abortError, errorMessage, raceSignal, reasonForNodeError, requestSignal, type ErrorReason } from './source.js';
 
@@ -291,12 +292,17 @@ export async function readCredentials(
 ): Promise<Credentials> {
   const { caFile, certFile, keyFile } = options;
   if (caFile === undefined) return undefined;
-  const read = (path: string): Promise<Buffer> => readFile(path, { signal });
+  // A file that cannot be read is told by its error code (ENOENT, EACCES, EISDIR...), with the flag that names it.
+  const read = (path: string, what: string): Promise<Buffer> =>
+    readFile(path, { signal }).catch((err: unknown) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw signal.aborted || code === undefined ? err : new SourceError('tls', `${what} ${path} cannot be read (${code})`);
+    });
   try {
     const [rootCertificate, certChain, privateKey] = await Promise.all([
-      read(caFile),
-      certFile === undefined ? undefined : read(certFile),
-      keyFile === undefined ? undefined : read(keyFile),
+      read(caFile, 'etcd CA --etcd.ca-file'),
+      certFile === undefined ? undefined : read(certFile, 'etcd client certificate --etcd.cert-file'),
+      keyFile === undefined ? undefined : read(keyFile, 'etcd client key --etcd.key-file'),
     ]);
     const fresh: Credentials = {
       rootCertificate,
@@ -373,7 +379,8 @@ export function reasonFor(err: unknown): ErrorReason {
   // etcd's own end of our deadline (the grpc-timeout we send): a linearizable read that found no quorum in time
   // comes back as "2 UNKNOWN: context deadline exceeded", before or instead of the client's DEADLINE_EXCEEDED.
   if (/context deadline exceeded/i.test(message)) return 'timeout';
-  if (/certificate|ssl|tls|handshake/i.test(message)) return 'tls';
+  // grpc-js keeps only the text of a failed connection (see tlsCodeInText); an error of our own making keeps its code.
+  if (tlsErrorCode(err) !== undefined || tlsCodeInText(message) !== undefined) return 'tls';
   if (err instanceof GRPCUnavailableError || /unavailable|ECONNREFUSED|connect/i.test(message)) return 'unavailable';
   return reasonForNodeError(err) ?? 'other';
 }

@@ -411,7 +411,11 @@ export async function apiRequest(kubeConfig: KubeConfig, path: string, r: ApiReq
   if (r.body !== undefined) Object.assign(headers, { 'Content-Type': r.contentType ?? 'application/json', 'Content-Length': String(Buffer.byteLength(r.body)) });
   const options: https.RequestOptions = { method: r.method ?? 'GET', headers };
   // Credentials may come from an exec or OIDC plugin that client-node runs without a deadline or a signal.
-  await raceSignal(kubeConfig.applyToHTTPSOptions(options), r.signal, 'getting Kubernetes credentials (kubeconfig exec/auth plugin)', r.timeoutMs);
+  try {
+    await raceSignal(kubeConfig.applyToHTTPSOptions(options), r.signal, 'getting Kubernetes credentials (kubeconfig exec/auth plugin)', r.timeoutMs);
+  } catch (err) {
+    throw tlsFileError(err, kubeConfig) ?? err;
+  }
   const transport = url.protocol === 'http:' ? http : https;
   return new Promise((resolve, reject) => {
     const req = transport.request(url, { ...options, signal: r.signal }, resolve);
@@ -510,11 +514,30 @@ function statusError(code: number, body: string, what: string): SourceError {
   return new SourceError(statusReason(code), `API ${what} answered ${detail}`);
 }
 
+/**
+ * A TLS file of the kubeconfig that client-node could not read (it reads them at every request), by the file
+ * error's code and the path Node names on it: a tls error that says which file; undefined for any other error.
+ */
+function tlsFileError(err: unknown, kubeConfig: KubeConfig): SourceError | undefined {
+  const { code, path } = (err ?? {}) as NodeJS.ErrnoException;
+  if (typeof code !== 'string' || typeof path !== 'string') return undefined;
+  const cluster = kubeConfig.getCurrentCluster();
+  const user = kubeConfig.getCurrentUser();
+  const files: [string, string | undefined][] = [
+    ['certificate-authority', cluster?.caFile],
+    ['client-certificate', user?.certFile],
+    ['client-key', user?.keyFile],
+  ];
+  const named = files.find(([, file]) => file === path);
+  return named === undefined ? undefined : new SourceError('tls', `cannot read the kubeconfig's ${named[0]} ${path} (${code})`);
+}
+
 function toSourceError(err: unknown, what: string, kubeConfig: KubeConfig): SourceError {
   if (err instanceof SourceError) return err;
   // Errors raised while reading a watch stream are already SourceErrors (watch_dropped); what arrives here
-  // raw failed before any response, e.g. connection refused, and means the API cannot be reached.
-  const reason = reasonForNodeError(err) ?? (/certificate|tls|ssl/i.test(errorMessage(err)) ? 'tls' : 'other');
+  // raw failed before any response, e.g. connection refused, and means the API cannot be reached. A TLS failure
+  // is told by its code (reasonForNodeError), never by words in the message.
+  const reason = reasonForNodeError(err) ?? 'other';
   const hint = reason === 'tls' ? "; check the kubeconfig's certificate-authority for this server" : '';
   return new SourceError(reason, `API ${what} at ${apiServer(kubeConfig)} failed: ${errorMessage(err)}${hint}`);
 }

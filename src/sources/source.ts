@@ -4,6 +4,7 @@
 // alertable) and the deadline helpers every request uses.
 
 import { redact } from '../redact.js';
+import { tlsErrorCode } from '../tls-errors.js';
 
 export const ERROR_REASONS = [
   'timeout',
@@ -144,9 +145,7 @@ export function reasonForNodeError(err: unknown): ErrorReason | undefined {
   if (['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(code)) {
     return 'unavailable';
   }
-  if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT') {
-    return 'tls';
-  }
+  if (tlsErrorCode(err) !== undefined) return 'tls';
   return undefined;
 }
 
