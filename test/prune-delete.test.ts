@@ -29,7 +29,8 @@ describe('deleteObject', () => {
     );
     assert.ok(err instanceof Unreadable, String(err));
     assert.equal(err.reason, 'timeout', err.message);
-    assert.match(err.line, /^cannot read kubernetes \(timeout\): /);
+    // The step that hung is named, as the list's errors name it.
+    assert.match(err.line, /^cannot read kubernetes \(timeout\): DELETE of etcdmember c1 at https:\/\/127\.0\.0\.1:1\/? failed: getting Kubernetes credentials \(kubeconfig exec\/auth plugin\) took longer than 500 ms$/);
     assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
   });
 });
@@ -51,6 +52,22 @@ describe('deleteObject against no API server', () => {
     assert.equal(err.reason, 'unavailable', err.message);
     assert.match(err.line, /DELETE of etcdmember c1 at https:\/\/admin:x+@127\.0\.0\.1:1\/? failed/);
     assert.doesNotMatch(err.line, /s3cret/);
+  });
+
+  it('a server address that is no URL is a failure (other) that names it', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:99999', skipTLSVerify: true }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const err = await deleteObject(kc, 2000, 'c1', { uid: 'u1', resourceVersion: '1' }).then(
+      () => assert.fail('resolved'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof Unreadable, String(err));
+    assert.equal(err.line, 'cannot read kubernetes (other): DELETE of etcdmember c1 at https://127.0.0.1:99999 failed: Invalid URL');
   });
 });
 
@@ -123,8 +140,18 @@ describe('deleteObject against the API server', () => {
     api.failNext(1, 500);
     const err = await rejected(deleteObject(kc, 5000, 'kept', pre));
     assert.equal(err.reason, 'server_error');
-    assert.match(err.message, /^DELETE of etcdmember kept at https:\/\/127\.0\.0\.1:\d+ answered 500: /);
-    assert.doesNotMatch(err.message, /prune-rbac/);
+    assert.match(err.message, /^DELETE of etcdmember kept at https:\/\/127\.0\.0\.1:\d+ answered 500: Internal error occurred: injected fault$/);
     assert.ok(api.get('kept'), 'still there');
+  });
+
+  it('an API server that does not answer within the deadline is a timeout that says how long it waited', async () => {
+    const pre = judged('slow');
+    api.setLatency(3000);
+    try {
+      const err = await rejected(deleteObject(kc, 300, 'slow', pre));
+      assert.equal(err.line, `cannot read kubernetes (timeout): DELETE of etcdmember slow at ${api.url} took longer than 300 ms`);
+    } finally {
+      api.setLatency(0);
+    }
   });
 });
