@@ -31,8 +31,8 @@ export const TARBALL_FILES: readonly (readonly [string, string])[] = [
   ['alerts/prometheusrule.yaml', 'alerts/prometheusrule.yaml'],
   ['grafana/k0s-etcdmember.json', 'grafana/k0s-etcdmember.json'],
   ['mixin', 'mixin'],
-  ['docs/deploy.md', 'docs/deploy.md'],
-  ['docs/runbook.md', 'docs/runbook.md'],
+  // README links every doc (flags, metrics, web config, ...): all of docs/ ships with it, so its links work here too.
+  ['docs', 'docs'],
   ['README.md', 'README.md'],
 ];
 

@@ -5,9 +5,10 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { dirname, join } from 'node:path/posix';
+import { dirname, join, relative as relativeTo } from 'node:path/posix';
 import { describe, it } from 'node:test';
 import { Marked, type Token } from 'marked';
+import { TARBALL_FILES } from '../scripts/package.js';
 import { renderRunbook } from '../src/web/runbook.js';
 import { REPO_ROOT } from '../testbed/paths.js';
 
@@ -88,6 +89,29 @@ describe('links in README.md and docs/', () => {
     const links = DOCS.flatMap((doc) => linksOf(readRepo(doc)!, doc));
     assert.ok(links.some((l) => l.href.includes('#') && !l.href.startsWith('#')), 'some links name a heading in another file');
     assert.deepEqual(brokenLinks(links, readRepo), []);
+  });
+
+  it('the release tarball holds what its README and docs link, at the same relative paths', () => {
+    /** Where a repository path lands in the tarball, or undefined when it is not shipped. */
+    const shipped = (path: string): string | undefined => {
+      for (const [from, to] of TARBALL_FILES) {
+        if (path === from) return to;
+        if (path.startsWith(`${from}/`)) return `${to}${path.slice(from.length)}`;
+      }
+      return undefined;
+    };
+    const problems: string[] = [];
+    for (const doc of DOCS.filter((d) => shipped(d) !== undefined)) {
+      for (const { href } of linksOf(readRepo(doc)!, doc)) {
+        if (/^[a-z][a-z0-9+.-]*:/i.test(href) || href.startsWith('#')) continue;
+        const target = join(dirname(doc), href.split('#')[0]!);
+        // Relative links keep working only when the target lands where the link expects it from the doc's place.
+        const want = join(dirname(shipped(doc)!), relativeTo(dirname(doc), target));
+        if (shipped(target) !== want) problems.push(`${doc} (shipped as ${shipped(doc)!}) links ${href}, which the tarball ${shipped(target) === undefined ? 'does not hold' : `holds at ${shipped(target)!}`}`);
+      }
+    }
+    assert.ok(shipped('README.md') !== undefined, 'the tarball holds README.md');
+    assert.deepEqual(problems, []);
   });
 
   it('docs/runbook.md links only its own sections: the exporter serves it alone at /runbook', () => {
