@@ -7,11 +7,17 @@
 // version one the scrapers can pass. Every 10 s the exporter's RSS, V8 heap (its own nodejs_heap_size_used_bytes),
 // open file descriptors and TCP connections (to etcd, to the API server, from scrapers) are sampled. At the end: the
 // table, the RSS and heap slopes after the first third (least squares, MiB per hour), and every failed scrape.
-import { hashSync } from '@node-rs/bcrypt';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// Each period also shows the longest event-loop stall seen by the exporter (the largest
+// nodejs_eventloop_lag_max_seconds among its scrapes) and by this process (which runs the API test server and the
+// scrapers: a stall here makes scrapes look slow or failed without the exporter being at fault), and the load
+// average. The exporter's whole log and a timeline of what the soak did stay in a directory printed at the start
+// and the end; its warnings and errors are summed up by message and reason, each against the fault that was on.
+import { hash, hashSync } from '@node-rs/bcrypt';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ExporterProcess } from '../testbed/exporter-process.js';
 import { sceneExporterOptions, startK0s5369Scene } from '../testbed/k0s5369.js';
@@ -27,29 +33,43 @@ const scrapers = Number(values.scrapers);
 if (!Number.isInteger(scrapers) || scrapers < 1 || scrapers > 500) throw new Error(`--scrapers=${values.scrapers}: want 1-500`);
 
 const dir = mkdtempSync(join(tmpdir(), 'soak-'));
+// Kept after the run (dir is removed): the exporter's log and the soak's own timeline, to read a failure against.
+const logDir = mkdtempSync(join(tmpdir(), 'soak-log-'));
+const exporterLog = join(logDir, 'exporter.log');
+const timelineLog = join(logDir, 'timeline.log');
+const note = (what: string): void => appendFileSync(timelineLog, `${new Date().toISOString()} ${what}\n`);
 const pki = makeWebPki(dir);
 const webFile = join(dir, 'web.yml');
-const users = (): string => `basic_auth_users:\n  soak: '${hashSync('soak-pw', 10)}'\n`;
+// A new hash (new salt) at every rotation: the exporter's cache of good checks must not outlive the hash.
+const users = (h: string): string => `basic_auth_users:\n  soak: '${h}'\n`;
 const tlsWith = (cert: string, extra = ''): string => `tls_server_config:\n  cert_file: ${cert}.crt\n  key_file: ${cert}.key\n${extra}`;
 /** Web config versions in turn, each one the scrapers (no client certificate, the CA, the password) can pass. */
-const webVersions: (() => string)[] = [
-  () => `${tlsWith('server')}${users()}`,
-  () => `${tlsWith('other')}${users()}http_server_config:\n  headers:\n    X-Frame-Options: deny\n`,
-  () => `${tlsWith('server', '  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: ca.crt\n')}${users()}`,
-  () => `${tlsWith('other', '  client_auth_type: RequestClientCert\n  min_version: TLS13\n')}${users()}`,
-  () => `${tlsWith('server', '  max_version: TLS12\n  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n')}${users()}`,
+const webVersions: ((h: string) => string)[] = [
+  (h) => `${tlsWith('server')}${users(h)}`,
+  (h) => `${tlsWith('other')}${users(h)}http_server_config:\n  headers:\n    X-Frame-Options: deny\n`,
+  (h) => `${tlsWith('server', '  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: ca.crt\n')}${users(h)}`,
+  (h) => `${tlsWith('other', '  client_auth_type: RequestClientCert\n  min_version: TLS13\n')}${users(h)}`,
+  (h) => `${tlsWith('server', '  max_version: TLS12\n  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n')}${users(h)}`,
 ];
-const writeWeb = (text: string): void => {
-  writeFileSync(`${webFile}.new`, text);
+let webVersion = 0;
+const writeWeb = (n: number, h: string): void => {
+  writeFileSync(`${webFile}.new`, webVersions[n % webVersions.length]!(h));
   renameSync(`${webFile}.new`, webFile);
+  webVersion = n % webVersions.length;
+  note(`web config version ${webVersion} written`);
 };
-writeWeb(webVersions[0]!());
+writeWeb(0, hashSync('soak-pw', 10));
 const auth = `Basic ${Buffer.from('soak:soak-pw').toString('base64')}`;
 const ca = readFileSync(pki.caFile);
 
-process.stderr.write(`soak: starting etcd (3 members), the API test server and the exporter; ${minutes} min, ${scrapers} scrapers\n`);
+process.stderr.write(`soak: starting etcd (3 members), the API test server and the exporter; ${minutes} min, ${scrapers} scrapers; logs in ${logDir}\n`);
 const scene = await startK0s5369Scene();
-const exporter = await ExporterProcess.start({ ...sceneExporterOptions(scene), interval: '2s', extraArgs: [`--web.config.file=${webFile}`, '--log.level=info'] });
+const exporter = await ExporterProcess.start({
+  ...sceneExporterOptions(scene),
+  interval: '2s',
+  extraArgs: [`--web.config.file=${webFile}`, '--log.level=info'],
+  logFile: exporterLog,
+});
 const { etcd, api } = scene;
 const etcdPorts = new Set(etcd.members.map((m) => Number(new URL(m.clientUrl).port)));
 const apiPort = Number(new URL(api.url).port);
@@ -68,6 +88,11 @@ interface Row {
   p50ms: number;
   p99ms: number;
   maxms: number;
+  exporterLagMs: number;
+  soakLagMs: number;
+  load1: number;
+  exporterCpu: number;
+  soakCpu: number;
 }
 const rows: Row[] = [];
 let scrapes = 0;
@@ -76,25 +101,80 @@ let latencies: number[] = [];
 let fault = 'none';
 let stopping = false;
 let heapBytes = 0;
+let exporterLagMax = 0;
+const soakLag = monitorEventLoopDelay({ resolution: 20 });
+soakLag.enable();
+/** This process's event-loop stalls of over half a second, when they ended (performance.now()) and how long. */
+const soakStalls: { end: number; ms: number }[] = [];
+let lastTick = performance.now();
+const stallWatch = setInterval(() => {
+  const now = performance.now();
+  if (now - lastTick > 600) {
+    soakStalls.push({ end: now, ms: Math.round(now - lastTick - 100) });
+    note(`this process stalled ${Math.round(now - lastTick - 100)} ms`);
+  }
+  lastTick = now;
+}, 100);
 const failures: string[] = [];
+/** When each fault was on, for judging the exporter's log lines. */
+const faultWindows: { name: string; from: number; to: number }[] = [];
 
 /** One scrape over HTTPS; `agent` keeps the connection, undefined opens a new one. */
 function scrape(agent: Agent | undefined): Promise<{ status: number; body: string }> {
+  const t0 = performance.now();
+  /** How far the scrape got, for the message of one that failed. */
+  const phases: string[] = [];
+  const reached = (what: string): void => {
+    phases.push(`${what} +${Math.round(performance.now() - t0)} ms`);
+  };
+  let progressed = false;
   return new Promise((resolve, reject) => {
     const req = request(
       { host: exporter.host, port: exporter.port, path: '/metrics', ca, headers: { authorization: auth }, agent: agent ?? false, timeout: 5000 },
       (res) => {
+        reached('response');
         let body = '';
         res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
+        res.on('data', (c: string) => {
+          progressed = true;
+          body += c;
+        });
         res.on('end', () => resolve({ status: res.statusCode!, body }));
         res.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(new Error('no answer within 5 s')));
+    req.on('socket', (socket) => {
+      if (!socket.connecting) {
+        reached('kept connection');
+        return;
+      }
+      socket.once('connect', () => reached('TCP connected'));
+      socket.once('secureConnect', () => {
+        progressed = true;
+        reached('TLS done');
+      });
+    });
+    req.on('timeout', () => {
+      // This process runs 50 scrapers and the API test server: when it stalls, the timer runs before the answer
+      // that arrived meanwhile is read. The poll phase, which reads it, comes before setImmediate's.
+      progressed = false;
+      setImmediate(() => {
+        if (!progressed) req.destroy(new Error(`no answer within 5 s (${phases.join(', ') || 'no connection'})`));
+      });
+    });
     req.on('error', reject);
     req.end();
   });
+}
+
+/** A failed scrape, with what a reader needs to place it: when it started and ended, its connection, the fault and web config then. */
+function fail(n: number, t0: number, what: string): void {
+  failed++;
+  const at = (ms: number): string => ((ms - startedPerf) / 1000).toFixed(1);
+  const stalled = Math.max(0, ...soakStalls.filter((s) => s.end > t0).map((s) => s.ms));
+  const line = `${at(t0)}-${at(performance.now())} s, scraper ${n} (${n % 2 === 0 ? 'kept connection' : 'new connection'}), fault: ${fault}, web config v${webVersion}, longest stall of this process meanwhile ${stalled} ms: ${what}`;
+  failures.push(line);
+  note(`failed scrape ${line}`);
 }
 
 async function scraper(n: number): Promise<void> {
@@ -104,15 +184,16 @@ async function scraper(n: number): Promise<void> {
     try {
       const { status, body } = await scrape(agent);
       if (status !== 200 || !body.includes('k0s_etcdmember_source_up')) {
-        failed++;
-        failures.push(`${Math.round((Date.now() - started) / 1000)} s: status ${status}: ${body.slice(0, 80)}`);
+        fail(n, t0, `status ${status}: ${body.slice(0, 80)}`);
       } else {
         const heap = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(body);
         if (heap) heapBytes = Number(heap[1]);
+        const lag = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(body);
+        if (lag) exporterLagMax = Math.max(exporterLagMax, Number(lag[1]) * 1000);
       }
     } catch (err) {
-      failed++;
-      failures.push(`${Math.round((Date.now() - started) / 1000)} s: ${(err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      fail(n, t0, `${(err as Error).message}${code ? ` (${code})` : ''}`);
     }
     scrapes++;
     latencies.push(performance.now() - t0);
@@ -131,16 +212,32 @@ const faults: [string, () => Promise<void> | void, () => Promise<void> | void][]
   ['etcd member 1 paused (local)', () => etcd.pause(0), () => etcd.resume(0)],
 ];
 
+/** CPU seconds (user + system) a process has used, from /proc (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number | 'self'): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+let lastCpu = { at: performance.now(), exporter: 0, soak: 0 };
+
 function sample(t: number): void {
+  const cpu = { at: performance.now(), exporter: cpuSeconds(exporter.pid), soak: cpuSeconds('self') };
+  const share = (k: 'exporter' | 'soak'): number => Math.round(((cpu[k] - lastCpu[k]) / ((cpu.at - lastCpu.at) / 1000)) * 100);
   const status = readFileSync(`/proc/${exporter.pid}/status`, 'utf8');
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   const sorted = latencies.sort((a, b) => a - b);
   const q = (p: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0);
   const c = connections();
-  rows.push({ t, fault, rssMiB: Math.round(rssKiB / 102.4) / 10, heapMiB: Math.round(heapBytes / 104857.6) / 10, fds: readdirSync(`/proc/${exporter.pid}/fd`).length, ...c, scrapes, failed, p50ms: q(0.5), p99ms: q(0.99), maxms: Math.round(sorted.at(-1) ?? 0) });
+  rows.push({
+    t, fault, rssMiB: Math.round(rssKiB / 102.4) / 10, heapMiB: Math.round(heapBytes / 104857.6) / 10, fds: readdirSync(`/proc/${exporter.pid}/fd`).length, ...c,
+    scrapes, failed, p50ms: q(0.5), p99ms: q(0.99), maxms: Math.round(sorted.at(-1) ?? 0),
+    exporterLagMs: Math.round(exporterLagMax), soakLagMs: Math.round(soakLag.max / 1e6), load1: loadavg()[0]!, exporterCpu: share('exporter'), soakCpu: share('soak'),
+  });
+  lastCpu = cpu;
   latencies = [];
   scrapes = 0;
   failed = 0;
+  exporterLagMax = 0;
+  soakLag.reset();
 }
 
 /** The exporter's established TCP connections, as the kernel lists them: to etcd, to the API server, from scrapers. */
@@ -169,9 +266,17 @@ function connections(): { etcdConns: number; apiConns: number; scraperConns: num
 }
 
 const started = Date.now();
+const startedPerf = performance.now();
+lastCpu = { at: performance.now(), exporter: cpuSeconds(exporter.pid), soak: cpuSeconds('self') };
+note('started');
 const workers = Array.from({ length: scrapers }, (_, n) => scraper(n));
 let rotations = 0;
-const rotator = setInterval(() => writeWeb(webVersions[++rotations % webVersions.length]!()), ROTATE_MS);
+// bcrypt off the event loop: a hash made here in line would stall the scrapers and the API test server.
+const rotator = setInterval(() => {
+  void hash('soak-pw', 10).then((h) => {
+    if (!stopping) writeWeb(++rotations, h);
+  });
+}, ROTATE_MS);
 let undo: (() => Promise<void> | void) | undefined;
 try {
   for (let i = 0; Date.now() - started < durationMs; i++) {
@@ -179,29 +284,37 @@ try {
     sample(Math.round((Date.now() - started) / 1000));
     // Every other period a fault, every other period recovery: each fault is seen starting and ending.
     if (undo) {
+      note(`undoing ${fault}`);
       await undo();
+      faultWindows.at(-1)!.to = Date.now();
+      note(`undone ${fault}`);
       undo = undefined;
       fault = 'none';
     } else {
       const [name, apply, revert] = faults[(i / 2) % faults.length | 0]!;
+      note(`applying ${name}`);
+      faultWindows.push({ name, from: Date.now(), to: Infinity });
       await apply();
+      note(`applied ${name}`);
       undo = revert;
       fault = name;
     }
   }
 } finally {
   clearInterval(rotator);
+  clearInterval(stallWatch);
   stopping = true;
   await Promise.allSettled(workers);
   if (undo) await undo();
+  note('stopping');
   await exporter.stop();
   await Promise.allSettled([etcd.stop(), api.close()]);
   rmSync(dir, { recursive: true, force: true });
 }
 
-const header = ['t(s)', 'fault during the period before', 'RSS MiB', 'heap MiB', 'fds', 'etcd conns', 'API conns', 'scraper conns', 'scrapes', 'failed', 'p50 ms', 'p99 ms', 'max ms'];
+const header = ['t(s)', 'fault during the period before', 'RSS MiB', 'heap MiB', 'fds', 'etcd conns', 'API conns', 'scraper conns', 'scrapes', 'failed', 'p50 ms', 'p99 ms', 'max ms', 'exporter stall ms', 'soak stall ms', 'load', 'exporter CPU %', 'soak CPU %'];
 const table = rows.map((r) =>
-  [r.t, r.fault, r.rssMiB.toFixed(1), r.heapMiB.toFixed(1), r.fds, r.etcdConns, r.apiConns, r.scraperConns, r.scrapes, r.failed, r.p50ms, r.p99ms, r.maxms].map(String),
+  [r.t, r.fault, r.rssMiB.toFixed(1), r.heapMiB.toFixed(1), r.fds, r.etcdConns, r.apiConns, r.scraperConns, r.scrapes, r.failed, r.p50ms, r.p99ms, r.maxms, r.exporterLagMs, r.soakLagMs, r.load1.toFixed(1), r.exporterCpu, r.soakCpu].map(String),
 );
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
 const line = (cells: string[]): string => cells.map((c, i) => (i === 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
@@ -228,8 +341,43 @@ process.stdout.write(
     `heap slope after warm-up: ${slopePerHour(steady.map((r) => ({ t: r.t, y: r.heapMiB }))).toFixed(1)} MiB/h (${steady[0]?.heapMiB} -> ${rows.at(-1)?.heapMiB} MiB)`,
     `file descriptors: ${stat('fds')}`,
     `connections to etcd: ${stat('etcdConns')}; to the API server: ${stat('apiConns')}`,
-    `exporter log lines: ${exporter.logs.length}; errors logged: ${exporter.logs.filter((l) => l.includes('"level":"error"')).length}`,
-    ...failures.slice(0, 20).map((f) => `failed scrape at ${f}`),
+    `load average (1 min): ${Math.min(...rows.map((r) => r.load1)).toFixed(1)} min, ${(rows.reduce((a, r) => a + r.load1, 0) / rows.length).toFixed(1)} mean, ${Math.max(...rows.map((r) => r.load1)).toFixed(1)} max`,
+    `longest event-loop stall: exporter ${Math.max(...rows.map((r) => r.exporterLagMs))} ms, soak ${Math.max(...rows.map((r) => r.soakLagMs))} ms`,
+    ...logSummary(),
+    ...failures.map((f) => `failed scrape at ${f}`),
+    `exporter log: ${exporterLog}; soak timeline: ${timelineLog}`,
     '',
   ].join('\n'),
 );
+
+/**
+ * The exporter's warnings and errors by level, message and reason, each counted against the fault that was on when
+ * it was logged (or had ended less than GRACE_MS before: a source recovers at its next poll or backoff; a fault
+ * starts 10 s after the last one ended, so this is always the last fault that started), and "no fault" when none was. A line under "no fault" is one the soak did not cause, unless a web config or
+ * start-up line.
+ */
+function logSummary(): string[] {
+  const GRACE_MS = 15_000;
+  const groups = new Map<string, Map<string, number>>();
+  let lines = 0;
+  for (const text of readFileSync(exporterLog, 'utf8').split('\n')) {
+    if (!text.startsWith('{')) continue;
+    lines++;
+    const rec = JSON.parse(text) as { ts: string; level: string; msg: string; reason?: string; source?: string };
+    if (rec.level !== 'warn' && rec.level !== 'error') continue;
+    const ts = Date.parse(rec.ts);
+    // Faults never overlap: the one that started last before the line, if it is still on or just ended.
+    const last = faultWindows.filter((w) => w.from <= ts).at(-1);
+    const during = last !== undefined && ts <= last.to + GRACE_MS ? last.name : 'no fault';
+    const key = `${rec.level} "${rec.msg}"${rec.reason ? ` reason=${rec.reason}` : ''}`;
+    const byFault = groups.get(key) ?? new Map<string, number>();
+    byFault.set(during, (byFault.get(during) ?? 0) + 1);
+    groups.set(key, byFault);
+  }
+  const out = [`exporter log lines: ${lines}; warnings and errors by message and reason, with the fault on when logged:`];
+  for (const [key, byFault] of [...groups].sort()) {
+    const total = [...byFault.values()].reduce((a, b) => a + b, 0);
+    out.push(`  ${total} ${key}: ${[...byFault].map(([f, c]) => `${c} ${f}`).join(', ')}`);
+  }
+  return out;
+}

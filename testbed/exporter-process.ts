@@ -1,6 +1,6 @@
 // Runs the built exporter as a child process, as users run it, and reads its /metrics over HTTP.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,8 @@ export interface ExporterProcessOptions {
   readonly k0sConfigFile?: string | null;
   readonly host?: string;
   readonly extraArgs?: readonly string[];
+  /** Appends everything the exporter writes to stderr to this file as well: the whole log of a long run (logs keeps only the last 5000 lines). */
+  readonly logFile?: string;
 }
 
 export interface Sample {
@@ -88,7 +90,10 @@ export class ExporterProcess {
     const logLines: string[] = [];
     let pending = '';
     child.stderr.setEncoding('utf8');
+    const logFile = o.logFile === undefined ? undefined : createWriteStream(o.logFile, { flags: 'a' });
+    if (logFile !== undefined) child.stderr.once('close', () => logFile.end());
     child.stderr.on('data', (chunk: string) => {
+      logFile?.write(chunk);
       pending += chunk;
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
