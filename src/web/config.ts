@@ -145,7 +145,7 @@ function parseTls(raw: unknown, dir: string): TlsServerConfig | undefined {
   if (certFile === undefined) throw new WebConfigError(`${key}.cert_file`, 'missing: TLS needs cert_file and key_file');
   if (keyFile === undefined) throw new WebConfigError(`${key}.key_file`, 'missing: TLS needs cert_file and key_file');
   let clientAuthType: ClientAuthType;
-  if (clientAuthRaw === undefined || clientAuthRaw === '') clientAuthType = 'NoClientCert';
+  if (clientAuthRaw === undefined) clientAuthType = 'NoClientCert';
   else if (clientAuthRaw === 'RequireClientCert') clientAuthType = 'RequireAnyClientCert'; // the toolkit's old alias
   else if ((CLIENT_AUTH_TYPES as readonly string[]).includes(clientAuthRaw)) clientAuthType = clientAuthRaw as ClientAuthType;
   else throw new WebConfigError(`${key}.client_auth_type`, `unknown value ${JSON.stringify(clientAuthRaw)}; want one of ${CLIENT_AUTH_TYPES.join(', ')}`);
@@ -162,13 +162,14 @@ function parseTls(raw: unknown, dir: string): TlsServerConfig | undefined {
     const names = stringList(t['cipher_suites'], `${key}.cipher_suites`);
     const openssl: string[] = [];
     for (const name of names) {
-      if (!(name in CIPHER_SUITES)) {
+      if (!Object.hasOwn(CIPHER_SUITES, name)) {
         throw new WebConfigError(`${key}.cipher_suites`, `unknown cipher ${JSON.stringify(name)}; want Go crypto/tls names such as TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`);
       }
       const mapped = CIPHER_SUITES[name];
       if (mapped) openssl.push(mapped);
     }
-    if (openssl.length === 0 && minVersion === 'TLSv1.2' && maxVersion === 'TLSv1.2') {
+    // max_version TLS12 means min TLS12 too: a min above the max was refused above.
+    if (openssl.length === 0 && maxVersion === 'TLSv1.2') {
       throw new WebConfigError(`${key}.cipher_suites`, 'lists no TLS 1.2 suite but TLS 1.2 is the only version allowed');
     }
     // TLS 1.3 suites are not configurable (as in Go); keep OpenSSL's defaults for them.
@@ -179,7 +180,7 @@ function parseTls(raw: unknown, dir: string): TlsServerConfig | undefined {
     const names = stringList(t['curve_preferences'], `${key}.curve_preferences`);
     ecdhCurve = names
       .map((n) => {
-        const c = CURVES[n];
+        const c = lookup(CURVES, n);
         if (c === undefined) throw new WebConfigError(`${key}.curve_preferences`, `unknown curve ${JSON.stringify(n)}; want one of ${Object.keys(CURVES).join(', ')}`);
         return c;
       })
@@ -205,11 +206,11 @@ function parseTls(raw: unknown, dir: string): TlsServerConfig | undefined {
 function parseVersion(raw: unknown, key: string): TlsVersion | undefined {
   const v = optString(raw, key);
   if (v === undefined) return undefined;
-  if (!(v in TLS_VERSIONS)) throw new WebConfigError(key, `unknown TLS version ${JSON.stringify(v)}; want TLS12 or TLS13`);
-  const mapped = TLS_VERSIONS[v];
+  const mapped = lookup(TLS_VERSIONS, v);
+  if (mapped === undefined) throw new WebConfigError(key, `unknown TLS version ${JSON.stringify(v)}; want TLS12 or TLS13`);
   // OpenSSL 3, which Node uses, allows TLS below 1.2 only at security level 0; refusing is more honest than
   // accepting a setting that would silently not take effect.
-  if (mapped === null || mapped === undefined) throw new WebConfigError(key, `${v} is not supported (Node's OpenSSL refuses TLS below 1.2); want TLS12 or TLS13`);
+  if (mapped === null) throw new WebConfigError(key, `${v} is not supported (Node's OpenSSL refuses TLS below 1.2); want TLS12 or TLS13`);
   return mapped;
 }
 
@@ -261,7 +262,7 @@ function parseHttp(raw: unknown, sources: ReadonlyMap<string, string>): Map<stri
     // Go's YAML fills a string field from any scalar as written: an unquoted `X-XSS-Protection: 1` is "1" there
     // (the toolkit's own headers test), where YAML 1.2 reads a number. The text as written is taken.
     const value = typeof parsed === 'number' || typeof parsed === 'boolean' ? (sources.get(name) ?? String(parsed)) : parsed;
-    const allowed = CONFIGURABLE_HEADERS[name];
+    const allowed = lookup(CONFIGURABLE_HEADERS, name);
     if (allowed === undefined) throw new WebConfigError(k, `HTTP header ${JSON.stringify(name)} can not be configured; want one of ${Object.keys(CONFIGURABLE_HEADERS).join(', ')}`);
     if (typeof value !== 'string') throw new WebConfigError(k, 'want a string');
     if (allowed.length > 0 && !allowed.includes(value)) throw new WebConfigError(k, `invalid value ${JSON.stringify(value)}; want one of ${allowed.join(', ')}`);
@@ -282,7 +283,8 @@ function checkKeys(m: Record<string, unknown>, known: readonly string[], prefix:
   for (const k of Object.keys(m)) {
     const full = prefix === '' ? k : `${prefix}.${k}`;
     if (!known.includes(k)) throw new WebConfigError(full, `unknown key; want one of ${known.join(', ')}`);
-    if (full in REFUSED && m[k] !== undefined && m[k] !== null) throw new WebConfigError(full, REFUSED[full]!);
+    const refused = lookup(REFUSED, full);
+    if (refused !== undefined && m[k] !== undefined && m[k] !== null) throw new WebConfigError(full, refused);
   }
 }
 
@@ -295,6 +297,14 @@ function optString(raw: unknown, key: string): string | undefined {
 function stringList(raw: unknown, key: string): string[] {
   if (!Array.isArray(raw) || raw.some((x) => typeof x !== 'string')) throw new WebConfigError(key, 'want a list of strings');
   return raw as string[];
+}
+
+/**
+ * The table's entry for a name from the file, its own entries only: `in` and indexing would also find what every
+ * object inherits (toString, constructor, __proto__), and take `min_version: toString` for a TLS version.
+ */
+function lookup<T>(table: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
 }
 
 function resolvePath(dir: string, p: string): string {
