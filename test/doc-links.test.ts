@@ -9,6 +9,7 @@ import { dirname, join, relative as relativeTo } from 'node:path/posix';
 import { describe, it } from 'node:test';
 import { Marked, type Token } from 'marked';
 import { TARBALL_FILES } from '../scripts/package.js';
+import { buildCommand } from '../src/config.js';
 import { renderRunbook } from '../src/web/runbook.js';
 import { REPO_ROOT } from '../testbed/paths.js';
 
@@ -142,5 +143,16 @@ describe('links in README.md and docs/', () => {
         'README.md: docs/a.md#A: docs/a.md has no heading with the id A',
       ],
     );
+  });
+});
+
+describe('docs/flags.md', () => {
+  it("lists every flag of the exporter's --help, and no other", () => {
+    const doc = readRepo('docs/flags.md')!;
+    // The table's first column: `--flag`, or several as `--version`, `-h`, `--help`.
+    const listed = new Set(doc.split('\n').filter((l) => l.startsWith('| `-')).flatMap((l) => [...l.split('|')[1]!.matchAll(/`(--[\w.-]+)`/g)].map((m) => m[1]!)));
+    const flags = new Set([...buildCommand('0.0.0').options.map((o) => o.long!), '--help']);
+    assert.deepEqual([...flags].filter((f) => !listed.has(f)), [], 'flags missing from docs/flags.md');
+    assert.deepEqual([...listed].filter((f) => !flags.has(f)), [], 'docs/flags.md lists flags the exporter does not have');
   });
 });
