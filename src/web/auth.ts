@@ -21,11 +21,14 @@ export interface Credentials {
   readonly password: string;
 }
 
-/** Go's Request.BasicAuth: "Basic " (any case), standard base64, split at the first colon. */
+/**
+ * Go's Request.BasicAuth: "Basic " (any case), standard base64 with its padding (base64.StdEncoding refuses
+ * "dTo" for "dTo="; Node's decoder would take both), split at the first colon.
+ */
 export function parseBasicAuth(header: string | undefined): Credentials | undefined {
   if (header === undefined) return undefined;
   const m = /^basic (.*)$/is.exec(header);
-  if (!m || !/^[A-Za-z0-9+/]*={0,2}$/.test(m[1]!)) return undefined;
+  if (!m || !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(m[1]!)) return undefined;
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
