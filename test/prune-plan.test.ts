@@ -49,6 +49,7 @@ describe('planPrune', () => {
     const r = plan([object('c1', 'a1', '10.0.0.1'), object('c1.old', 'a1', '10.0.0.1'), ...REAL().slice(1)]);
     assert.deepEqual(r.deleted, []);
     assert.deepEqual(r.kept, ['c1:ambiguous_duplicate', 'c1.old:ambiguous_duplicate']);
+    assert.deepEqual(r.plan.kept.map((k) => k.why), Array(2).fill('which object of its member ID is stale cannot be proven: no object of the group is named after the etcd member'));
   });
 
   it('never deletes an ambiguous group whose member etcd no longer lists, and keeps each object once (k0s#5369 aftermath)', () => {
@@ -87,10 +88,17 @@ describe('planPrune', () => {
     const young = object('young', 'dead1', '10.0.0.9', { creationTimestamp: new Date(NOW.getTime() - 10 * 60_000).toISOString() });
     const r = plan([object('gone', 'dead2', '10.0.0.8'), young, ...REAL()]);
     assert.deepEqual(r.deleted, ['gone']);
+    assert.equal(r.plan.deletions[0]!.why, 'etcd does not list member ID dead2, every started member has its object, and it is 7d12h old');
     assert.deepEqual(r.kept, ['young:orphaned']);
     assert.match(r.plan.kept[0]!.why, /younger than --min-age \(10m < 1h\)/);
     assert.deepEqual(plan([young, ...REAL()], ETCD, 5 * 60_000).deleted, ['young']);
-    assert.deepEqual(plan([object('no-time', 'dead3', '10.0.0.7', { creationTimestamp: undefined }), ...REAL()]).deleted, []);
+    // Exactly --min-age old is old enough.
+    assert.deepEqual(plan([object('just', 'dead5', '10.0.0.5', { creationTimestamp: new Date(NOW.getTime() - HOUR).toISOString() }), ...REAL()]).deleted, ['just']);
+    for (const creationTimestamp of [undefined, 'yesterday']) {
+      const r2 = plan([object('no-time', 'dead3', '10.0.0.7', { creationTimestamp }), ...REAL()]);
+      assert.deepEqual(r2.deleted, [], String(creationTimestamp));
+      assert.equal(r2.plan.kept[0]!.why, 'it has no readable creationTimestamp, so its age is unknown');
+    }
   });
 
   it('deletes no orphan while a started etcd member has no object (after an etcd restore every object looks orphaned)', () => {
@@ -108,12 +116,17 @@ describe('planPrune', () => {
     assert.deepEqual(left.kept, ['left:left']);
     // k0s keeps a completed leave's object forever: prune says so, and what to type.
     assert.equal(left.plan.kept[0]!.why, 'prune leaves completed leaves to you (k0s keeps the object): kubectl delete etcdmember left');
-    assert.deepEqual(plan([object('c1', 'a1', '10.0.0.1', { uid: undefined }), ...REAL()]).deleted, []);
+    for (const missing of [{ uid: undefined }, { resourceVersion: undefined }]) {
+      const r = plan([object('c1', 'a1', '10.0.0.1', missing), ...REAL()]);
+      assert.deepEqual(r.deleted, [], JSON.stringify(missing));
+      assert.deepEqual(r.plan.kept, [{ name: 'c1', problem: 'duplicate', why: 'it has no uid or resourceVersion, so its deletion could not be made conditional' }]);
+    }
     const none = planPrune(analyse(ETCD, { crdPresent: false }, { registrationName: 'c1.example.org' }), ETCD, { crdPresent: false }, NOW, HOUR);
     assert.deepEqual(none, { deletions: [], kept: [] });
   });
 
   it('formats ages as the flags are written', () => {
     assert.deepEqual([formatAge(0), formatAge(90_000), formatAge(HOUR), formatAge(26 * HOUR + 5000)], ['0s', '1m30s', '1h', '1d2h5s']);
+    assert.deepEqual([formatAge(-5000), formatAge(999), formatAge(60_000), formatAge(24 * HOUR), formatAge(25 * HOUR + 61_000), formatAge(59_999)], ['0s', '0s', '1m', '1d', '1d1h1m1s', '59s']);
   });
 });
