@@ -29,9 +29,16 @@ export function loadKubeConfig(flag: string | undefined): { kubeConfig: KubeConf
     }
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    // Only the first line: YAML errors go on to quote the file, and a kubeconfig holds tokens and keys.
+    const file = flag ?? process.env['KUBECONFIG'] ?? '';
+    // client-node parses with js-yaml, whose error carries where (0-based) and why; its message goes on to quote
+    // the file, which holds tokens and keys, so only the reason is shown, after file:line:column.
+    const y = err as { name?: string; reason?: unknown; mark?: { line?: unknown; column?: unknown } };
+    if (y.name === 'YAMLException' && typeof y.reason === 'string' && typeof y.mark?.line === 'number' && typeof y.mark.column === 'number') {
+      throw new UsageError(`cannot load kubeconfig ${file}:${y.mark.line + 1}:${y.mark.column + 1}: not valid YAML: ${y.reason}`);
+    }
+    // Only the first line, for the same reason.
     const reason = String((err as Error).message).split('\n')[0];
-    throw new UsageError(`cannot load kubeconfig ${flag ?? process.env['KUBECONFIG'] ?? ''}: ${reason}`);
+    throw new UsageError(`cannot load kubeconfig ${file}: ${reason}`);
   }
   const cluster = kubeConfig.getCurrentCluster();
   const server = cluster?.server;

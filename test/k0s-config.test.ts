@@ -57,18 +57,18 @@ describe('k0s.yaml as k0s reads it', () => {
   it('reads YAML 1.1 like sigs.k8s.io/yaml: an unquoted yes is a boolean, and names the key, value and line', () => {
     assert.equal(
       errorOf(etcdConfig('      extraArgs:\n        name: yes\n')),
-      '/etc/k0s/k0s.yaml:8: spec.storage.etcd.extraArgs.name is the boolean true (YAML 1.1 reads yes/no/on/off as booleans); k0s wants a string (quote it)',
+      '/etc/k0s/k0s.yaml:8:9: spec.storage.etcd.extraArgs.name is the boolean true (YAML 1.1 reads yes/no/on/off as booleans); k0s wants a string (quote it)',
     );
   });
   it('names the line of malformed YAML', () => {
-    assert.match(errorOf('spec:\n  storage: [\n    etcd: {}\n'), /^\/etc\/k0s\/k0s\.yaml:\d+: not valid YAML: /);
-    assert.match(errorOf('spec:\n  storage: {}\n  storage: {}\n'), /^\/etc\/k0s\/k0s\.yaml:3: not valid YAML: Map keys must be unique/);
+    assert.match(errorOf('spec:\n  storage: [\n    etcd: {}\n'), /^\/etc\/k0s\/k0s\.yaml:\d+:\d+: not valid YAML: /);
+    assert.match(errorOf('spec:\n  storage: {}\n  storage: {}\n'), /^\/etc\/k0s\/k0s\.yaml:3:3: not valid YAML: Map keys must be unique/);
   });
   it('rejects wrong types, naming the key and the value', () => {
-    assert.equal(errorOf(etcdConfig('      peerAddress: 10\n')), "/etc/k0s/k0s.yaml:7: spec.storage.etcd.peerAddress is the number 10; k0s wants the address etcd peers reach this host on, e.g. 10.0.0.1");
-    assert.equal(errorOf('spec:\n  storage:\n    type: sql\n'), '/etc/k0s/k0s.yaml:3: spec.storage.type is the string "sql"; k0s wants etcd or kine');
-    assert.equal(errorOf('- spec\n'), '/etc/k0s/k0s.yaml:1: the document is a list; k0s wants a ClusterConfig mapping (apiVersion, kind, spec)');
-    assert.match(errorOf(etcdConfig('      extraArgs: [name]\n')), /:7: spec\.storage\.etcd\.extraArgs is a list/);
+    assert.equal(errorOf(etcdConfig('      peerAddress: 10\n')), "/etc/k0s/k0s.yaml:7:7: spec.storage.etcd.peerAddress is the number 10; k0s wants the address etcd peers reach this host on, e.g. 10.0.0.1");
+    assert.equal(errorOf('spec:\n  storage:\n    type: sql\n'), '/etc/k0s/k0s.yaml:3:5: spec.storage.type is the string "sql"; k0s wants etcd or kine');
+    assert.equal(errorOf('- spec\n'), '/etc/k0s/k0s.yaml:1:1: the document is a list; k0s wants a ClusterConfig mapping (apiVersion, kind, spec)');
+    assert.match(errorOf(etcdConfig('      extraArgs: [name]\n')), /:7:7: spec\.storage\.etcd\.extraArgs is a list/);
   });
   it('ignores an unknown field under spec.storage.etcd, as k0s (StorageSpec decodes leniently): a misspelt peerAddress means the default address, in one note', () => {
     const c = parseK0sConfig(etcdConfig('      peerAdress: 10.0.0.9\n'), 'x');
@@ -78,7 +78,7 @@ describe('k0s.yaml as k0s reads it', () => {
   it('refuses an unknown field anywhere else, naming it and the closest known key', () => {
     assert.equal(
       errorOf('spec:\n  storag:\n    etcd: {}\n'),
-      '/etc/k0s/k0s.yaml:2: unknown field spec.storag (did you mean spec.storage?): k0s refuses to start with it (no k0s release from 1.30 to 1.36 knows it)',
+      '/etc/k0s/k0s.yaml:2:3: unknown field spec.storag (did you mean spec.storage?): k0s refuses to start with it (no k0s release from 1.30 to 1.36 knows it)',
     );
   });
 });
@@ -193,7 +193,7 @@ describe('reading the file', () => {
   });
   it('malformed YAML', () => {
     const p = write('bad.yaml', 'spec:\n  storage:\n    etcd: {peerAddress: 10.0.0.1\n');
-    assert.throws(() => readK0sConfigFile(p, true), (err: Error) => err.message.startsWith(`${p}:3: not valid YAML`) || err.message.startsWith(`${p}:4: not valid YAML`));
+    assert.throws(() => readK0sConfigFile(p, true), (err: Error) => /^:[34]:\d+: not valid YAML/.test(err.message.slice(p.length)));
   });
   it('an unreadable file (mode 0600, owned by another user)', (t) => {
     const p = write('secret.yaml', fixture('k0s.yaml'));
@@ -235,7 +235,7 @@ describe('the k0s_config source', () => {
       await new Promise((r) => setTimeout(r, 50));
       const warnings = logs.filter((l) => l.includes('"level":"warn"'));
       assert.equal(warnings.length, 1, `one warning per distinct failure, not per read:\n${warnings.join('\n')}`);
-      assert.match(warnings[0]!, new RegExp(`${p}:\\d+: not valid YAML`));
+      assert.match(warnings[0]!, new RegExp(`${p}:\\d+:\\d+: not valid YAML`));
       assert.ok((source.errorCounts().get('invalid_response') ?? 0) >= 2, 'every failed read counted');
       assert.equal(source.health().lastError?.reason, 'invalid_response');
       writeFileSync(p, fixture('k0s-kine.yaml'));
@@ -248,15 +248,19 @@ describe('the k0s_config source', () => {
 });
 
 describe('--k0s.config-file at start', () => {
-  const run = (args: string[]) =>
-    spawnSync(process.execPath, [MAIN, '--etcd.endpoints=http://127.0.0.1:1', '--kubeconfig=/dev/null', ...args], { encoding: 'utf8', timeout: 10_000, env: { PATH: process.env['PATH'] ?? '', HOME: dir } });
-  it('exits 2 with one line naming the file and the line of a malformed one', () => {
+  // A usable kubeconfig, so the k0s config is the one problem reported (all are, at once).
+  const run = (args: string[]) => {
+    const kubeconfig = join(dir, 'start-kubeconfig');
+    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n');
+    return spawnSync(process.execPath, [MAIN, '--etcd.endpoints=http://127.0.0.1:1', `--kubeconfig=${kubeconfig}`, ...args], { encoding: 'utf8', timeout: 10_000, env: { PATH: process.env['PATH'] ?? '', HOME: dir } });
+  };
+  it('exits 2 with one line naming the file, line and column of a malformed one', () => {
     const p = join(dir, 'start-bad.yaml');
     writeFileSync(p, etcdConfig('      peerAddress: [10.0.0.1\n'));
     const r = run([`--k0s.config-file=${p}`]);
     assert.equal(r.status, 2, r.stderr);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, new RegExp(`^k0s-etcdmember-exporter: --k0s.config-file: ${p}:\\d+: not valid YAML`));
+    assert.match(r.stderr, new RegExp(`^k0s-etcdmember-exporter: --k0s.config-file: ${p}:\\d+:\\d+: not valid YAML`));
   });
   it('exits 2 for a directory and for a missing file, naming it', () => {
     const r = run([`--k0s.config-file=${dir}`]);

@@ -111,13 +111,13 @@ describe('listening (issue 12, fix 2)', () => {
 });
 
 describe('--web.config.file at start', () => {
-  it('exits 2 with one line naming the key', () => {
+  it('exits 2 with one line naming the key, and where it is in the file', () => {
     const web = join(dir, 'web.yml');
     writeFileSync(web, 'tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  min_version: TLS11\n');
     const r = run(['--etcd.endpoints=http://127.0.0.1:1', `--kubeconfig=${kubeconfig('k6', 'https://127.0.0.1:1')}`, `--web.config.file=${web}`]);
     assert.equal(r.status, 2, r.stderr);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, /^k0s-etcdmember-exporter: --web\.config\.file .*web\.yml: tls_server_config\.min_version: TLS11 is not supported/);
+    assert.match(r.stderr, /^k0s-etcdmember-exporter: --web\.config\.file .*web\.yml:4:3: tls_server_config\.min_version: TLS11 is not supported/);
   });
 
   it('exits 2 naming the file when a certificate cannot be read', () => {

@@ -155,7 +155,7 @@ describe('parseWebConfig', () => {
     ['inline keys', 'tls_server_config:\n  cert_file: a\n  key: "-----BEGIN"\n', /^tls_server_config\.key: inline keys are not supported here; put the key in a file and use key_file$/],
     ['inline client CAs', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  client_ca: "-----BEGIN"\n', /^tls_server_config\.client_ca: inline CAs are not supported here; put the CA in a file and use client_ca_file$/],
     ['client_allowed_sans', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  client_allowed_sans: [x]\n', /^tls_server_config\.client_allowed_sans: is not supported by this exporter; remove it \(client certificates are verified against client_ca_file only\)$/],
-    ['rate_limit', 'rate_limit:\n  burst: 1\n', /^rate_limit: is not supported by this exporter; remove it$/],
+    ['rate_limit', 'rate_limit:\n  burst: 1\n', /^rate_limit: is refused: this exporter does not implement the toolkit's request rate limiter, and accepting a limit that does nothing would be worse; remove it$/],
     ['an unknown key of http_server_config', 'http_server_config:\n  header:\n    X-Frame-Options: deny\n', /^http_server_config\.header: unknown key; want one of headers, http2$/],
     ['http2 that is not a boolean', 'http_server_config:\n  http2: "no"\n', /^http_server_config\.http2: want true or false, got "no"$/],
     ['a name every object has as a header', 'http_server_config:\n  headers:\n    constructor: x\n', /^http_server_config\.headers\.constructor: HTTP header "constructor" can not be configured/],

@@ -60,18 +60,33 @@ export interface ParseOptions {
   readonly single?: boolean;
 }
 
-/** A k0s.yaml that k0s would not accept, or that cannot be read; the message is one line naming file and line. */
+/** A place in a file's text, 1-based, as editors and compilers name it (file:line:column). */
+export interface TextPosition {
+  readonly line: number;
+  readonly column: number;
+}
+
+/** A k0s.yaml that k0s would not accept, or that cannot be read; the message is one line naming file, line and column. */
 export class K0sConfigError extends Error {
+  readonly line: number | undefined;
+  readonly column: number | undefined;
   constructor(
     readonly file: string,
-    readonly line: number | undefined,
+    at: TextPosition | undefined,
     readonly detail: string,
     /** The errno code when the file could not be read (ENOENT, EACCES, EISDIR, ...); undefined for its content. */
     readonly code?: string,
   ) {
-    super(`${file}${line === undefined ? '' : `:${line}`}: ${detail}`);
+    super(`${file}${at === undefined ? '' : `:${at.line}:${at.column}`}: ${detail}`);
+    this.line = at?.line;
+    this.column = at?.column;
     this.name = 'K0sConfigError';
   }
+}
+
+function textPosition(lines: LineCounter, offset: number): TextPosition {
+  const { line, col } = lines.linePos(offset);
+  return { line, column: col };
 }
 
 /** The parts whose Go type decodes itself with plain json.Unmarshal: unknown keys there are ignored, not refused. */
@@ -95,7 +110,7 @@ export function parseK0sConfig(text: string, file: string, options: ParseOptions
   const doc = parseDocument(text, { version: '1.1', lineCounter, prettyErrors: false, uniqueKeys: true });
   const parseError = doc.errors[0];
   if (parseError !== undefined) {
-    throw new K0sConfigError(file, lineCounter.linePos(parseError.pos[0]).line, `not valid YAML: ${parseError.message}`);
+    throw new K0sConfigError(file, textPosition(lineCounter, parseError.pos[0]), `not valid YAML: ${parseError.message}`);
   }
   let root: unknown;
   try {
@@ -242,7 +257,7 @@ function checkKeys(root: Record<string, unknown>, release: K0sRelease | undefine
     if (!FORGIVEN_KEYS.includes(key)) {
       const hint = first.suggestion === undefined ? '' : ` (did you mean ${[...first.path.slice(0, -1), first.suggestion].join('.')}?)`;
       const where = release === undefined ? 'no k0s release from 1.30 to 1.36 knows it' : `k0s ${release.slice(0, 3).join('.')} does not know it`;
-      throw new K0sConfigError(at.file, at.lineOf(first.path), `unknown field ${first.path.join('.')}${hint}: k0s refuses to start with it (${where})`);
+      throw new K0sConfigError(at.file, at.positionOf(first.path), `unknown field ${first.path.join('.')}${hint}: k0s refuses to start with it (${where})`);
     }
     notes.push(
       `${first.path.join('.')} is not a field k0s knows, but k0s forgives an unknown ${key} (strictyaml)${strict.length > 1 ? `, and so ignores ${strict.slice(1).map((u) => u.path.join('.')).join(', ')} as well` : ''}`,
@@ -327,7 +342,7 @@ class Locator {
   fail(path: readonly string[], value: unknown, want: string): never {
     const key = path.join('.');
     const shown = describe(value);
-    throw new K0sConfigError(this.file, this.lineOf(path), `${key || 'the document'} is ${shown}; k0s wants ${want}`);
+    throw new K0sConfigError(this.file, this.positionOf(path), `${key || 'the document'} is ${shown}; k0s wants ${want}`);
   }
 
   mapping(path: readonly string[], value: unknown, want: string): void {
@@ -341,16 +356,16 @@ class Locator {
     return value;
   }
 
-  lineOf(path: readonly string[]): number | undefined {
+  positionOf(path: readonly string[]): TextPosition | undefined {
     // The key's line for a mapping entry, else the value's.
     const parent = path.length === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, -1), true);
     if (isMap(parent)) {
       const pair = parent.items.find((p) => isNode(p.key) && (p.key as { value?: unknown }).value === path[path.length - 1]);
       const node = pair?.key ?? pair?.value;
-      if (isNode(node) && node.range) return this.lines.linePos(node.range[0]).line;
+      if (isNode(node) && node.range) return textPosition(this.lines, node.range[0]);
     }
     const node = path.length === 0 ? this.doc.contents : this.doc.getIn(path, true);
-    return isNode(node) && node.range ? this.lines.linePos(node.range[0]).line : undefined;
+    return isNode(node) && node.range ? textPosition(this.lines, node.range[0]) : undefined;
   }
 }
 

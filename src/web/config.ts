@@ -3,17 +3,29 @@
 // an unknown key is an error, not a silent no-op. Keys the toolkit has but Node cannot honour are refused by name,
 // so nobody believes a protection is on when it is not.
 import { dirname, isAbsolute, join } from 'node:path';
-import { isMap, isScalar, parseDocument, type Document } from 'yaml';
+import { LineCounter, isMap, isNode, isScalar, parseDocument, type Document } from 'yaml';
 
 export class WebConfigError extends Error {
   constructor(
     /** The key at fault, e.g. "tls_server_config.min_version", or "" for the whole file. */
     readonly key: string,
     message: string,
+    /** Where in the file (1-based), when the problem is in its text. */
+    readonly position?: { readonly line: number; readonly column: number },
   ) {
     super(key === '' ? message : `${key}: ${message}`);
     this.name = 'WebConfigError';
   }
+}
+
+/** file:line:column, or the file alone for a problem with no place in its text (an unreadable file, say). */
+export function webConfigErrorPlace(file: string, err: WebConfigError): string {
+  return `${file}${err.position === undefined ? '' : `:${err.position.line}:${err.position.column}`}`;
+}
+
+/** file:line:column: message. */
+export function webConfigErrorWhere(file: string, err: WebConfigError): string {
+  return `${webConfigErrorPlace(file, err)}: ${err.message}`;
 }
 
 export const CLIENT_AUTH_TYPES = [
@@ -114,13 +126,46 @@ const REFUSED: Record<string, string> = {
   'tls_server_config.key': 'inline keys are not supported here; put the key in a file and use key_file',
   'tls_server_config.client_ca': 'inline CAs are not supported here; put the CA in a file and use client_ca_file',
   'tls_server_config.client_allowed_sans': 'is not supported by this exporter; remove it (client certificates are verified against client_ca_file only)',
-  rate_limit: 'is not supported by this exporter; remove it',
+  rate_limit: "is refused: this exporter does not implement the toolkit's request rate limiter, and accepting a limit that does nothing would be worse; remove it",
 };
 
 /** Parses and validates a web config file's text; `path` resolves relative file names. Throws WebConfigError. */
 export function parseWebConfig(text: string, path: string): WebConfig {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) throw new WebConfigError('', `not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter: lines });
+  const yamlError = doc.errors[0];
+  if (yamlError !== undefined) throw new WebConfigError('', `not valid YAML: ${yamlError.message.split('\n')[0]}`, place(lines, yamlError.pos[0]));
+  try {
+    return parseValid(doc, path);
+  } catch (err) {
+    if (!(err instanceof WebConfigError) || err.position !== undefined) throw err;
+    const at = keyPosition(doc, lines, err.key);
+    throw at === undefined ? err : new WebConfigError(err.key, err.message.slice(err.key === '' ? 0 : err.key.length + 2), at);
+  }
+}
+
+/** Where a dotted key (as WebConfigError names it) is written: its key's line and column, else its value's. */
+function keyPosition(doc: Document, lines: LineCounter, key: string): { line: number; column: number } | undefined {
+  const path = key === '' ? [] : key.split('.');
+  // The deepest part of the path that is in the document (a missing key is reported at its parent).
+  for (let n = path.length; n >= 0; n--) {
+    const parent = n === 0 ? undefined : doc.getIn(path.slice(0, n - 1), true);
+    if (n > 0 && isMap(parent)) {
+      const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === path[n - 1]);
+      const node = pair?.key;
+      if (isNode(node) && node.range) return place(lines, node.range[0]);
+    }
+    if (n === 0 && isNode(doc.contents) && doc.contents.range) return place(lines, doc.contents.range[0]);
+  }
+  return undefined;
+}
+
+function place(lines: LineCounter, offset: number): { line: number; column: number } {
+  const { line, col } = lines.linePos(offset);
+  return { line, column: col };
+}
+
+function parseValid(doc: Document, path: string): WebConfig {
   const root: unknown = doc.toJS() ?? {};
   const top = mapping(root, '');
   checkKeys(top, TOP_KEYS, '');
@@ -282,7 +327,9 @@ function mapping(raw: unknown, key: string): Record<string, unknown> {
 function checkKeys(m: Record<string, unknown>, known: readonly string[], prefix: string): void {
   for (const k of Object.keys(m)) {
     const full = prefix === '' ? k : `${prefix}.${k}`;
-    if (!known.includes(k)) throw new WebConfigError(full, `unknown key; want one of ${known.join(', ')}`);
+    // Only keys this exporter takes are offered: a refused key (rate_limit, inline certificates) has its own message.
+    const offered = known.filter((key) => lookup(REFUSED, prefix === '' ? key : `${prefix}.${key}`) === undefined);
+    if (!known.includes(k)) throw new WebConfigError(full, `unknown key; want one of ${offered.join(', ')}`);
     const refused = lookup(REFUSED, full);
     if (refused !== undefined && m[k] !== undefined && m[k] !== null) throw new WebConfigError(full, refused);
   }

@@ -5,7 +5,7 @@
 // new version keeps the last good one and is logged once, not once per request.
 import { readFileSync, statSync } from 'node:fs';
 import type { Logger } from '../log.js';
-import { WebConfigError, parseWebConfig, type WebConfig } from './config.js';
+import { WebConfigError, parseWebConfig, webConfigErrorPlace, type WebConfig } from './config.js';
 import { loadServerTls, tlsFiles, type ServerTls } from './tls.js';
 
 export interface LoadedWebConfig {
@@ -88,7 +88,9 @@ export class LiveWebConfig {
       }
     } catch (err) {
       this.failedSignature = sig;
-      this.logger.error('web config reload failed, keeping the last good one', { file: this.path, err: (err as Error).message });
+      // file:line:column when the problem is in the file's text, as at start.
+      const where = err instanceof WebConfigError ? webConfigErrorPlace(this.path, err) : this.path;
+      this.logger.error('web config reload failed, keeping the last good one', { file: where, err: (err as Error).message });
       return;
     }
     this.loaded = next;
