@@ -3,13 +3,24 @@
 # script and the bcrypt binding beside it, the very bundle the single executable of `npm run package` carries, so
 # both deployments run the same code. The runtime image holds those two files and Node.js: no node_modules.
 #
-#   docker build --build-arg REVISION=$(git rev-parse --short HEAD) -t k0s-etcdmember-exporter:0.1.0 .
+#   docker build --build-arg REVISION=$(git rev-parse --short HEAD) --build-arg BRANCH=$(git rev-parse --abbrev-ref HEAD) \
+#     -t k0s-etcdmember-exporter:0.1.0 .
+#
+# REVISION and BRANCH are stamped into the bundle (there is no .git in the build stage), with the build date and
+# user, and --version and k0s_etcdmember_build_info say them; "unknown" when not given, as prometheus/common does.
 #
 # Node.js 24 is the Active LTS line (supported until April 2028). The tag is pinned to a patch release so a
 # rebuild gives the same runtime; bump it deliberately when updating (both stages use it).
 ARG NODE_IMAGE=node:24.11.1-bookworm-slim
+ARG REVISION=unknown
+ARG BRANCH=unknown
 
 FROM ${NODE_IMAGE} AS build
+ARG REVISION
+ARG BRANCH
+# Read by scripts/bundle.ts, which stamps them into the bundle; this stage's environment is not the image's.
+ENV BUILD_REVISION=${REVISION} \
+    BUILD_BRANCH=${BRANCH}
 WORKDIR /app
 COPY package.json package-lock.json ./
 # No dependency needs an install script to work (protobufjs's only checks its CLI's peers).
@@ -25,15 +36,14 @@ RUN npm run bundle
 FROM ${NODE_IMAGE} AS runtime
 ARG NODE_IMAGE
 ARG VERSION=0.1.0
-ARG REVISION=unknown
+ARG REVISION
 LABEL org.opencontainers.image.title="k0s-etcdmember-exporter" \
       org.opencontainers.image.description="Prometheus exporter for etcd membership drift between etcd and EtcdMember objects in k0s clusters" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.base.name="${NODE_IMAGE}"
-ENV NODE_ENV=production \
-    BUILD_REVISION=${REVISION}
+ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/dist/bundle/ ./
 # A young generation of 1 MB semi-spaces (V8's default grows to 16 MB) and a 64 MB old generation keep RSS near

@@ -1,7 +1,9 @@
 // The exporter as one CommonJS file, for the single executable (scripts/package.ts) and the image (Dockerfile):
 // both run this bundle, so both deployments run the same code. esbuild follows the imports from src/main.ts and
 // swaps in, at build time, what a checkout does at run time from files:
-// - src/build-info.ts: the version, revision and date as constants (no package.json beside the bundle);
+// - src/build-info.ts: the version, revision, branch, build user and date as constants (no package.json or .git
+//   beside the bundle); BUILD_REVISION, BUILD_BRANCH, BUILD_USER and BUILD_DATE in the environment win (the image's
+//   build stage has no .git: the Dockerfile passes its build arguments);
 // - src/client-node/index.ts: src/client-node/bundled.ts, with client-node's generated API resolved to the shim
 //   here instead of by a module hook;
 // - @node-rs/bcrypt: src/web/bcrypt-bundled.ts, which loads the same native binding from bcrypt.node beside the
@@ -11,6 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
@@ -33,6 +36,7 @@ export interface Bundle {
 
 /** The git revision of the checkout, "unknown" outside one (the image's build stage has no .git). */
 export function gitRevision(): string {
+  if (process.env['BUILD_REVISION']) return process.env['BUILD_REVISION'];
   try {
     const rev = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim();
@@ -40,6 +44,35 @@ export function gitRevision(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** The checkout's git branch (BUILD_BRANCH wins: the image's build stage has no .git), else "unknown". */
+export function gitBranch(): string {
+  if (process.env['BUILD_BRANCH']) return process.env['BUILD_BRANCH'];
+  try {
+    const branch = execFileSync('git', ['rev-parse', '--abbrev-ref', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim();
+    // A detached HEAD (a CI checkout of a tag or commit) is on no branch.
+    return branch === '' || branch === 'HEAD' ? 'unknown' : branch;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** user@host as promu stamps it (BUILD_USER wins). */
+export function buildUser(): string {
+  if (process.env['BUILD_USER']) return process.env['BUILD_USER'];
+  try {
+    return `${userInfo().username}@${hostname()}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** promu's build date layout (Go's 20060102-15:04:05), in UTC; BUILD_DATE wins, for a reproducible build. */
+export function buildDate(now: Date = new Date()): string {
+  if (process.env['BUILD_DATE']) return process.env['BUILD_DATE'];
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}-${p(now.getUTCHours())}:${p(now.getUTCMinutes())}:${p(now.getUTCSeconds())}`;
 }
 
 export function packageJsonVersion(): string {
@@ -109,7 +142,8 @@ function swaps(info: Omit<BuildInfo, 'kind'>): Plugin {
 /** Builds the bundle into outDir: k0s-etcdmember-exporter.cjs and bcrypt.node. */
 export async function bundle(opts: BundleOptions): Promise<Bundle> {
   const version = packageJsonVersion();
-  const info: Omit<BuildInfo, 'kind'> = { version, revision: gitRevision(), date: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+  // What --version and k0s_etcdmember_build_info say, stamped now (prometheus/common/version's variables).
+  const info: Omit<BuildInfo, 'kind'> = { version, revision: gitRevision(), branch: gitBranch(), buildUser: buildUser(), date: buildDate() };
   rmSync(opts.outDir, { recursive: true, force: true });
   mkdirSync(opts.outDir, { recursive: true });
   const script = join(opts.outDir, 'k0s-etcdmember-exporter.cjs');

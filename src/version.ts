@@ -8,10 +8,19 @@ export function packageVersion(): string {
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
-/** The source revision: injected at image build time (Dockerfile ARG), else the bundle's, else "unknown" (a checkout). */
+/** A stamped value, or "unknown" when the build stamped none (a checkout) or it has characters a label should not. */
+function stamped(value: string | undefined, shape: RegExp): string {
+  return value !== undefined && shape.test(value) ? value : 'unknown';
+}
+
+/** The source revision the bundle was stamped with at build time, else "unknown" (a checkout's build). */
 export function buildRevision(): string {
-  const rev = process.env['BUILD_REVISION'] ?? BUILD.revision;
-  return rev && /^[\w.-]+$/.test(rev) ? rev : 'unknown';
+  return stamped(BUILD.revision, /^[\w.-]+$/);
+}
+
+/** The git branch stamped at build time, else "unknown". */
+export function buildBranch(): string {
+  return stamped(BUILD.branch, /^[\w./-]+$/);
 }
 
 /** How this exporter was built and runs: sea (single executable), bundle (node runs the bundle), dist (a checkout). */
@@ -24,14 +33,18 @@ function goArch(arch: string): string {
   return ({ x64: 'amd64', ia32: '386', arm: 'arm' } as Record<string, string>)[arch] ?? arch;
 }
 
-/** What --version prints, in the layout of prometheus/common's version.Print, with how this exporter was built. */
+/**
+ * What --version prints: prometheus/common/version.Print's layout, line for line. "go version" is the Node.js
+ * version here, named for what it is; "tags" (Go's build tags there) is how this exporter was built: sea (the
+ * single executable), bundle (the image's node runs the bundle) or dist (node runs a checkout's tsc build).
+ */
 export function versionText(version: string): string {
-  const kinds: Record<string, string> = { sea: 'sea (single executable)', bundle: 'bundle (node runs one bundled script)', dist: 'dist (node runs a checkout\'s build)' };
   return [
-    `k0s-etcdmember-exporter, version ${version} (revision: ${buildRevision()})`,
-    `  build kind:       ${kinds[buildKind()] ?? buildKind()}`,
+    `k0s-etcdmember-exporter, version ${version} (branch: ${buildBranch()}, revision: ${buildRevision()})`,
+    `  build user:       ${BUILD.buildUser ?? 'unknown'}`,
     `  build date:       ${BUILD.date ?? 'unknown'}`,
     `  node version:     ${process.version}`,
     `  platform:         ${process.platform}/${goArch(process.arch)}`,
+    `  tags:             ${buildKind()}`,
   ].join('\n');
 }

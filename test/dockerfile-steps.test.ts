@@ -223,7 +223,10 @@ describe('Dockerfile (static)', () => {
     assert.equal(l.get('org.opencontainers.image.title'), 'k0s-etcdmember-exporter');
     assert.equal(l.get('org.opencontainers.image.base.name'), runtime.base);
     assert.ok(l.has('org.opencontainers.image.revision'));
-    assert.equal(runtimeVars.env.get('BUILD_REVISION'), l.get('org.opencontainers.image.revision'), 'build_info{revision} and the label come from the same ARG');
+    const buildEnv = stageVars(stages[0]!, globalArgs).env;
+    assert.equal(buildEnv.get('BUILD_REVISION'), l.get('org.opencontainers.image.revision'), 'the revision stamped into the bundle (build_info{revision}, --version) and the label come from the same ARG');
+    assert.equal(buildEnv.get('BUILD_BRANCH'), 'unknown', 'the branch is stamped from the BRANCH build argument, "unknown" by default');
+    assert.equal(runtimeVars.env.get('BUILD_REVISION'), undefined, 'the revision is stamped at build time, not read from the environment at run time');
   });
 
   test('.dockerignore lets in what the Dockerfile copies and keeps out node_modules, dist and .git', () => {
@@ -264,7 +267,9 @@ function replayBuildStage(): string {
   assert.equal(PKG.scripts['bundle'], 'tsc -p tsconfig.bundle.json && node dist/scripts/bundle.js', 'this replay runs what npm run bundle runs');
   const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.bundle.json'], { cwd: buildDir, encoding: 'utf8', timeout: 120_000 });
   assert.equal(tsc.status, 0, `npm run bundle would fail in the image:\n${tsc.stdout}${tsc.stderr}`);
-  const bundle = spawnSync(process.execPath, ['dist/scripts/bundle.js'], { cwd: buildDir, encoding: 'utf8', timeout: 120_000 });
+  // RUN sees the stage's ENV (and ARGs), which carry what the bundle is stamped with.
+  const stageEnv = Object.fromEntries(stageVars(build, globalArgs).env);
+  const bundle = spawnSync(process.execPath, ['dist/scripts/bundle.js'], { cwd: buildDir, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...stageEnv } });
   assert.equal(bundle.status, 0, `npm run bundle would fail in the image:\n${bundle.stdout}${bundle.stderr}`);
   return buildDir;
 }
@@ -447,7 +452,7 @@ describe('Dockerfile runtime stage, replayed without Docker', () => {
     const info = body.split('\n').find((l) => l.startsWith('k0s_etcdmember_build_info{'));
     assert.ok(info, 'build_info is exported');
     assert.match(info, new RegExp(`version="${PKG.version.replace(/\./g, '\\.')}"`));
-    assert.match(info, /revision="unknown"/, 'BUILD_REVISION comes from the REVISION build argument, "unknown" by default');
+    assert.match(info, /revision="unknown"/, 'the revision is stamped from the REVISION build argument, "unknown" by default');
   });
 
   test('the HEALTHCHECK command succeeds over plain HTTP while the exporter runs, although etcd and the API are unreachable', () => {
