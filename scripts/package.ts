@@ -25,6 +25,9 @@ export const TARBALL_FILES: readonly (readonly [string, string])[] = [
   ['deploy/systemd/k0s-etcdmember-exporter-restart.path', 'systemd/k0s-etcdmember-exporter-restart.path'],
   ['deploy/systemd/k0s-etcdmember-exporter-restart.service', 'systemd/k0s-etcdmember-exporter-restart.service'],
   ['deploy/systemd/k0s-etcdmember-exporter.env', 'systemd/k0s-etcdmember-exporter.env'],
+  // Optional socket activation: the socket unit and the drop-in that turns --web.systemd-socket on.
+  ['deploy/systemd/k0s-etcdmember-exporter.socket', 'systemd/k0s-etcdmember-exporter.socket'],
+  ['deploy/systemd/k0s-etcdmember-exporter.service.d/socket-activation.conf', 'systemd/k0s-etcdmember-exporter.service.d/socket-activation.conf'],
   ['deploy/systemd/web-config.yml', 'systemd/web-config.yml'],
   ['deploy/prometheus/scrape-config.yml', 'prometheus/scrape-config.yml'],
   ['alerts/k0s-etcdmember.rules.yml', 'alerts/k0s-etcdmember.rules.yml'],

@@ -35,8 +35,13 @@ export interface Config {
   readonly k0sConfigFileGiven: boolean;
   /** --k0s.version: wins over the API server's /version; undefined to read it from there. */
   readonly k0sVersion: K0sVersion | undefined;
+  /** The first --web.listen-address: what check assumes Prometheus reaches the exporter at. */
   readonly listenHost: string | undefined;
   readonly listenPort: number;
+  /** Every --web.listen-address, in the order given, each served (exporter-toolkit's repeatable flag). */
+  readonly listenAddresses: readonly ListenAddress[];
+  /** --web.systemd-socket: serve on the sockets systemd passes (LISTEN_FDS) instead of --web.listen-address. */
+  readonly systemdSocket: boolean;
   readonly telemetryPath: string;
   /**
    * The URL users reach the exporter at (behind a reverse proxy, say), as Prometheus's --web.external-url: links
@@ -50,6 +55,12 @@ export interface Config {
   readonly logFormat: LogFormat;
   /** Events on the EtcdMember objects, written by the one exporter that holds the Lease. */
   readonly events: EventsConfig;
+}
+
+export interface ListenAddress {
+  /** undefined: every address. */
+  readonly host: string | undefined;
+  readonly port: number;
 }
 
 export interface EventsConfig {
@@ -72,6 +83,14 @@ export class UsageError extends Error {
   constructor(message: string) {
     super(redact(message));
   }
+}
+
+/**
+ * Every problem found with the configuration and the files it names, in one line: a host that is not set up
+ * learns all that is missing at the first try, not one thing per try. One problem reads as it always did.
+ */
+export function usageErrorOf(problems: readonly string[]): UsageError {
+  return new UsageError(problems.length === 1 ? problems[0]! : `${problems.length} problems: ${problems.map((p, i) => `(${i + 1}) ${p}`).join('; ')}`);
 }
 
 /** Parses Prometheus-style durations ("15s", "1m30s", "500ms"); rejects anything else, including 0. */
@@ -105,7 +124,7 @@ function parseEndpoints(text: string): string[] {
   return endpoints;
 }
 
-function parseListenAddress(text: string): { host: string | undefined; port: number } {
+function parseListenAddress(text: string): ListenAddress {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
   const port = Number(m?.[3]);
   if (!m || port > 65535) throw new InvalidArgumentError('want host:port, :port or [ipv6]:port, e.g. :9979');
@@ -170,13 +189,33 @@ function parseK0sVersionArg(text: string): K0sVersion {
   }
 }
 
-function readableFile(text: string): string {
+/** Why a file cannot be read, or undefined when it can. */
+function unreadable(path: string): string | undefined {
   try {
-    readFileSync(text, { flag: 'r' }).subarray(0, 0);
+    readFileSync(path, { flag: 'r' }).subarray(0, 0);
   } catch (err) {
-    throw new InvalidArgumentError(`cannot read ${text}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    return `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
   }
+  return undefined;
+}
+
+/** The flags naming files that must be readable at start; checked after parsing, so all are reported together. */
+const FILE_FLAGS = [
+  ['--etcd.ca-file', 'etcd.caFile'],
+  ['--etcd.cert-file', 'etcd.certFile'],
+  ['--etcd.key-file', 'etcd.keyFile'],
+  ['--kubeconfig', 'kubeconfig'],
+  ['--web.config.file', 'web.config.file'],
+] as const;
+
+function filePath(text: string): string {
+  if (text.trim() === '') throw new InvalidArgumentError('want a file path');
   return text;
+}
+
+/** Repeatable --web.listen-address: every value given, each checked; the default only when none is. */
+function collectListenAddress(text: string, previous: ListenAddress[] | undefined): ListenAddress[] {
+  return [...(previous ?? []), parseListenAddress(text)];
 }
 
 /** The environment variable that sets a flag: --etcd.ca-file -> K0S_ETCDMEMBER_EXPORTER_ETCD_CA_FILE. */
@@ -195,21 +234,25 @@ export function buildCommand(version: string): Command {
     .version(versionText(version), '--version', 'print the version and how it was built, and exit')
     .helpOption('-h, --help', 'show this help and exit')
     .addOption(option('--etcd.endpoints <urls>', 'etcd client URLs, comma-separated; the first must be this controller\'s own member').default('https://127.0.0.1:2379').argParser(parseEndpoints))
-    .addOption(option('--etcd.ca-file <path>', `CA bundle for etcd (default ${K0S_PKI.caFile} when present)`).argParser(readableFile))
-    .addOption(option('--etcd.cert-file <path>', `client certificate for etcd (default ${K0S_PKI.certFile} when present)`).argParser(readableFile))
-    .addOption(option('--etcd.key-file <path>', `client key for etcd (default ${K0S_PKI.keyFile} when present)`).argParser(readableFile))
+    .addOption(option('--etcd.ca-file <path>', `CA bundle for etcd (default ${K0S_PKI.caFile} when present)`).argParser(filePath))
+    .addOption(option('--etcd.cert-file <path>', `client certificate for etcd (default ${K0S_PKI.certFile} when present)`).argParser(filePath))
+    .addOption(option('--etcd.key-file <path>', `client key for etcd (default ${K0S_PKI.keyFile} when present)`).argParser(filePath))
     .addOption(option('--etcd.timeout <duration>', 'deadline of one etcd read').default(5000, '5s').argParser(parseDuration))
-    .addOption(option('--kubeconfig <path>', 'kubeconfig file (else $KUBECONFIG, else in-cluster service account, else ~/.kube/config)').argParser(readableFile))
+    .addOption(option('--kubeconfig <path>', 'kubeconfig file (else $KUBECONFIG, else in-cluster service account, else ~/.kube/config)').argParser(filePath))
     .addOption(option('--kubernetes.timeout <duration>', 'deadline of one Kubernetes API request').default(10000, '10s').argParser(parseDuration))
     .addOption(option('--interval <duration>', 'how often to read etcd and re-analyse').default(15000, '15s').argParser(parseDuration))
     .addOption(option('--k0s.config-file <path>', `this host's k0s config, read at every refresh for the member name and peer address k0s uses at its next start (default ${K0S_CONFIG_DEFAULT} when it exists, else k0s's defaults)`).argParser(parsePathArg))
     .addOption(option('--k0s.version <version>', "the k0s version the controllers run, e.g. v1.31.3+k0s.0; wins over the API server's /version (default: read from there, again at every watch restart)").argParser(parseK0sVersionArg))
     .addOption(option('--node.member-name <name>', 'the etcd member name k0s registers on this host; wins over the k0s config (default: its spec.storage.etcd.extraArgs.name, else the kernel hostname)').argParser(parseName))
-    .addOption(option('--web.listen-address <address>', 'address to serve on').default(`:${DEFAULT_PORT}`))
+    // Repeatable, as in exporter-toolkit: every address given is served, with the same web config.
+    .addOption(option('--web.listen-address <address>', `address to serve on; repeat to serve on several (default :${DEFAULT_PORT})`).argParser(collectListenAddress))
+    // A switch as the toolkit's (--web.systemd-socket alone is on), that also takes =true/=false, so its variable
+    // (set by the socket-activation drop-in of the systemd unit) is checked like any other value.
+    .addOption(option('--web.systemd-socket [bool]', 'serve on the sockets systemd passes (socket activation, LISTEN_FDS) instead of --web.listen-address').preset('true').argParser(parseBool))
     .addOption(option('--web.telemetry-path <path>', 'path of the metrics endpoint').default('/metrics').argParser(parsePath))
     .addOption(option('--web.external-url <url>', 'the URL users reach the exporter at (e.g. through a reverse proxy): runbook links on the status page and in check point under it; default: relative links on the status page, http://<hostname>:<listen port>/ in check').argParser(parseExternalUrl))
     // Empty means no web config, as in the toolkit (its flag's default is ""): a template can always pass the flag.
-    .addOption(option('--web.config.file <path>', 'web config in Prometheus exporter-toolkit format: TLS, basic auth, headers; re-read when it changes; empty: none').argParser((text) => (text === '' ? '' : readableFile(text))))
+    .addOption(option('--web.config.file <path>', 'web config in Prometheus exporter-toolkit format: TLS, basic auth, headers; re-read when it changes; empty: none').argParser((text) => (text === '' ? '' : filePath(text))))
     .addOption(option('--events.enabled <bool>', 'write Kubernetes Events on the EtcdMember objects for every finding (one exporter per cluster writes them, elected through a Lease)').default(true).argParser(parseBool))
     .addOption(option('--events.namespace <namespace>', `namespace of the Events and the Lease; the API server takes Events about cluster-scoped objects only in ${EVENT_NAMESPACES.join(' or ')}`).default('default').argParser(parseChoice(EVENT_NAMESPACES)))
     .addOption(option('--events.lease-name <name>', 'name of the coordination.k8s.io Lease that elects the one exporter writing Events').default('k0s-etcdmember-exporter').argParser(parseObjectName))
@@ -223,8 +266,18 @@ export function buildCommand(version: string): Command {
     .addHelpText('after', '\nCommands (same source flags; see <command> --help):\n  check   print etcd\'s members and the EtcdMember objects joined by member ID, every finding and its safe next step\n  prune   delete the EtcdMember objects proven stale (dry run unless --yes)');
 }
 
-/** Parses argv (without node and script). Throws UsageError with one line; help/version throw {exitCode: 0}. */
-export function parseConfig(argv: readonly string[], version: string, out: (s: string) => void = (s) => process.stdout.write(s)): Config {
+/**
+ * Checks run once the command line parsed, given the configuration and the flags whose files were unreadable:
+ * each returns the problems it finds, which are reported with the command line's own in one line.
+ */
+export type StartChecks = (cfg: Config, unreadableFlags: ReadonlySet<string>) => readonly string[];
+
+/**
+ * Parses argv (without node and script). Throws UsageError with one line naming every problem found (a bad
+ * flag value stops at the first, as the parser does; files and combinations are all reported); help/version
+ * throw {exitCode: 0}.
+ */
+export function parseConfig(argv: readonly string[], version: string, out: (s: string) => void = (s) => process.stdout.write(s), more?: StartChecks): Config {
   const cmd = buildCommand(version);
   let errorLine = '';
   cmd.exitOverride();
@@ -237,11 +290,20 @@ export function parseConfig(argv: readonly string[], version: string, out: (s: s
     throw new UsageError((errorLine || e.message || String(err)).trim().replace(/^error: /, '').replace(/\s+/g, ' '));
   }
   const o = cmd.opts<Record<string, unknown>>();
-  const listen = parseListenAddressOrThrow(o['web.listenAddress'] as string);
+  const problems: string[] = [];
+  const unreadableFlags = new Set<string>();
+  for (const [flag, key] of FILE_FLAGS) {
+    const path = o[key] as string | undefined;
+    const why = path === undefined || path === '' ? undefined : unreadable(path);
+    if (why === undefined) continue;
+    problems.push(`${flag}: ${why}`);
+    unreadableFlags.add(flag);
+  }
+  const listen = (o['web.listenAddress'] as ListenAddress[] | undefined) ?? [{ host: undefined, port: DEFAULT_PORT }];
   const endpoints = normaliseEndpoints(o['etcd.endpoints']);
   const tls = endpoints.every((e) => e.startsWith('https:'));
   if (!tls && endpoints.some((e) => e.startsWith('https:'))) {
-    throw new UsageError(`--etcd.endpoints mixes http and https (${endpoints.join(',')}); the etcd client uses one scheme for all`);
+    problems.push(`--etcd.endpoints mixes http and https (${endpoints.join(',')}); the etcd client uses one scheme for all`);
   }
   // The k0s files are a default only for https: etcd3 would use TLS for every endpoint once it has them.
   const pick = (flag: keyof typeof K0S_PKI, key: string): string | undefined =>
@@ -259,8 +321,10 @@ export function parseConfig(argv: readonly string[], version: string, out: (s: s
     k0sConfigFile: (o['k0s.configFile'] as string | undefined) ?? K0S_CONFIG_DEFAULT,
     k0sConfigFileGiven: o['k0s.configFile'] !== undefined,
     k0sVersion: o['k0s.version'] as K0sVersion | undefined,
-    listenHost: listen.host,
-    listenPort: listen.port,
+    listenHost: listen[0]!.host,
+    listenPort: listen[0]!.port,
+    listenAddresses: listen,
+    systemdSocket: o['web.systemdSocket'] === true,
     telemetryPath: o['web.telemetryPath'] as string,
     webExternalUrl: o['web.externalUrl'] as string | undefined,
     webConfigFile: (o['web.config.file'] as string | undefined) || undefined,
@@ -277,27 +341,24 @@ export function parseConfig(argv: readonly string[], version: string, out: (s: s
     },
   };
   const timings = checkTimings(cfg.events);
-  if (timings !== undefined) throw new UsageError(`--events.lease-duration, --events.renew-deadline, --events.retry-period: ${timings}`);
+  if (timings !== undefined) problems.push(`--events.lease-duration, --events.renew-deadline, --events.retry-period: ${timings}`);
   if ((cfg.etcdCertFile === undefined) !== (cfg.etcdKeyFile === undefined)) {
-    throw new UsageError('--etcd.cert-file and --etcd.key-file go together: give both or neither');
+    problems.push('--etcd.cert-file and --etcd.key-file go together: give both or neither');
   }
-  if (cfg.etcdEndpoints.some((e) => e.startsWith('https:')) && cfg.etcdCaFile === undefined) {
-    throw new UsageError(`https etcd endpoints need --etcd.ca-file (${K0S_PKI.caFile} was not found)`);
+  if (tls && cfg.etcdCaFile === undefined) {
+    problems.push(`https etcd endpoints need --etcd.ca-file (${K0S_PKI.caFile} was not found)`);
   }
+  if (cfg.systemdSocket && o['web.listenAddress'] !== undefined && cmd.getOptionValueSource('web.listenAddress') === 'cli') {
+    problems.push('--web.systemd-socket and --web.listen-address exclude each other: systemd\'s socket unit (ListenStream=) says where to listen');
+  }
+  problems.push(...(more?.(cfg, unreadableFlags) ?? []));
+  if (problems.length > 0) throw usageErrorOf(problems);
   return cfg;
 }
 
 function normaliseEndpoints(v: unknown): string[] {
   // The default is a string that commander does not pass through the parser.
   return Array.isArray(v) ? (v as string[]) : parseEndpoints(String(v));
-}
-
-function parseListenAddressOrThrow(text: string): { host: string | undefined; port: number } {
-  try {
-    return parseListenAddress(text);
-  } catch (err) {
-    throw new UsageError(`option '--web.listen-address <address>' argument '${text}' is invalid. ${(err as Error).message}`);
-  }
 }
 
 export class ExitRequest extends Error {

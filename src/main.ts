@@ -22,10 +22,11 @@ import { GROUP, KubernetesSource, VERSION } from './sources/kubernetes.js';
 import { k0sVersionFromGitVersion, type K0sVersion } from './k0s/versions.js';
 import { buildRevision, packageVersion } from './version.js';
 import { dropWarnings } from './warnings.js';
-import { WebConfigError } from './web/config.js';
+import { WebConfigError, webConfigErrorWhere } from './web/config.js';
 import { LiveWebConfig } from './web/live.js';
 import { RUNBOOK_PATH, loadRunbook, type RunbookPage } from './web/runbook.js';
-import { listenAddress, serve } from './web/serve.js';
+import { serveAll, type ListenError, type ListenTarget, type Servers } from './web/serve.js';
+import { systemdListenFds } from './web/systemd.js';
 
 // htpasswd -nbBC 4 '' startup-check: cheap, for the check at start that passwords can be checked at all.
 const STARTUP_CHECK_HASH = '$2y$04$ya5hluZzSYPxmmhTfYy/M.XLeoiEgj2cKA6OV4o58IB4tWRGMJ2lS';
@@ -40,27 +41,41 @@ dropWarnings(['DEP0123']);
 async function main(argv: readonly string[]): Promise<void> {
   const version = packageVersion();
   let cfg: Config;
-  let kube: ReturnType<typeof loadKubeConfig>;
+  let kube: ReturnType<typeof loadKubeConfig> | undefined;
+  let web: LiveWebConfig | undefined;
+  let systemdFds: number[] = [];
   try {
-    cfg = parseConfig(argv, version);
-    // A config file named on the command line must be usable now: a mistake there is a usage error, not a
-    // source that is down. The default path only warns, later, through the source.
-    if (cfg.k0sConfigFileGiven) readK0sConfigFileOrThrow(cfg.k0sConfigFile);
-    kube = loadKubeConfig(cfg.kubeconfig);
+    // Everything a start needs is checked before anything runs, and every problem is named at once: a host that
+    // is not set up learns all that is missing at the first try.
+    cfg = parseConfig(argv, version, undefined, (c, unreadable) => {
+      const problems: string[] = [];
+      const check = (flag: string, fn: () => void): void => {
+        if (unreadable.has(flag)) return;
+        try {
+          fn();
+        } catch (err) {
+          problems.push(err instanceof WebConfigError ? `--web.config.file ${webConfigErrorWhere(c.webConfigFile!, err)}` : (err as Error).message);
+        }
+      };
+      // A config file named on the command line must be usable now: a mistake there is a usage error, not a
+      // source that is down. The default path only warns, later, through the source.
+      if (c.k0sConfigFileGiven) check('--k0s.config-file', () => readK0sConfigFileOrThrow(c.k0sConfigFile));
+      check('--kubeconfig', () => (kube = loadKubeConfig(c.kubeconfig)));
+      if (c.webConfigFile !== undefined) check('--web.config.file', () => (web = LiveWebConfig.start(c.webConfigFile!, createLogger(c.logLevel, c.logFormat))));
+      if (c.systemdSocket) {
+        const passed = systemdListenFds();
+        if ('problem' in passed) problems.push(passed.problem);
+        else systemdFds = passed.fds;
+      }
+      return problems;
+    });
   } catch (err) {
     if (err instanceof ExitRequest) process.exit(err.exitCode);
     process.stderr.write(`k0s-etcdmember-exporter: ${(err as Error).message}\n`);
     process.exit(2);
   }
+  if (kube === undefined) throw new Error('unreachable: the kubeconfig was checked');
   const logger = createLogger(cfg.logLevel, cfg.logFormat);
-  let web: LiveWebConfig | undefined;
-  try {
-    web = cfg.webConfigFile === undefined ? undefined : LiveWebConfig.start(cfg.webConfigFile, logger);
-  } catch (err) {
-    if (!(err instanceof WebConfigError)) throw err;
-    process.stderr.write(`k0s-etcdmember-exporter: --web.config.file ${cfg.webConfigFile}: ${err.message}\n`);
-    process.exit(2);
-  }
   // The single executable loads the bcrypt library it carries from a file it writes under $TMPDIR, at the first
   // password check (src/web/bcrypt-bundled.ts): find out now whether that works, not at the first scrape.
   if (web !== undefined && web.current().config.users.size > 0) {
@@ -199,12 +214,16 @@ async function main(argv: readonly string[]): Promise<void> {
     runbook: runbookPage,
     status: statusDocument,
   });
-  let server: Awaited<ReturnType<typeof serve>>;
+  let server: Servers;
+  // Every --web.listen-address, or the sockets systemd passed, each with the same web config.
+  const targets: ListenTarget[] = cfg.systemdSocket ? systemdFds.map((fd) => ({ fd })) : [...cfg.listenAddresses];
   try {
-    server = await serve(metricsFirst(app, { exposition, telemetryPath: cfg.telemetryPath, logger }), { host: cfg.listenHost, port: cfg.listenPort, web, logger, fields: { telemetry_path: cfg.telemetryPath } });
+    server = await serveAll(metricsFirst(app, { exposition, telemetryPath: cfg.telemetryPath, logger }), { targets, web, logger, fields: { telemetry_path: cfg.telemetryPath } });
   } catch (err) {
-    // Port taken, or an address this host does not have: one line, no false "listening" before it.
-    logger.error('cannot listen', { address: listenAddress(cfg.listenHost, cfg.listenPort), err: (err as Error).message });
+    // Port taken, or an address this host does not have: one line naming it, and the process exits (the others
+    // were closed), as exporter-toolkit does.
+    const e = err as ListenError;
+    logger.error('cannot listen', { address: e.target, err: e.cause.message });
     process.exit(1);
   }
   exporter.start();

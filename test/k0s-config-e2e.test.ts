@@ -91,7 +91,7 @@ describe('the exporter reads the host k0s.yaml (no --node.member-name)', () => {
     await new Promise((r) => setTimeout(r, 2500));
     const warnings = exporter.logs.filter((l) => l.includes('k0s config unusable'));
     assert.equal(warnings.length, 1, warnings.join('\n'));
-    assert.match(warnings[0]!, new RegExp(`${k0sYaml}:\\d+: not valid YAML`));
+    assert.match(warnings[0]!, new RegExp(`${k0sYaml}:\\d+:\\d+: not valid YAML`));
   });
 });
 
@@ -122,18 +122,23 @@ describe('a named k0s.yaml as k0s judges it (the real exporter process)', () => 
   it('an unknown key elsewhere under spec (konectivity): exits 2, one line naming it and the key meant', () => {
     const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
     const file = join(K0S_FIXTURES, 'k0s-spec-typo.yaml');
-    const r = spawnSync(process.execPath, [main, '--etcd.endpoints=http://127.0.0.1:1', '--kubeconfig=/dev/null', `--k0s.config-file=${file}`], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env['PATH'] ?? '', HOME: dir } });
+    // A usable kubeconfig, so the k0s config is the one problem reported (all are, at once).
+    const kubeconfig = join(dir, 'konectivity-kubeconfig');
+    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n');
+    const r = spawnSync(process.execPath, [main, '--etcd.endpoints=http://127.0.0.1:1', `--kubeconfig=${kubeconfig}`, `--k0s.config-file=${file}`], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env['PATH'] ?? '', HOME: dir } });
     assert.equal(r.status, 2, r.stderr);
     assert.equal(
       r.stderr.trim(),
-      `k0s-etcdmember-exporter: --k0s.config-file: ${file}:8: unknown field spec.konectivity (did you mean spec.konnectivity?): k0s refuses to start with it (no k0s release from 1.30 to 1.36 knows it)`,
+      `k0s-etcdmember-exporter: --k0s.config-file: ${file}:8:3: unknown field spec.konectivity (did you mean spec.konnectivity?): k0s refuses to start with it (no k0s release from 1.30 to 1.36 knows it)`,
     );
   });
 
   it('check refuses the same file: exit 2 naming the key', () => {
     const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
+    // /dev/null is no kubeconfig: both problems are named at once, the k0s config's first.
     const r = spawnSync(process.execPath, [main, 'check', '--etcd.endpoints=http://127.0.0.1:1', '--kubeconfig=/dev/null', `--k0s.config-file=${join(K0S_FIXTURES, 'k0s-spec-typo.yaml')}`], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env['PATH'] ?? '', HOME: dir } });
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /^k0s-etcdmember-exporter check: --k0s.config-file: .*unknown field spec\.konectivity \(did you mean spec\.konnectivity\?\)/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^k0s-etcdmember-exporter check: 2 problems: \(1\) --k0s.config-file: .*k0s-spec-typo\.yaml:8:3: unknown field spec\.konectivity \(did you mean spec\.konnectivity\?\).*; \(2\) cannot load kubeconfig \/dev\/null: /);
   });
 });

@@ -55,23 +55,33 @@ export async function runSubcommand(argv: readonly string[], version: string, io
     return 2;
   }
   let cfg: Config;
-  let kube: ReturnType<typeof loadKubeConfig>;
+  let kubeLoaded: ReturnType<typeof loadKubeConfig> | undefined;
   let own: Record<string, unknown>;
   let k0s: K0sConfigSnapshot | undefined;
   let k0sError: { reason: string; message: string } | undefined;
   try {
     cmd.parse([...rest], { from: 'user' });
     own = cmd.opts<Record<string, unknown>>();
-    cfg = parseConfig(cmd.args, version, io.out);
-    // As for the exporter: a file named with --k0s.config-file must be usable; the default one only makes the
-    // local prediction unknown, shown as the k0s_config source down.
-    try {
-      k0s = readK0sConfigFile(cfg.k0sConfigFile, !cfg.k0sConfigFileGiven);
-    } catch (err) {
-      if (cfg.k0sConfigFileGiven) throw new UsageError(`--k0s.config-file: ${(err as Error).message}`);
-      k0sError = { reason: k0sConfigErrorReason(err), message: (err as Error).message };
-    }
-    kube = loadKubeConfig(cfg.kubeconfig);
+    // As for the exporter, every problem with the flags and the files they name is reported at once.
+    cfg = parseConfig(cmd.args, version, io.out, (c, unreadable) => {
+      const problems: string[] = [];
+      // A file named with --k0s.config-file must be usable; the default one only makes the local prediction
+      // unknown, shown as the k0s_config source down.
+      try {
+        k0s = readK0sConfigFile(c.k0sConfigFile, !c.k0sConfigFileGiven);
+      } catch (err) {
+        if (c.k0sConfigFileGiven) problems.push(`--k0s.config-file: ${(err as Error).message}`);
+        else k0sError = { reason: k0sConfigErrorReason(err), message: (err as Error).message };
+      }
+      if (!unreadable.has('--kubeconfig')) {
+        try {
+          kubeLoaded = loadKubeConfig(c.kubeconfig);
+        } catch (err) {
+          problems.push((err as Error).message);
+        }
+      }
+      return problems;
+    });
   } catch (err) {
     const e = err as { code?: string; message?: string };
     if (e.code === 'commander.helpDisplayed' || err instanceof ExitRequest) return 0;
@@ -79,6 +89,9 @@ export async function runSubcommand(argv: readonly string[], version: string, io
     io.err(`${PROGRAM} ${name}: ${message.replace(/^error: /, '').replace(/\s+/g, ' ').trim()}\n`);
     return 2;
   }
+  // parseConfig returned, so the kubeconfig loaded (a failure is one of the problems it throws with).
+  const kube = kubeLoaded;
+  if (kube === undefined) return 2;
   const etcdOptions = { endpoints: cfg.etcdEndpoints, caFile: cfg.etcdCaFile, certFile: cfg.etcdCertFile, keyFile: cfg.etcdKeyFile, timeoutMs: cfg.etcdTimeoutMs };
   for (const note of k0s?.config.notes ?? []) io.err(`${PROGRAM} ${name}: warning: ${k0s?.file ?? cfg.k0sConfigFile}: ${note}\n`);
   const interfaces = k0s === undefined ? undefined : await readInterfaces();

@@ -78,28 +78,88 @@ export function listenAddress(host: string | undefined, port: number): string {
 /** Creates the server and resolves once it is bound; rejects with the listen error (port taken, no such address). */
 export async function serve(app: RequestListener, o: ServeOptions): Promise<Server> {
   const handler = guard(app, o.web, o.logger);
-  const tls = o.web?.current().tls;
-  let server: Server;
-  if (tls === undefined) {
-    server = createHttpServer(handler);
-  } else {
-    server = tlsServer(handler, o.web!, o.logger);
+  return listenOn(handler, { host: o.host, port: o.port }, o.web, o.logger, o.fields);
+}
+
+/** Where to serve: an address to bind, or a socket already bound and listening (systemd's, by descriptor). */
+export type ListenTarget = { readonly host: string | undefined; readonly port: number } | { readonly fd: number };
+
+/** How a target is named in logs and errors: host:port as --web.listen-address takes it, or fd N. */
+export function targetName(t: ListenTarget): string {
+  return 'fd' in t ? `fd ${t.fd}` : listenAddress(t.host, t.port);
+}
+
+/** A listen that failed, naming the address (or systemd's descriptor) it was for. */
+export class ListenError extends Error {
+  constructor(
+    readonly target: string,
+    override readonly cause: Error,
+  ) {
+    super(`${target}: ${cause.message}`);
+    this.name = 'ListenError';
   }
+}
+
+/** The servers of every listen target, closed together. */
+export interface Servers {
+  readonly servers: readonly Server[];
+  close(): void;
+  closeAllConnections(): void;
+}
+
+export interface ServeAllOptions {
+  readonly targets: readonly ListenTarget[];
+  readonly web: LiveWebConfig | undefined;
+  readonly logger: Logger;
+  readonly fields?: Record<string, string>;
+}
+
+/**
+ * Serves the app on every target, each with the same web config (TLS, basic auth, headers), as exporter-toolkit
+ * serves every --web.listen-address; "listening" is logged once per address. Resolves once all are bound;
+ * rejects with a ListenError naming the first that failed, after closing those already bound.
+ */
+export async function serveAll(app: RequestListener, o: ServeAllOptions): Promise<Servers> {
+  const handler = guard(app, o.web, o.logger);
+  const servers: Server[] = [];
+  for (const target of o.targets) {
+    try {
+      servers.push(await listenOn(handler, target, o.web, o.logger, o.fields));
+    } catch (err) {
+      for (const s of servers) s.close();
+      throw new ListenError(targetName(target), err as Error);
+    }
+  }
+  return {
+    servers,
+    close: () => servers.forEach((s) => s.close()),
+    closeAllConnections: () => servers.forEach((s) => s.closeAllConnections()),
+  };
+}
+
+async function listenOn(handler: RequestListener, target: ListenTarget, web: LiveWebConfig | undefined, logger: Logger, fields?: Record<string, string>): Promise<Server> {
+  const tls = web?.current().tls;
+  const server = tls === undefined ? createHttpServer(handler) : tlsServer(handler, web!, logger);
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
-    server.listen({ port: o.port, ...(o.host === undefined ? {} : { host: o.host }) }, () => {
+    const options = 'fd' in target ? { fd: target.fd } : { port: target.port, ...(target.host === undefined ? {} : { host: target.host }) };
+    server.listen(options, () => {
       server.off('error', onError);
       resolve();
     });
   });
-  const bound = server.address() as AddressInfo;
-  o.logger.info('listening', {
-    // The bound port, which differs from the configured one when that was 0.
-    address: listenAddress(o.host, bound.port),
+  const bound = server.address();
+  logger.info('listening', {
+    // The bound port, which differs from the configured one when that was 0; a socket from systemd says what
+    // it is bound to.
+    address: 'fd' in target
+      ? typeof bound === 'string' || bound === null ? String(bound) : listenAddress(bound.address, bound.port)
+      : listenAddress(target.host, (bound as AddressInfo).port),
+    ...('fd' in target ? { fd: String(target.fd) } : {}),
     tls: tls !== undefined,
-    basic_auth: (o.web?.current().config.users.size ?? 0) > 0,
-    ...o.fields,
+    basic_auth: (web?.current().config.users.size ?? 0) > 0,
+    ...fields,
   });
   return server;
 }
