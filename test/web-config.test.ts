@@ -1,14 +1,10 @@
-// The exporter-toolkit web config format: what is accepted, what is refused and how the refusal reads.
+// The exporter-toolkit web config format: what is accepted, what is refused and how the refusal reads. (The files
+// it names: web-config-files.test.ts.)
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { createSecureContext } from 'node:tls';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CIPHER_SUITES, CONFIGURABLE_HEADERS, WebConfigError, parseWebConfig, type TlsServerConfig } from '../src/web/config.js';
-import { loadWebConfig } from '../src/web/live.js';
-import { makeWebPki, type WebPki } from '../testbed/web-pki.js';
 
 function refusal(yaml: string): string {
   try {
@@ -187,41 +183,5 @@ describe('parseWebConfig', () => {
 
   it('never quotes a password field in its refusal', () => {
     assert.doesNotMatch(refusal('basic_auth_users:\n  alice: hunter2\n'), /hunter2/);
-  });
-});
-
-describe('loadWebConfig: certificate and key files', () => {
-  let dir: string;
-  let pki: WebPki;
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'web-config-'));
-    pki = makeWebPki(dir);
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-
-  function load(tls: string): string {
-    const file = join(dir, 'web.yml');
-    writeFileSync(file, `tls_server_config:\n${tls}`);
-    try {
-      loadWebConfig(file);
-      return 'loaded';
-    } catch (err) {
-      assert.ok(err instanceof WebConfigError, String(err));
-      return err.message;
-    }
-  }
-
-  it('loads a matching pair', () => assert.equal(load(`  cert_file: server.crt\n  key_file: server.key\n`), 'loaded'));
-  it('names a missing file', () =>
-    assert.equal(load(`  cert_file: nope.crt\n  key_file: server.key\n`), `tls_server_config.cert_file: cannot read ${join(dir, 'nope.crt')}: ENOENT`));
-  it('says a key given as the certificate is a key', () =>
-    assert.equal(load(`  cert_file: server.key\n  key_file: server.key\n`), `tls_server_config.cert_file: ${join(dir, 'server.key')} holds no PEM certificate (it holds a private key: are the certificate and key files swapped?)`));
-  it('says a certificate given as the key is a certificate', () =>
-    assert.match(load(`  cert_file: server.crt\n  key_file: server.crt\n`), /^tls_server_config\.key_file: .*server\.crt holds no PEM private key \(it holds a certificate/));
-  it('names both files of a mismatched pair', () =>
-    assert.equal(load(`  cert_file: server.crt\n  key_file: other.key\n`), `tls_server_config.key_file: ${join(dir, 'other.key')} does not match the certificate in ${join(dir, 'server.crt')}`));
-  it('checks the client CA file', () => {
-    copyFileSync(pki.serverKey, join(dir, 'ca-is-a-key.pem'));
-    assert.match(load(`  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca-is-a-key.pem\n`), /^tls_server_config\.client_ca_file: .* holds no PEM certificate/);
   });
 });
