@@ -8,12 +8,23 @@
 // and a node:test file run that way prints TAP. It counts a file as one test, so coverage is per file: a mutant
 // runs only the listed files that reach it, and a file stops at its first failure.
 
+import { writeFileSync } from 'node:fs';
 import process from 'node:process';
+import { URL } from 'node:url';
 import { MODULES } from './mutation/modules.mjs';
 
 const name = process.env['MUTATION_MODULE'] ?? '';
 const module = MODULES[name];
 if (module === undefined) throw new Error(`MUTATION_MODULE=${JSON.stringify(name)}: want one of ${Object.keys(MODULES).join(', ')}`);
+
+// What the TypeScript checker compiles: the mutated files and what they import, not the files that import them.
+// Measured on analysis: with all of src (1,226 files with client-node's types) the checker took 2.5 s of CPU a
+// mutant, six times the test runs; with the mutated file alone it takes a fraction of that. The price: a mutant
+// that breaks only an importer (say, a name dropped from a union type) is run instead of dropped as not compiling.
+// Generated here from `mutate` (line ranges cut off, exclusions left out) and not committed (.gitignore).
+const tsconfigFile = 'mutation/tsconfig.generated.json';
+const include = [...new Set(module.mutate.filter((p) => !p.startsWith('!')).map((p) => `../${p.replace(/:[\d-]+$/, '')}`))];
+writeFileSync(new URL(tsconfigFile, import.meta.url), `${JSON.stringify({ extends: '../tsconfig.json', include }, null, 2)}\n`);
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -26,7 +37,7 @@ export default {
   },
   coverageAnalysis: 'perTest',
   checkers: ['typescript'],
-  tsconfigFile: 'tsconfig.mutation.json',
+  tsconfigFile,
   buildCommand: 'npx tsc -p tsconfig.json',
   // Two cores shared with other work: one test runner next to the type checker.
   concurrency: Number(process.env['MUTATION_CONCURRENCY'] ?? 2),
