@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { analyse, normaliseHost, type Report } from '../src/analysis.js';
+import { analyse, hostOfURL, isObjectName, normaliseHost, type Report } from '../src/analysis.js';
 import { K0S_FIXTURES } from '../testbed/paths.js';
 import { memberIdFromDecimal, normaliseHexMemberId, type EtcdMember, type EtcdMemberObject, type EtcdSnapshot } from '../src/model.js';
 
@@ -203,6 +203,36 @@ describe('findings that need both sources', () => {
   });
 });
 
+describe('members without a name or a peer URL yet', () => {
+  it('an object that claims an unstarted member has not drifted from its name: there is none yet', () => {
+    const etcd = { ...ETCD, members: [...ETCD.members, member('', 'd4', '10.0.0.4')] };
+    const r = analyse(etcd, { crdPresent: true, objects: [object('c4', 'd4', '10.0.0.4')] }, host);
+    assert.deepEqual(problems(r), []);
+    assert.equal(r.hostnameDrift, 0);
+  });
+  it('a member without a peer URL: no peer address to compare, and an empty one in the info', () => {
+    const etcd = { members: [member('c1', 'a1', '10.0.0.1', { peerURLs: [] })], localMemberId: 'a1' };
+    const r = analyse(etcd, { crdPresent: true, objects: [object('c1', 'a1', '10.0.0.9')] }, { ...host, predictedPeerAddress: '10.0.0.1' });
+    assert.equal(r.peerAddressMismatches, 0);
+    assert.deepEqual(r.etcdMemberInfo, [{ name: 'c1', memberId: 'a1', peerAddress: '' }]);
+    assert.equal(r.local?.peerAddressDrift, undefined, 'nothing to drift from');
+    assert.equal(r.local?.predictedPeerAddress, '10.0.0.1');
+  });
+});
+
+describe('the member and object info, as the status page lists them', () => {
+  it('sorted by name, whatever order etcd and the API gave; empty strings for what an object lacks', () => {
+    const etcd = { members: [ETCD.members[2]!, ETCD.members[0]!, ETCD.members[1]!], localMemberId: undefined };
+    const r = analyse(etcd, { crdPresent: true, objects: [object('new', undefined, undefined), object('c2.example.org', 'b2', '10.0.0.2'), object('a', 'a1', '10.0.0.1')] }, host);
+    assert.deepEqual(r.etcdMemberInfo.map((i) => i.name), ['c1.example.org', 'c2.example.org', 'c3.example.org']);
+    assert.deepEqual(r.objectInfo, [
+      { name: 'a', memberId: 'a1', peerAddress: '10.0.0.1' },
+      { name: 'c2.example.org', memberId: 'b2', peerAddress: '10.0.0.2' },
+      { name: 'new', memberId: '', peerAddress: '' },
+    ]);
+  });
+});
+
 describe('findings on objects alone', () => {
   it('reconcile_failed, no_status and invalid_member_id', () => {
     const r = analyse(ETCD, {
@@ -245,8 +275,49 @@ describe('local name drift: predicting k0s#5369 before the restart', () => {
     const etcd = { ...ETCD, members: [member(' C1.Example.org', 'a1', '10.0.0.1')] };
     assert.equal(analyse(etcd, undefined, host).local?.nameDrift, false);
   });
+  it('is unknown when the name k0s will register is unknown (k0s.yaml unreadable), and told when it is known', () => {
+    assert.equal(analyse(ETCD, undefined, { registrationName: 'c1', registrationNameKnown: false }).local?.nameDrift, undefined);
+    assert.equal(analyse(ETCD, undefined, { registrationName: 'c1', registrationNameKnown: true }).local?.nameDrift, true);
+    assert.equal(analyse(ETCD, undefined, { registrationName: 'c1.example.org', registrationNameKnown: true }).local?.nameDrift, false);
+  });
+  it('is 0 while the local member is unstarted: it has no name to drift from', () => {
+    const etcd = { members: [member('', 'a1', '10.0.0.1')], localMemberId: 'a1' };
+    assert.equal(analyse(etcd, undefined, host).local?.nameDrift, false);
+  });
   it('is unknown when the local member did not answer', () => {
     assert.equal(analyse({ ...ETCD, localMemberId: undefined }, undefined, host).local, undefined);
+  });
+});
+
+describe('peer URL hosts and addresses, normalised to compare', () => {
+  it('hostOfURL takes IPv6 zones apart by hand (WHATWG URL refuses them), and nothing that is not a URL', () => {
+    const cases: [string, string | undefined][] = [
+      ['https://10.0.0.1:2380', '10.0.0.1'],
+      ['https://[fe80::1%25eth0]:2380', 'fe80::1%eth0'],
+      ['https://[FE80::0:1%25eth0]', 'fe80::1%eth0'],
+      ['https://[fe80::1%25eth0]/path', 'fe80::1%eth0'],
+      ['https://[fe80::1%25eth0]:2380/metrics', 'fe80::1%eth0'],
+      ['https://user:pw@[fe80::1%25eth0]:2380', 'fe80::1%eth0'],
+      ['1https://[fe80::1%25eth0]:2380', undefined],
+      ['https://[fe80::1%25eth0]:2380x', undefined],
+      ['https://[fe80::1%25%zz]:2380', undefined],
+      ['', undefined],
+    ];
+    for (const [url, want] of cases) assert.equal(hostOfURL(url), want, url);
+  });
+  it('normaliseHost: trimmed, lowercased, IPv6 canonical with its zone kept as written; what is no address kept as written', () => {
+    const cases: [string, string][] = [
+      [' 10.0.0.1 ', '10.0.0.1'],
+      ['C1.Example.ORG', 'c1.example.org'],
+      ['[FD00:0::1]', 'fd00::1'],
+      ['FE80::1%Eth0', 'fe80::1%Eth0'],
+      ['fe80::zz', 'fe80::zz'],
+      ['c1%eth0', 'c1%eth0'],
+      ['x[::1]', 'x[::1]'],
+      ['[::1]x', '[::1]x'],
+      ['%Eth0:1', '%Eth0:1'],
+    ];
+    for (const [h, want] of cases) assert.equal(normaliseHost(h), want, h);
   });
 });
 
@@ -270,5 +341,21 @@ describe('a duplicate group whose stale candidate is named after another live me
       ['c1:ambiguous_duplicate', 'c2:ambiguous_duplicate', 'c2:hostname_drift', 'c2:peer_address_mismatch'],
     );
     assert.equal(r.duplicates, 1, 'the group still holds one surplus object');
+  });
+  it('stays ambiguous when another candidate of the group is named after no member', () => {
+    const r3 = analyse(etcd, { crdPresent: true, objects: [object('c1', 'a', '10.0.0.1'), object('c2', 'a', '10.0.0.1'), object('x', 'a', '10.0.0.1')] }, host);
+    assert.deepEqual(
+      r3.objectFindings.filter((f) => f.problem.endsWith('duplicate')).map((f) => `${f.name}:${f.problem}`),
+      ['c1:ambiguous_duplicate', 'c2:ambiguous_duplicate', 'x:ambiguous_duplicate'],
+    );
+  });
+});
+
+describe('isObjectName: the names kube-apiserver takes for an EtcdMember (an RFC 1123 subdomain)', () => {
+  it('takes labels of one character and names of up to 253 characters', () => {
+    for (const name of ['c', 'c.d', 'c1.e', 'a-b.c-d', 'a'.repeat(253)]) assert.equal(isObjectName(name), true, name);
+  });
+  it('refuses longer names, uppercase, and labels that start or end with a dash or are empty', () => {
+    for (const name of ['a'.repeat(254), 'C1', '-c', 'c-', 'c.-d', 'c..d', '.c', 'c.', '']) assert.equal(isObjectName(name), false, name);
   });
 });

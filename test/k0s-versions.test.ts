@@ -146,6 +146,9 @@ describe('behaviour 3, a Failed status k0s >= 1.35.5 leaves after one failed mem
     ['a leave still to act on: k0s rewrites it, so it is real', { reconcileStatus: 'Failed', message: listFailed, leave: true }, 'v1.35.5+k0s.0', ['c2.example.org:leave_pending', 'c2.example.org:reconcile_failed']],
     ['another Failed on 1.35.5', { reconcileStatus: 'Failed', message: 'Failed to delete member from cluster: etcdserver: unhealthy cluster', leave: true }, 'v1.35.5+k0s.0', ['c2.example.org:leave_pending', 'c2.example.org:reconcile_failed']],
     ['a Failed on 1.31 (a leave etcd refused)', { reconcileStatus: 'Failed', message: 'context deadline exceeded', leave: true }, 'v1.31.3+k0s.0', ['c2.example.org:leave_pending', 'c2.example.org:reconcile_failed']],
+    // Before 1.35.5 no Failed sticks: one there is real, whatever its message says.
+    ['the same message on 1.35.4', { reconcileStatus: 'Failed', message: listFailed }, 'v1.35.4+k0s.0', ['c2.example.org:reconcile_failed']],
+    ['stale on a leave done (its member gone: nothing left for k0s to do)', { memberId: 'ff', reconcileStatus: 'Failed', message: listFailed, leave: true }, 'v1.35.5+k0s.0', ['c2.example.org:left', 'c2.example.org:unregistered']],
   ];
   for (const [what, status, version, expected] of table) {
     it(`${what}: ${expected.join(', ') || 'no finding'}`, () => {
@@ -153,6 +156,10 @@ describe('behaviour 3, a Failed status k0s >= 1.35.5 leaves after one failed mem
       assert.deepEqual(findings(analyse(ETCD, kube(objects), host, version === undefined ? undefined : v(version))), expected);
     });
   }
+  it('a leave still to act on while etcd is down: whether its member is gone cannot be told, so it is real', () => {
+    const objects = [object('c2.example.org', 'b2', '10.0.0.2', { reconcileStatus: 'Failed', message: listFailed, leave: true })];
+    assert.deepEqual(findings(analyse(undefined, kube(objects), host, v('v1.35.5+k0s.0'))), ['c2.example.org:reconcile_failed']);
+  });
   it('says what k0s wrote', () => {
     const objects = [OWN[0]!, object('c2.example.org', 'b2', '10.0.0.2', { reconcileStatus: 'Failed', message: 'context deadline exceeded', leave: true }), OWN[2]!];
     const r = analyse(ETCD, kube(objects), host, v('v1.31.3+k0s.0'));
