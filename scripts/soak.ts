@@ -4,10 +4,12 @@
 // their connection, half open a new one for every scrape, so every handshake meets the config of its moment);
 // faults cycled every 10 s (etcd members paused, killed and restarted; API slow, down, 500, 403, watches dropped);
 // the web config rewritten every 30 s (certificate, password hash, headers, client_auth_type, versions), every
-// version one the scrapers can pass. Every 10 s the exporter's RSS, V8 heap (its own nodejs_heap_size_used_bytes),
+// version one the scrapers can pass. Every 10 s the exporter's RSS, V8 heap (its own nodejs_heap_size_used_bytes:
+// the last value, and the least any scrape of the period saw, the floor a leak raises; heap total; external memory),
 // open file descriptors and TCP connections (to etcd, to the API server, from scrapers) are sampled. At the end: the
 // table, the RSS and heap slopes after the first third (least squares, MiB per hour), and every failed scrape.
-// Each period also shows the longest event-loop stall seen by the exporter (the largest
+// Each period also shows the exporter's time in garbage collection (the first period's includes its start), the
+// longest event-loop stall seen by the exporter (the largest
 // nodejs_eventloop_lag_max_seconds among its scrapes) and by this process (which runs the API test server and the
 // scrapers: a stall here makes scrapes look slow or failed without the exporter being at fault), and the load
 // average. The exporter's whole log and a timeline of what the soak did stay in a directory printed at the start
@@ -79,6 +81,10 @@ interface Row {
   fault: string;
   rssMiB: number;
   heapMiB: number;
+  heapFloorMiB: number;
+  heapTotalMiB: number;
+  externalMiB: number;
+  gcMs: number;
   fds: number;
   etcdConns: number;
   apiConns: number;
@@ -101,6 +107,13 @@ let latencies: number[] = [];
 let fault = 'none';
 let stopping = false;
 let heapBytes = 0;
+/** The least heap used any scrape of the period saw: close to what survives a collection, where a leak shows. */
+let heapFloor = Infinity;
+let heapTotalBytes = 0;
+let externalBytes = 0;
+/** The exporter's time in garbage collection so far (nodejs_gc_duration_seconds_sum over every kind), and at the last sample. */
+let gcSeconds = 0;
+let gcSecondsAtSample = 0;
 let exporterLagMax = 0;
 const soakLag = monitorEventLoopDelay({ resolution: 20 });
 soakLag.enable();
@@ -187,7 +200,16 @@ async function scraper(n: number): Promise<void> {
         fail(n, t0, `status ${status}: ${body.slice(0, 80)}`);
       } else {
         const heap = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(body);
-        if (heap) heapBytes = Number(heap[1]);
+        if (heap) {
+          heapBytes = Number(heap[1]);
+          heapFloor = Math.min(heapFloor, heapBytes);
+        }
+        const total = /^nodejs_heap_size_total_bytes (\S+)$/m.exec(body);
+        if (total) heapTotalBytes = Number(total[1]);
+        const external = /^nodejs_external_memory_bytes (\S+)$/m.exec(body);
+        if (external) externalBytes = Number(external[1]);
+        const gc = [...body.matchAll(/^nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
+        gcSeconds = Math.max(gcSeconds, gc);
         const lag = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(body);
         if (lag) exporterLagMax = Math.max(exporterLagMax, Number(lag[1]) * 1000);
       }
@@ -219,6 +241,8 @@ function cpuSeconds(pid: number | 'self'): number {
 }
 let lastCpu = { at: performance.now(), exporter: 0, soak: 0 };
 
+const mib = (bytes: number): number => (Number.isFinite(bytes) ? Math.round(bytes / 104857.6) / 10 : NaN);
+
 function sample(t: number): void {
   const cpu = { at: performance.now(), exporter: cpuSeconds(exporter.pid), soak: cpuSeconds('self') };
   const share = (k: 'exporter' | 'soak'): number => Math.round(((cpu[k] - lastCpu[k]) / ((cpu.at - lastCpu.at) / 1000)) * 100);
@@ -228,7 +252,7 @@ function sample(t: number): void {
   const q = (p: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0);
   const c = connections();
   rows.push({
-    t, fault, rssMiB: Math.round(rssKiB / 102.4) / 10, heapMiB: Math.round(heapBytes / 104857.6) / 10, fds: readdirSync(`/proc/${exporter.pid}/fd`).length, ...c,
+    t, fault, rssMiB: Math.round(rssKiB / 102.4) / 10, heapMiB: mib(heapBytes), heapFloorMiB: mib(heapFloor), heapTotalMiB: mib(heapTotalBytes), externalMiB: mib(externalBytes), gcMs: Math.round((gcSeconds - gcSecondsAtSample) * 1000), fds: readdirSync(`/proc/${exporter.pid}/fd`).length, ...c,
     scrapes, failed, p50ms: q(0.5), p99ms: q(0.99), maxms: Math.round(sorted.at(-1) ?? 0),
     exporterLagMs: Math.round(exporterLagMax), soakLagMs: Math.round(soakLag.max / 1e6), load1: loadavg()[0]!, exporterCpu: share('exporter'), soakCpu: share('soak'),
   });
@@ -237,6 +261,8 @@ function sample(t: number): void {
   scrapes = 0;
   failed = 0;
   exporterLagMax = 0;
+  heapFloor = Infinity;
+  gcSecondsAtSample = gcSeconds;
   soakLag.reset();
 }
 
@@ -312,9 +338,9 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const header = ['t(s)', 'fault during the period before', 'RSS MiB', 'heap MiB', 'fds', 'etcd conns', 'API conns', 'scraper conns', 'scrapes', 'failed', 'p50 ms', 'p99 ms', 'max ms', 'exporter stall ms', 'soak stall ms', 'load', 'exporter CPU %', 'soak CPU %'];
+const header = ['t(s)', 'fault during the period before', 'RSS MiB', 'heap MiB', 'heap floor MiB', 'heap total MiB', 'external MiB', 'fds', 'etcd conns', 'API conns', 'scraper conns', 'scrapes', 'failed', 'p50 ms', 'p99 ms', 'max ms', 'exporter stall ms', 'exporter GC ms', 'soak stall ms', 'load', 'exporter CPU %', 'soak CPU %'];
 const table = rows.map((r) =>
-  [r.t, r.fault, r.rssMiB.toFixed(1), r.heapMiB.toFixed(1), r.fds, r.etcdConns, r.apiConns, r.scraperConns, r.scrapes, r.failed, r.p50ms, r.p99ms, r.maxms, r.exporterLagMs, r.soakLagMs, r.load1.toFixed(1), r.exporterCpu, r.soakCpu].map(String),
+  [r.t, r.fault, r.rssMiB.toFixed(1), r.heapMiB.toFixed(1), r.heapFloorMiB.toFixed(1), r.heapTotalMiB.toFixed(1), r.externalMiB.toFixed(1), r.fds, r.etcdConns, r.apiConns, r.scraperConns, r.scrapes, r.failed, r.p50ms, r.p99ms, r.maxms, r.exporterLagMs, r.gcMs, r.soakLagMs, r.load1.toFixed(1), r.exporterCpu, r.soakCpu].map(String),
 );
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
 const line = (cells: string[]): string => cells.map((c, i) => (i === 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
@@ -339,6 +365,10 @@ process.stdout.write(
     `duration: ${minutes} min, ${scrapers} scrapers, ${total} scrapes, ${failures.length} failed; web config rotations: ${rotations}`,
     `RSS slope after warm-up: ${slopePerHour(steady.map((r) => ({ t: r.t, y: r.rssMiB }))).toFixed(1)} MiB/h (${steady[0]?.rssMiB} -> ${rows.at(-1)?.rssMiB} MiB)`,
     `heap slope after warm-up: ${slopePerHour(steady.map((r) => ({ t: r.t, y: r.heapMiB }))).toFixed(1)} MiB/h (${steady[0]?.heapMiB} -> ${rows.at(-1)?.heapMiB} MiB)`,
+    ...(['heapFloorMiB', 'heapTotalMiB', 'externalMiB'] as const).map((k) => {
+      const pts = steady.filter((r) => Number.isFinite(r[k])).map((r) => ({ t: r.t, y: r[k] }));
+      return `${{ heapFloorMiB: 'heap floor (least used per period)', heapTotalMiB: 'heap total (V8 reserved)', externalMiB: 'external (Buffers, TLS)' }[k]} slope after warm-up: ${slopePerHour(pts).toFixed(1)} MiB/h (${pts[0]?.y} -> ${pts.at(-1)?.y} MiB, ${Math.min(...pts.map((p) => p.y))}-${Math.max(...pts.map((p) => p.y))})`;
+    }),
     `file descriptors: ${stat('fds')}`,
     `connections to etcd: ${stat('etcdConns')}; to the API server: ${stat('apiConns')}`,
     `load average (1 min): ${Math.min(...rows.map((r) => r.load1)).toFixed(1)} min, ${(rows.reduce((a, r) => a + r.load1, 0) / rows.length).toFixed(1)} mean, ${Math.max(...rows.map((r) => r.load1)).toFixed(1)} max`,
