@@ -85,11 +85,20 @@ describe('parseWebConfig', () => {
     for (const written of ['1', '0', '1.0', '0x1', 'true']) {
       assert.deepEqual([...parseWebConfig(`http_server_config:\n  headers:\n    X-XSS-Protection: ${written}\n`, '/w.yml').headers], [['X-XSS-Protection', written]]);
     }
+    // An alias stands for its anchor's text, as in Go's YAML.
+    assert.deepEqual([...parseWebConfig('http_server_config:\n  headers:\n    Strict-Transport-Security: &one 1.0\n    X-XSS-Protection: *one\n', '/w.yml').headers], [
+      ['Strict-Transport-Security', '1.0'],
+      ['X-XSS-Protection', '1.0'],
+    ]);
   });
 
   it('takes an empty value of a key as the key left out', () => {
     assert.equal(parseWebConfig('tls_server_config:\nhttp_server_config:\nbasic_auth_users:\n', '/w.yml').tls, undefined);
     assert.deepEqual(parseWebConfig('http_server_config:\n  http2:\n  headers:\n', '/w.yml').headers, new Map());
+    assert.deepEqual(parseWebConfig('http_server_config:\n  http2: true\n', '/w.yml').headers, new Map());
+    // The keys this exporter refuses are refused only when set.
+    assert.equal(parseWebConfig('rate_limit:\n', '/w.yml').tls, undefined);
+    assert.equal(tls('  cert:\n  key:\n  client_ca:\n  client_allowed_sans:\n')?.certFile, '/a');
     assert.deepEqual(tls('  client_auth_type: ""\n  cipher_suites:\n  curve_preferences:\n  prefer_server_cipher_suites:\n  min_version:\n  max_version:\n'), {
       certFile: '/a',
       keyFile: '/b',
@@ -140,6 +149,7 @@ describe('parseWebConfig', () => {
     ['a version that is not a string', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  min_version: 1.2\n', /^tls_server_config\.min_version: want a string, got 1\.2$/],
     ['only TLS 1.3 suites when TLS 1.2 is the only version', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  max_version: TLS12\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n', /^tls_server_config\.cipher_suites: lists no TLS 1\.2 suite but TLS 1\.2 is the only version allowed$/],
     ['a name every object has as a cipher', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: [constructor]\n', /^tls_server_config\.cipher_suites: unknown cipher "constructor"; want Go crypto\/tls names/],
+    ['cipher suites with a number', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: [TLS_AES_128_GCM_SHA256, 1]\n', /^tls_server_config\.cipher_suites: want a list of strings$/],
     ['cipher suites that are not a list', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: TLS_AES_128_GCM_SHA256\n', /^tls_server_config\.cipher_suites: want a list of strings$/],
     ['an unknown curve', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  curve_preferences: [CurveP224]\n', /^tls_server_config\.curve_preferences: unknown curve "CurveP224"; want one of CurveP256, CurveP384, CurveP521, X25519$/],
     ['a name every object has as a curve', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  curve_preferences: [toString]\n', /^tls_server_config\.curve_preferences: unknown curve "toString"/],

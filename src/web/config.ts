@@ -3,7 +3,7 @@
 // an unknown key is an error, not a silent no-op. Keys the toolkit has but Node cannot honour are refused by name,
 // so nobody believes a protection is on when it is not.
 import { dirname, isAbsolute, join } from 'node:path';
-import { LineCounter, isMap, isNode, isScalar, parseDocument, type Document } from 'yaml';
+import { LineCounter, isAlias, isMap, isNode, isScalar, parseDocument, type Document } from 'yaml';
 
 export class WebConfigError extends Error {
   constructor(
@@ -285,7 +285,9 @@ function headerSources(doc: Document): Map<string, string> {
   const headers = doc.getIn(['http_server_config', 'headers'], true);
   if (!isMap(headers)) return out;
   for (const pair of headers.items) {
-    if (isScalar(pair.key) && isScalar(pair.value) && typeof pair.value.source === 'string') out.set(String(pair.key.value), pair.value.source);
+    // An alias (*one) stands for the text of its anchor (&one 1.0), as in Go's YAML.
+    const value = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value;
+    if (isScalar(pair.key) && isScalar(value) && typeof value.source === 'string') out.set(String(pair.key.value), value.source);
   }
   return out;
 }
