@@ -34,6 +34,8 @@ const TOOLS = {
     ['htpasswd', 'apache2-utils'],
     // deploy.test.ts verifies the systemd units with it.
     ['systemd-analyze', 'systemd'],
+    // toolkit-flags.test.ts passes sockets to the exporter with it, as systemd's socket activation does.
+    ['systemd-socket-activate', 'systemd'],
     // The status page's browser tests drive Debian's Chromium through playwright-core (never a downloaded browser).
     ['/usr/bin/chromium', 'chromium'],
     // check and prune are tried against the API test server with the real client.

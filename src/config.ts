@@ -287,7 +287,8 @@ export function parseConfig(argv: readonly string[], version: string, out: (s: s
   } catch (err) {
     const e = err as { code?: string; exitCode?: number; message?: string };
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') throw new ExitRequest(0);
-    throw new UsageError((errorLine || e.message || String(err)).trim().replace(/^error: /, '').replace(/\s+/g, ' '));
+    const line = (errorLine || e.message || String(err)).trim().replace(/^error: /, '').replace(/\s+/g, ' ');
+    throw new UsageError(e.code === 'commander.unknownOption' ? withSuggestion(line, version) : line);
   }
   const o = cmd.opts<Record<string, unknown>>();
   const problems: string[] = [];
@@ -354,6 +355,27 @@ export function parseConfig(argv: readonly string[], version: string, out: (s: s
   problems.push(...(more?.(cfg, unreadableFlags) ?? []));
   if (problems.length > 0) throw usageErrorOf(problems);
   return cfg;
+}
+
+/**
+ * commander suggests the closest flag for `--flag value`, but weighs `--flag=value` whole, so any value longer
+ * than a few characters hides the suggestion. The name alone is asked again, of commander itself, and its
+ * suggestion added.
+ */
+function withSuggestion(line: string, version: string): string {
+  const m = /^unknown option '(--[^=']+)=.*'$/s.exec(line);
+  if (m === null) return line;
+  const again = buildCommand(version);
+  let suggestion = '';
+  again.exitOverride();
+  again.configureOutput({ writeOut: () => undefined, writeErr: () => undefined, outputError: (s) => (suggestion += s) });
+  try {
+    again.parse([m[1]!], { from: 'user' });
+  } catch {
+    // The unknown option's error, whose text is in suggestion.
+  }
+  const hint = / \(Did you mean [^)]*\?\)\s*$/.exec(suggestion.replace(/\s+/g, ' '))?.[0].trimEnd();
+  return hint === undefined ? line : `${line}${hint}`;
 }
 
 function normaliseEndpoints(v: unknown): string[] {

@@ -4,14 +4,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import type { V1Role, V1RoleBinding, V1ClusterRole, V1ClusterRoleBinding, V1ConfigMap, V1Container, V1CustomResourceDefinition, V1DaemonSet, V1LabelSelector, V1Namespace, V1ObjectMeta, V1PodSpec, V1Secret, V1Service, V1ServiceAccount } from '@kubernetes/client-node';
 import { CRD_PATH } from '../testbed/paths.js';
-import { requireTool, skipOrFail } from '../testbed/tools.js';
+import { findTool, requireTool, skipOrFail } from '../testbed/tools.js';
 import { parseWebConfig, type WebConfig } from '../src/web/config.js';
 import { OPEN_PATHS } from '../src/web/serve.js';
 
@@ -37,6 +37,7 @@ interface ConfigModule {
     intervalMs: number;
     listenHost: string | undefined;
     listenPort: number;
+    systemdSocket: boolean;
   };
 }
 const config = (await import(join(ROOT, 'dist/src/config.js'))) as ConfigModule;
@@ -629,6 +630,75 @@ describe('systemd unit', () => {
     const m = /Overall exposure level for \S+: ([\d.]+)/.exec(`${sec.stdout}${sec.stderr}`);
     assert.ok(m, `no exposure level in:\n${sec.stdout}${sec.stderr}`);
     assert.ok(Number(m[1]) <= 2.0, `exposure ${m[1]} (want <= 2.0)`);
+  });
+});
+
+describe('systemd socket activation (deploy/systemd/k0s-etcdmember-exporter.socket and its drop-in)', () => {
+  const systemdDir = join(ROOT, 'deploy/systemd');
+  const socketFile = join(systemdDir, 'k0s-etcdmember-exporter.socket');
+  const dropInFile = join(systemdDir, 'k0s-etcdmember-exporter.service.d/socket-activation.conf');
+  const socket = parseUnit(readFileSync(socketFile, 'utf8'));
+  const dropIn = parseUnit(readFileSync(dropInFile, 'utf8'));
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'deploy-socket-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('the socket listens on the exporter\'s default port, one service for every connection', () => {
+    assert.deepEqual(socket.get('Socket')?.filter(([k]) => k === 'ListenStream').map(([, v]) => v), [String(config.DEFAULT_PORT)]);
+    assert.equal(socket.get('Socket')?.find(([k]) => k === 'Accept')?.[1], 'no', 'Accept=yes would start one exporter per connection');
+    assert.deepEqual(socket.get('Install'), [['WantedBy', 'sockets.target']]);
+  });
+
+  test('the drop-in turns --web.systemd-socket on through its variable and ties the service to the socket', () => {
+    assert.deepEqual(dropIn.get('Unit'), [['Requires', 'k0s-etcdmember-exporter.socket'], ['After', 'k0s-etcdmember-exporter.socket']]);
+    const env = dropIn.get('Service')?.filter(([k]) => k === 'Environment').map(([, v]) => v) ?? [];
+    assert.deepEqual(env, [`${config.envName('--web.systemd-socket')}=true`]);
+    assert.ok(KNOWN_FLAGS.has('--web.systemd-socket'));
+    // With the unit's ExecStart flags and the example environment file (which sets a listen address, unused
+    // then): a valid configuration that serves systemd's sockets.
+    for (const name of ['etcd-ca.crt', 'etcd-client.crt', 'etcd-client.key', 'kubeconfig', 'web-config.yml']) writeFileSync(join(dir, name), 'stand-in\n');
+    const unit = parseUnit(readFileSync(join(systemdDir, 'k0s-etcdmember-exporter.service'), 'utf8'));
+    const args = (unit.get('Service')?.find(([k]) => k === 'ExecStart')?.[1] ?? '').split(/\s+/).slice(1).map((a) => a.replace('%d', dir));
+    const vars = [...readFileSync(join(systemdDir, 'k0s-etcdmember-exporter.env'), 'utf8').matchAll(/^(K0S_ETCDMEMBER_EXPORTER_\w+)=(.*)$/gm), ...env.map((e) => /^(\w+)=(.*)$/.exec(e)!)];
+    const saved = new Map(vars.map((m) => [m[1]!, process.env[m[1]!]]));
+    try {
+      for (const m of vars) process.env[m[1]!] = m[2]!;
+      assert.equal(config.parseConfig(args, PKG.version).systemdSocket, true);
+    } finally {
+      for (const [k, v] of saved) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
+  test('systemd-analyze verifies the socket, the service and its drop-in without a warning (and does catch a misspelt key)', () => {
+    // Not skipped when missing: .ci/run installs it (scripts/setup.mjs), and a check that did not run must not pass.
+    const analyze = findTool('/usr/bin/systemd-analyze');
+    assert.ok(analyze, '/usr/bin/systemd-analyze is missing: apt-get install systemd (scripts/setup.mjs installs it)');
+    const units = join(dir, 'units');
+    mkdirSync(join(units, 'k0s-etcdmember-exporter.service.d'), { recursive: true });
+    // verify insists that ExecStart's binary exists; the executable is not installed here.
+    writeFileSync(join(units, 'k0s-etcdmember-exporter.service'), readFileSync(join(systemdDir, 'k0s-etcdmember-exporter.service'), 'utf8').replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`));
+    writeFileSync(join(units, 'k0s-etcdmember-exporter.socket'), readFileSync(socketFile, 'utf8'));
+    writeFileSync(join(units, 'k0s-etcdmember-exporter.service.d/socket-activation.conf'), readFileSync(dropInFile, 'utf8'));
+    const verify = (): string => {
+      // The unit path holds the drop-in directory, so verify loads the drop-in with the service.
+      const r = spawnSync(analyze, ['verify', '--man=no', join(units, 'k0s-etcdmember-exporter.socket'), join(units, 'k0s-etcdmember-exporter.service')], {
+        encoding: 'utf8', timeout: 30_000, env: { ...process.env, SYSTEMD_UNIT_PATH: `${units}:` },
+      });
+      const complaints = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('k0s-etcdmember-exporter'));
+      return `${r.status}\n${complaints.join('\n')}`;
+    };
+    assert.equal(verify(), '0\n');
+    // The same check sees a mistake in the drop-in, so its silence above means something.
+    writeFileSync(join(units, 'k0s-etcdmember-exporter.service.d/socket-activation.conf'), readFileSync(dropInFile, 'utf8').replace(/^Environment=/m, 'Enviroment='));
+    assert.match(verify(), /socket-activation\.conf:\d+: Unknown key '?Enviroment'?/);
+    writeFileSync(join(units, 'k0s-etcdmember-exporter.service.d/socket-activation.conf'), readFileSync(dropInFile, 'utf8'));
+    writeFileSync(join(units, 'k0s-etcdmember-exporter.socket'), readFileSync(socketFile, 'utf8').replace(/^ListenStream=/m, 'ListenStrem='));
+    assert.notEqual(verify(), '0\n');
   });
 });
 
