@@ -356,6 +356,19 @@ function slopePerHour(points: { t: number; y: number }[]): number {
   const den = points.reduce((a, p) => a + (p.t - mt) ** 2, 0);
   return (num / den) * 3600;
 }
+/**
+ * The heap's lows: the least heap used in each 2-minute window after warm-up. Between major collections heap
+ * used climbs whatever the live set is; its low in a window long enough to hold a major collection is what
+ * survives one, and a leak makes the lows climb.
+ */
+function lowsLine(): string {
+  const lows: { t: number; y: number }[] = [];
+  for (let i = 0; i + 12 <= steady.length; i += 12) {
+    const w = steady.slice(i, i + 12).filter((r) => Number.isFinite(r.heapFloorMiB));
+    if (w.length > 0) lows.push({ t: w[0]!.t, y: Math.min(...w.map((r) => r.heapFloorMiB)) });
+  }
+  return `heap lows (least used per 2 minutes after warm-up): ${lows.map((l) => l.y).join(', ')} MiB; slope ${slopePerHour(lows).toFixed(1)} MiB/h`;
+}
 // The first third is warm-up (JIT, caches, V8 growing its heap to its working size); the slope is of the rest.
 const steady = rows.slice(Math.floor(rows.length / 3));
 const stat = (k: 'fds' | 'etcdConns' | 'apiConns'): string => `${rows[0]?.[k]} first, ${steady[0]?.[k]} after warm-up, ${rows.at(-1)?.[k]} last, ${Math.max(...rows.map((r) => r[k]))} max`;
@@ -369,6 +382,7 @@ process.stdout.write(
       const pts = steady.filter((r) => Number.isFinite(r[k])).map((r) => ({ t: r.t, y: r[k] }));
       return `${{ heapFloorMiB: 'heap floor (least used per period)', heapTotalMiB: 'heap total (V8 reserved)', externalMiB: 'external (Buffers, TLS)' }[k]} slope after warm-up: ${slopePerHour(pts).toFixed(1)} MiB/h (${pts[0]?.y} -> ${pts.at(-1)?.y} MiB, ${Math.min(...pts.map((p) => p.y))}-${Math.max(...pts.map((p) => p.y))})`;
     }),
+    lowsLine(),
     `file descriptors: ${stat('fds')}`,
     `connections to etcd: ${stat('etcdConns')}; to the API server: ${stat('apiConns')}`,
     `load average (1 min): ${Math.min(...rows.map((r) => r.load1)).toFixed(1)} min, ${(rows.reduce((a, r) => a + r.load1, 0) / rows.length).toFixed(1)} mean, ${Math.max(...rows.map((r) => r.load1)).toFixed(1)} max`,
