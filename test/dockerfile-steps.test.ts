@@ -445,6 +445,19 @@ describe('Dockerfile runtime stage, replayed without Docker', () => {
     assert.match(body, /<h2 id="k0setcdmemberduplicate">K0sEtcdMemberDuplicate<\/h2>/);
   });
 
+  test('the ENTRYPOINT\'s --version: prometheus/common\'s layout, stamped from the build arguments (unknown by default) when the bundle was made', () => {
+    const r = spawnSync(process.execPath, ['k0s-etcdmember-exporter.cjs', '--version'], { cwd: app, encoding: 'utf8', timeout: 30_000, env: { PATH: process.env['PATH'] ?? '' } });
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.equal(lines[0], `k0s-etcdmember-exporter, version ${PKG.version} (branch: unknown, revision: unknown)`);
+    assert.match(lines[1]!, /^ {2}build user: {7}\S+@\S+$/);
+    assert.match(lines[2]!, /^ {2}build date: {7}\d{8}-\d\d:\d\d:\d\d$/);
+    assert.equal(lines[3], `  node version:     ${process.version}`);
+    assert.match(lines[4]!, /^ {2}platform: {9}\w+\/\w+$/);
+    assert.equal(lines[5], '  tags:             bundle');
+    assert.equal(lines.length, 6, r.stdout);
+  });
+
   test('the ENTRYPOINT serves /metrics with the version the bundle carries', async () => {
     const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) });
     assert.equal(res.status, 200);
