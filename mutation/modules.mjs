@@ -23,7 +23,7 @@ export const MODULES = {
   // prune's one write: the DELETE with its preconditions and what each answer means.
   'prune-delete': { mutate: [declaration('src/commands/io.ts', 'export async function deleteObject(')], tests: ['prune-delete'] },
   'web-auth': { mutate: ['src/web/auth.ts'], tests: ['web-auth'] },
-  'web-config': { mutate: ['src/web/config.ts'], tests: ['web-config'] },
+  'web-config': { mutate: ['src/web/config.ts'], tests: ['web-config', 'web-config-where'] },
   // k0s-versions judges the same snapshots on both sides of each k0s version boundary.
   analysis: { mutate: ['src/analysis.ts'], tests: ['analysis', 'member-id-peer-url', 'k0s-versions'] },
   // clusterconfig-keys.ts is data generated from k0s's CRDs (scripts/gen-k0s-config-keys.ts), not code: a mutant
