@@ -7,7 +7,7 @@ import { loadKubeConfig } from '../src/kubeconfig.js';
 import { createLogger } from '../src/log.js';
 import { KubernetesSource, listEtcdMembers } from '../src/sources/kubernetes.js';
 import { SourceError } from '../src/sources/source.js';
-import { KubeApiTestServer, etcdMemberObject, k0s5369Objects } from '../testbed/kube-api-server.js';
+import { KubeApiTestServer, etcdMemberObject, k0s5369Objects, type KubeApiTestServerOptions } from '../testbed/kube-api-server.js';
 import { waitFor } from '../testbed/wait.js';
 
 const MEMBERS = [
@@ -20,14 +20,14 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function startApi(opts: { crdInstalled?: boolean } = {}): Promise<KubeApiTestServer> {
+async function startApi(opts: KubeApiTestServerOptions = {}): Promise<KubeApiTestServer> {
   const api = await KubeApiTestServer.start(opts);
   cleanups.push(() => api.close());
   if (opts.crdInstalled !== false) for (const o of k0s5369Objects(MEMBERS)) api.create(o);
   return api;
 }
 
-function startSource(api: KubeApiTestServer) {
+function startSource(api: KubeApiTestServer, maxBackoffMs = 500) {
   const logs: string[] = [];
   let changes = 0;
   const source = new KubernetesSource({
@@ -35,7 +35,7 @@ function startSource(api: KubeApiTestServer) {
     requestTimeoutMs: TIMEOUT_MS,
     crdRecheckMs: 500,
     watchTimeoutSeconds: 60,
-    maxBackoffMs: 500,
+    maxBackoffMs,
     logger: createLogger('debug', 'logfmt', (l) => logs.push(l)),
   });
   source.start(() => changes++);
@@ -92,6 +92,49 @@ describe('Kubernetes source', () => {
     assert.equal(source.health().up, true, 'a resumed watch does not take the source down');
   });
 
+  it('follows the watch: a change and a deletion arrive as events, bookmarks keep it open, nothing relisted', async () => {
+    const api = await startApi({ bookmarkIntervalMs: 50 });
+    const { source } = startSource(api);
+    await waitFor(() => watchesFrom(api).length === 1 && count(source) === 3, { what: 'watching' });
+    api.update(etcdMemberObject('c2.example.org', { memberID: 'b2', peerAddress: '10.0.0.9' }));
+    api.delete('c1');
+    await waitFor(() => count(source) === 2, { what: 'the deletion seen' });
+    const v = source.snapshot();
+    assert.equal(v?.crdPresent && v.objects.find((o) => o.name === 'c2.example.org')?.peerAddress, '10.0.0.9', 'the change seen');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(watchesFrom(api).length, 1, 'bookmarks end no watch');
+    assert.equal(lists(api), 1);
+    assert.deepEqual([...source.errorCounts().values()].filter((n) => n !== 0), []);
+  });
+
+  it('a watch resumed from a compacted resourceVersion (410 Gone) relists, counted and logged, and stays up', async () => {
+    const api = await startApi();
+    const { source, logs } = startSource(api);
+    api.create(etcdMemberObject('c5', { memberID: 'e5', peerAddress: '10.0.0.5' }));
+    await waitFor(() => watchesFrom(api).length === 1 && count(source) === 4, { what: 'c5 seen' });
+    // Compacted past the last resourceVersion seen while the watch is down: the resumed watch gets 410.
+    api.dropWatches();
+    api.delete('c5');
+    api.compact();
+    await waitFor(() => lists(api) === 2 && count(source) === 3, { what: 'relisted' });
+    assert.equal(errors(source, 'gone'), 1);
+    assert.ok(logs.some((l) => l.includes('etcdmember watch expired, relisting') && l.includes('reason=gone') && l.includes('410 Gone')), logs.join('\n'));
+    assert.equal(source.health().up, true);
+  });
+
+  it('a watch that fails backs off, longer each time, relisting in between', async () => {
+    const api = await startApi();
+    const { source } = startSource(api, 4000);
+    await waitFor(() => watchesFrom(api).length === 1, { what: 'watching' });
+    api.failNext(1000, 500, 'watch');
+    api.dropWatches();
+    await new Promise((r) => setTimeout(r, 2000));
+    // Backoff 0.25-0.5 s, then 0.5-1 s, 1-2 s...: at most 4 watches in 2 s (a shrinking one: a dozen).
+    const watches = watchesFrom(api).length;
+    assert.ok(watches >= 2 && watches <= 5, `${watches} watches in 2 s`);
+    assert.ok(errors(source, 'server_error') >= 1);
+  });
+
   it('API down: source down with the reason, no snapshot, counted; back up without a restart', async () => {
     const api = await startApi();
     const { source } = startSource(api);
@@ -113,12 +156,15 @@ describe('Kubernetes source', () => {
   it('counts each failure by its reason: 500s on list, then 403', async () => {
     const api = await startApi();
     api.failNext(2, 500, 'list');
-    const { source, logs } = startSource(api);
+    const { source, logs, changes } = startSource(api);
     await waitFor(() => source.health().up, { what: 'up after two 500s', timeoutMs: 5000 });
     assert.equal(errors(source, 'server_error'), 2);
+    const before = changes();
     api.setForbidden(true);
     api.dropWatches();
     await waitFor(() => !source.health().up, { what: 'forbidden' });
+    assert.ok(changes() > before, 'told the exporter it went down');
+    assert.ok(logs.some((l) => l.includes('kubernetes source failed') && l.includes('during=watch')), 'the watch that failed is named');
     assert.equal(source.health().lastError?.reason, 'forbidden');
     assert.match(source.health().lastError?.message ?? '', /RBAC is missing rule/);
     assert.ok(errors(source, 'forbidden') >= 1);
