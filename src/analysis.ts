@@ -368,8 +368,8 @@ export function normaliseHost(host: string): string {
 }
 
 function byNameThen<T extends { name: string; memberId: string; problem?: string }>(a: T, b: T): number {
-  // Stryker disable next-line StringLiteral: problem is absent only in the infos, where no two share name and member ID
   return (
+    // Stryker disable next-line StringLiteral: problem is absent only in the infos, where no two share name and member ID
     a.name.localeCompare(b.name) || a.memberId.localeCompare(b.memberId) || (a.problem ?? '').localeCompare(b.problem ?? '')
   );
 }

@@ -312,7 +312,7 @@ describe('peer URL hosts and addresses, normalised to compare', () => {
       ['[FD00:0::1]', 'fd00::1'],
       ['FE80::1%Eth0', 'fe80::1%Eth0'],
       ['fe80::zz', 'fe80::zz'],
-      ['c1%eth0', 'c1%eth0'],
+      ['C1%Eth0', 'c1%eth0'],
       ['x[::1]', 'x[::1]'],
       ['[::1]x', '[::1]x'],
       ['%Eth0:1', '%Eth0:1'],
