@@ -19,7 +19,7 @@ function declaration(file, start) {
 /** Module name -> the files (or line ranges) mutated and the compiled test files that must kill the mutants. */
 export const MODULES = {
   'gauge-families': { mutate: ['src/gauge-families.ts'], tests: ['gauge-families'] },
-  'prune-plan': { mutate: ['src/commands/prune-plan.ts'], tests: ['prune-plan'] },
+  'prune-plan': { mutate: ['src/commands/prune-plan.ts'], tests: ['prune-plan', 'prune-plan-duplicates'] },
   // prune's one write: the DELETE with its preconditions and what each answer means.
   'prune-delete': { mutate: [declaration('src/commands/io.ts', 'export async function deleteObject(')], tests: ['prune-delete'] },
   'web-auth': { mutate: ['src/web/auth.ts'], tests: ['web-auth'] },

@@ -33,7 +33,8 @@ const SURPLUS = new Set(['duplicate', 'ambiguous_duplicate', 'orphaned', 'left']
 export function planPrune(report: Report, etcd: EtcdSnapshot, kubernetes: KubernetesSnapshot, now: Date, minAgeMs: number): PrunePlan {
   if (!kubernetes.crdPresent) return { deletions: [], kept: [] };
   const objects = new Map(kubernetes.objects.map((o) => [o.name, o]));
-  const liveNames = new Map(etcd.members.filter((m) => m.name !== '').map((m) => [objectNameFor(m.name), m]));
+  // An unstarted member (no name yet) lands on '', which no object is named.
+  const liveNames = new Map(etcd.members.map((m) => [objectNameFor(m.name), m]));
   const deletions: PruneDeletion[] = [];
   const kept: PruneKept[] = [];
   const keep = (name: string, problem: string, why: string): void => void kept.push({ name, problem, why });
@@ -80,9 +81,9 @@ export function planPrune(report: Report, etcd: EtcdSnapshot, kubernetes: Kubern
     }
     const judged = { ...o, uid: o.uid, resourceVersion: o.resourceVersion };
     if (f.problem === 'duplicate') {
-      const member = etcd.members.find((m) => m.id === o.memberId);
-      const owner = member === undefined ? '' : objectNameFor(member.name);
-      deletions.push({ object: judged, problem: 'duplicate', why: `it carries member ID ${f.memberId} of etcd member "${member?.name ?? ''}", whose own object ${owner} exists` });
+      // The analysis calls an object a duplicate only beside its live member's own object (staleInGroup).
+      const member = etcd.members.find((m) => m.id === o.memberId)!;
+      deletions.push({ object: judged, problem: 'duplicate', why: `it carries member ID ${f.memberId} of etcd member "${member.name}", whose own object ${objectNameFor(member.name)} exists` });
       continue;
     }
     // orphaned
