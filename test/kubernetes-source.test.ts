@@ -105,6 +105,30 @@ describe('Kubernetes source', () => {
     assert.equal(watchesFrom(api).length, 1, 'bookmarks end no watch');
     assert.equal(lists(api), 1);
     assert.deepEqual([...source.errorCounts().values()].filter((n) => n !== 0), []);
+    const lastSeen = api.resourceVersion;
+    api.dropWatches();
+    await waitFor(() => watchesFrom(api).length === 2, { what: 'second watch' });
+    assert.equal(watchesFrom(api)[1], lastSeen, 'resumed from the deletion');
+  });
+
+  it("a watch whose answer hangs ends at the request deadline: down, timeout, the watch named", async () => {
+    const api = await startApi();
+    const { source } = startSource(api);
+    await waitFor(() => source.health().up && watchesFrom(api).length === 1, { what: 'watching' });
+    api.setLatency(3000);
+    api.dropWatches();
+    await waitFor(() => !source.health().up, { what: 'down', timeoutMs: 2000 });
+    assert.equal(source.health().lastError?.reason, 'timeout');
+    assert.match(source.health().lastError?.message ?? '', /^API watch of etcdmembers took longer than 500 ms/);
+  });
+
+  it('a failing list backs off, longer each time', async () => {
+    const api = await startApi();
+    api.failNext(1000, 500, 'list');
+    const { source } = startSource(api, 4000);
+    await new Promise((r) => setTimeout(r, 2000));
+    const attempts = errors(source, 'server_error');
+    assert.ok(attempts >= 2 && attempts <= 5, `${attempts} lists in 2 s`);
   });
 
   it('a watch resumed from a compacted resourceVersion (410 Gone) relists, counted and logged, and stays up', async () => {
@@ -156,15 +180,13 @@ describe('Kubernetes source', () => {
   it('counts each failure by its reason: 500s on list, then 403', async () => {
     const api = await startApi();
     api.failNext(2, 500, 'list');
-    const { source, logs, changes } = startSource(api);
+    const { source, logs } = startSource(api);
     await waitFor(() => source.health().up, { what: 'up after two 500s', timeoutMs: 5000 });
     assert.equal(errors(source, 'server_error'), 2);
-    const before = changes();
     api.setForbidden(true);
     api.dropWatches();
     await waitFor(() => !source.health().up, { what: 'forbidden' });
-    assert.ok(changes() > before, 'told the exporter it went down');
-    assert.ok(logs.some((l) => l.includes('kubernetes source failed') && l.includes('during=watch')), 'the watch that failed is named');
+    assert.ok(logs.some((l) => l.includes('kubernetes source failed') && l.includes('during=watch') && l.includes('API watch answered 403')), 'the watch that failed is named');
     assert.equal(source.health().lastError?.reason, 'forbidden');
     assert.match(source.health().lastError?.message ?? '', /RBAC is missing rule/);
     assert.ok(errors(source, 'forbidden') >= 1);
@@ -176,6 +198,9 @@ describe('Kubernetes source', () => {
     const { source } = startSource(api);
     await waitFor(() => source.health().up, { what: 'up' });
     assert.deepEqual(source.snapshot(), { crdPresent: false });
+    // It looks again for the CRD every crdRecheckMs, and watches nothing meanwhile.
+    await waitFor(() => lists(api) >= 2, { what: 'a second look for the CRD' });
+    assert.equal(watchesFrom(api).length, 0);
     assert.deepEqual([...source.errorCounts().values()].filter((n) => n !== 0), []);
   });
 
