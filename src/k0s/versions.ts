@@ -50,7 +50,6 @@ export interface K0sRule {
 }
 
 /** The rules, by name. `since` is the first version with the behaviour; before it k0s does otherwise. */
-// Stryker disable StringLiteral: source and what are the rules' documentation (where each was read in k0s, what it means); no code reads them
 export const K0S_RULES = {
   keepsEtcdMembers: {
     since: [1, 30, 0],
@@ -83,7 +82,6 @@ export const K0S_RULES = {
     what: 'the EtcdMember CRD is applied without the applier-manager; before, `--disable-components applier-manager` leaves it uninstalled',
   },
 } as const satisfies Record<string, K0sRule>;
-// Stryker restore StringLiteral
 
 export type K0sRuleName = keyof typeof K0S_RULES;
 
