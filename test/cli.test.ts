@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { writeKubeconfig } from '../testbed/kubeconfig.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const PKG = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
@@ -16,13 +17,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cli-test-'));
   kubeconfig = join(dir, 'kubeconfig');
   // An API server that is not there: the exporter must start anyway and report the source down.
-  await writeFile(kubeconfig, [
-    'apiVersion: v1', 'kind: Config',
-    'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]',
-    'users: [{name: u, user: {token: not-logged}}]',
-    'contexts: [{name: x, context: {cluster: c, user: u}}]',
-    'current-context: x', '',
-  ].join('\n'));
+  writeKubeconfig(kubeconfig);
 });
 after(async () => {
   await rm(dir, { recursive: true, force: true });

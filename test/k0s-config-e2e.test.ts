@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EtcdTestCluster } from '../testbed/etcd-cluster.js';
 import { ExporterProcess, findSample, type Sample } from '../testbed/exporter-process.js';
+import { writeKubeconfig } from '../testbed/kubeconfig.js';
 import { K0S_FIXTURES } from '../testbed/paths.js';
 import { readInterfaces } from '../src/hostfacts.js';
 import { predictDefaultPeerAddress } from '../src/k0s/peer-address.js';
@@ -35,13 +36,7 @@ before(async () => {
   writeFileSync(k0sYaml, config(MEMBER, '127.0.0.1'));
   // No API server: the local facts need etcd only, and the Kubernetes source is simply down.
   const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfig, [
-    'apiVersion: v1', 'kind: Config',
-    'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]',
-    'users: [{name: u, user: {token: t}}]',
-    'contexts: [{name: x, context: {cluster: c, user: u}}]',
-    'current-context: x', '',
-  ].join('\n'));
+  writeKubeconfig(kubeconfig);
   exporter = await ExporterProcess.start({
     etcdEndpoints: etcd.endpoints, caFile: etcd.caFile, certFile: etcd.certFile, keyFile: etcd.keyFile, kubeconfig,
     interval: '1s', memberName: null, k0sConfigFile: k0sYaml,
@@ -124,7 +119,7 @@ describe('a named k0s.yaml as k0s judges it (the real exporter process)', () => 
     const file = join(K0S_FIXTURES, 'k0s-spec-typo.yaml');
     // A usable kubeconfig, so the k0s config is the one problem reported (all are, at once).
     const kubeconfig = join(dir, 'konectivity-kubeconfig');
-    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n');
+    writeKubeconfig(kubeconfig);
     const r = spawnSync(process.execPath, [main, '--etcd.endpoints=http://127.0.0.1:1', `--kubeconfig=${kubeconfig}`, `--k0s.config-file=${file}`], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env['PATH'] ?? '', HOME: dir } });
     assert.equal(r.status, 2, r.stderr);
     assert.equal(

@@ -15,6 +15,7 @@ import { predictHostFacts, type HostState } from '../src/k0s/predict.js';
 import { createLogger } from '../src/log.js';
 import type { EtcdSnapshot } from '../src/model.js';
 import { K0sConfigSource, readK0sConfigFile } from '../src/sources/k0s-config.js';
+import { writeKubeconfig } from '../testbed/kubeconfig.js';
 import { K0S_FIXTURES } from '../testbed/paths.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -251,7 +252,7 @@ describe('--k0s.config-file at start', () => {
   // A usable kubeconfig, so the k0s config is the one problem reported (all are, at once).
   const run = (args: string[]) => {
     const kubeconfig = join(dir, 'start-kubeconfig');
-    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n');
+    writeKubeconfig(kubeconfig);
     return spawnSync(process.execPath, [MAIN, '--etcd.endpoints=http://127.0.0.1:1', `--kubeconfig=${kubeconfig}`, ...args], { encoding: 'utf8', timeout: 10_000, env: { PATH: process.env['PATH'] ?? '', HOME: dir } });
   };
   it('exits 2 with one line naming the file, line and column of a malformed one', () => {

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { K0S_PKI } from '../src/config.js';
 import { parseWebConfig, WebConfigError } from '../src/web/config.js';
 import { LISTEN_FDS_START, systemdListenFds } from '../src/web/systemd.js';
+import { writeKubeconfig } from '../testbed/kubeconfig.js';
 import { findTool } from '../testbed/tools.js';
 import { freePorts } from '../testbed/wait.js';
 import { makeWebPki, type WebPki } from '../testbed/web-pki.js';
@@ -27,13 +28,7 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), 'toolkit-flags-test-'));
   kubeconfig = join(dir, 'kubeconfig');
   // An API server that is not there: the exporter starts anyway and reports the source down.
-  writeFileSync(kubeconfig, [
-    'apiVersion: v1', 'kind: Config',
-    'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]',
-    'users: [{name: u, user: {token: not-logged}}]',
-    'contexts: [{name: x, context: {cluster: c, user: u}}]',
-    'current-context: x', '',
-  ].join('\n'));
+  writeKubeconfig(kubeconfig);
   pki = makeWebPki(dir);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));

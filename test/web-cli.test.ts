@@ -7,20 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { writeKubeconfig } from '../testbed/kubeconfig.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 let dir: string;
 
 function kubeconfig(name: string, server: string, extra = ''): string {
-  const file = join(dir, name);
-  writeFileSync(file, [
-    'apiVersion: v1', 'kind: Config',
-    `clusters: [{name: c, cluster: {server: "${server}"${extra}}}]`,
-    'users: [{name: u, user: {token: not-logged}}]',
-    'contexts: [{name: x, context: {cluster: c, user: u}}]',
-    'current-context: x', '',
-  ].join('\n'));
-  return file;
+  return writeKubeconfig(join(dir, name), server, extra);
 }
 
 function run(args: string[]) {
