@@ -9,24 +9,34 @@ import { Unreadable, deleteObject } from '../src/commands/io.js';
 import { loadKubeConfig } from '../src/kubeconfig.js';
 import { KubeApiTestServer, etcdMemberObject } from '../testbed/kube-api-server.js';
 
-function hangingPluginConfig(): KubeConfig {
+/** A kubeconfig of one cluster at `server` (TLS unverified) and one user. */
+function configFor(server: string, user: Record<string, unknown> = { token: 't' }): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromOptions({
-    clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: true }],
-    users: [{ name: 'u', exec: { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: ['-e', 'setTimeout(() => {}, 5000)'], interactiveMode: 'Never' } }],
+    clusters: [{ name: 'c', server, skipTLSVerify: true }],
+    users: [{ name: 'u', ...user }],
     contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
     currentContext: 'x',
   });
   return kc;
 }
 
+function hangingPluginConfig(): KubeConfig {
+  return configFor('https://127.0.0.1:1', { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: ['-e', 'setTimeout(() => {}, 5000)'], interactiveMode: 'Never' } });
+}
+
+/** What deleteObject of c1 (uid u1, resourceVersion 1) rejects with; fails the test if it resolves. */
+function deleteError(kc: KubeConfig, deadlineMs = 2000): Promise<unknown> {
+  return deleteObject(kc, deadlineMs, 'c1', { uid: 'u1', resourceVersion: '1' }).then(
+    () => assert.fail('resolved'),
+    (e: unknown) => e,
+  );
+}
+
 describe('deleteObject', () => {
   it('a hanging credential plugin ends in a timeout within the request deadline', { timeout: 20_000 }, async () => {
     const started = Date.now();
-    const err = await deleteObject(hangingPluginConfig(), 500, 'c1', { uid: 'u1', resourceVersion: '1' }).then(
-      () => assert.fail('resolved'),
-      (e: unknown) => e,
-    );
+    const err = await deleteError(hangingPluginConfig(), 500);
     assert.ok(err instanceof Unreadable, String(err));
     assert.equal(err.reason, 'timeout', err.message);
     // The step that hung is named, as the list's errors name it.
@@ -37,17 +47,7 @@ describe('deleteObject', () => {
 
 describe('deleteObject against no API server', () => {
   it('a refused connection names the API server it went to, its password masked', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: 'https://admin:s3cret@127.0.0.1:1', skipTLSVerify: true }],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
-    const err = await deleteObject(kc, 2000, 'c1', { uid: 'u1', resourceVersion: '1' }).then(
-      () => assert.fail('resolved'),
-      (e: unknown) => e,
-    );
+    const err = await deleteError(configFor('https://admin:s3cret@127.0.0.1:1'));
     assert.ok(err instanceof Unreadable, String(err));
     assert.equal(err.reason, 'unavailable', err.message);
     assert.match(err.line, /DELETE of etcdmember c1 at https:\/\/admin:x+@127\.0\.0\.1:1\/? failed/);
@@ -55,17 +55,7 @@ describe('deleteObject against no API server', () => {
   });
 
   it('a server address that is no URL is a failure (other) that names it', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: 'https://127.0.0.1:99999', skipTLSVerify: true }],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
-    const err = await deleteObject(kc, 2000, 'c1', { uid: 'u1', resourceVersion: '1' }).then(
-      () => assert.fail('resolved'),
-      (e: unknown) => e,
-    );
+    const err = await deleteError(configFor('https://127.0.0.1:99999'));
     assert.ok(err instanceof Unreadable, String(err));
     assert.equal(err.line, 'cannot read kubernetes (other): DELETE of etcdmember c1 at https://127.0.0.1:99999 failed: Invalid URL');
   });
