@@ -22,6 +22,13 @@ for (const n of names) {
 }
 
 const stryker = join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 'stryker.js');
+// dist/test first: Stryker reads the compiled test files as input, and its incremental mode keeps a mutant's result
+// only while the text of the tests that ran it is unchanged, so they must be built from the sources of this run.
+const build = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) {
+  process.stderr.write(`mutation: tsc -p tsconfig.json failed (exit ${build.status}): fix the build first\n`);
+  process.exit(1);
+}
 const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
 const rows = [];
 let failed = false;
