@@ -219,15 +219,35 @@ export class LeaderElector {
     this.lease = await callApi(this.opts.kubeConfig, { method: 'PUT', path: this.path(this.opts.name), body: { ...lease, spec: record }, timeoutMs, ...(signal === null ? {} : { signal }) });
   }
 
-  /** ReleaseOnCancel: the holder gives the Lease up, so the next candidate need not wait for it to expire. */
+  /**
+   * ReleaseOnCancel: the holder gives the Lease up, so the next candidate need not wait for it to expire.
+   * Shutdown may cut off a renewal the API server had already written: the resourceVersion kept here is then one
+   * behind, and the release is refused with 409. Then the Lease is read again and released from what it is now,
+   * but only while it still names this exporter (client-go's release gives up at the conflict, and the Lease is
+   * held for one more lease duration).
+   */
   private async release(): Promise<void> {
     if (!this.isLeader() || this.observed === undefined) return;
     const now = microTime(Date.now());
     const record: LeaseRecord = { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: this.observed.leaseTransitions };
+    // Not ended by stopping (this runs because the exporter stops), but kept short: the exporter has 4 s from
+    // SIGTERM to exit, and an unreleased Lease only costs one lease duration.
+    const deadline = Date.now() + Math.min(this.opts.requestTimeoutMs, this.opts.renewDeadlineMs, RELEASE_TIMEOUT_MS);
+    const left = (): number => Math.max(1, deadline - Date.now());
     try {
-      // Not ended by stopping (this runs because the exporter stops), but kept short: the exporter has 4 s from
-      // SIGTERM to exit, and an unreleased Lease only costs one lease duration.
-      await this.update(record, Math.min(this.opts.requestTimeoutMs, this.opts.renewDeadlineMs, RELEASE_TIMEOUT_MS), null);
+      try {
+        await this.update(record, left(), null);
+      } catch (err) {
+        if (!(err instanceof ApiCallError && err.reason === 'conflict')) throw err;
+        const current = await callApi(this.opts.kubeConfig, { method: 'GET', path: this.path(this.opts.name), timeoutMs: left() });
+        const holder = parseRecord(current['spec']).holderIdentity;
+        if (holder !== this.opts.identity) {
+          this.opts.logger.info('the Lease was taken over before it was released', { lease: `${this.opts.namespace}/${this.opts.name}`, holder });
+          return;
+        }
+        this.lease = current;
+        await this.update(record, left(), null);
+      }
       this.setObserved(record);
       this.opts.logger.info('released the Lease', { lease: `${this.opts.namespace}/${this.opts.name}` });
     } catch (err) {
