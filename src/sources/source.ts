@@ -110,6 +110,10 @@ export class SourceStatus {
 /** The signal of one request: ends at its deadline, or earlier when `parent` (the source stopping, a command's own limit) ends. */
 export function requestSignal(timeoutMs: number, parent: AbortSignal | undefined): AbortSignal {
   const deadline = AbortSignal.timeout(timeoutMs);
+  // Node 20 holds a timeout signal only while it has listeners of its own; one that only AbortSignal.any()
+  // follows can be garbage-collected before it fires, and the request then has no deadline (a list with
+  // nothing else to do hung until the server answered, 3 s, in test/kubernetes-list.test.ts).
+  deadline.addEventListener('abort', () => {}, { once: true });
   return parent === undefined ? deadline : AbortSignal.any([deadline, parent]);
 }
 
