@@ -172,8 +172,13 @@ export class KubeApiTestServer {
   readonly caFile: string | undefined;
   /** A kubeconfig (server, certificate-authority, token) for this server, in its temp dir. */
   readonly kubeconfigPath: string;
-  /** The last 1000 requests, oldest first; status is the HTTP status sent (200 for a watch that started). */
-  readonly requestLog: { method: string; path: string; query: string; status: number }[] = [];
+  /**
+   * The last 1000 requests, oldest first; status is the HTTP status sent (200 for a watch that started), at is
+   * when the request arrived (Date.now()).
+   */
+  readonly requestLog: { method: string; path: string; query: string; status: number; at: number }[] = [];
+  /** How many BOOKMARK events the watches were sent, all together. */
+  bookmarksSent = 0;
 
   private readonly objects = new Map<string, EtcdMemberObject>();
   private history: HistoryEvent[] = [];
@@ -266,6 +271,8 @@ export class KubeApiTestServer {
     const cluster: Json = { server: this.url };
     // Embedded, as `kubectl config set-cluster --embed-certs` writes it: the file stands on its own.
     if (this.caFile) cluster['certificate-authority-data'] = readFileSync(this.caFile).toString('base64');
+    // Plain HTTP: client-node (and so the exporter's loader) takes an http server only with TLS verification off.
+    else cluster['insecure-skip-tls-verify'] = true;
     writeFileSync(
       path,
       stringifyYaml({
@@ -384,6 +391,50 @@ export class KubeApiTestServer {
     }
   }
 
+  /**
+   * Ends every open watch normally (the chunked stream's end), as kube-apiserver does at a watch's timeoutSeconds,
+   * at its shutdown or when the watch cache restarts: everything sent before arrives.
+   */
+  endWatches(): void {
+    for (const w of [...this.watchers]) {
+      this.forget(w);
+      w.res.end();
+    }
+  }
+
+  /**
+   * Every open watch falls silent and stays open: no event, bookmark or end arrives any more, as when the network
+   * path to the server dies without a reset. The connections end at stop() or close().
+   */
+  stallWatches(): void {
+    for (const w of [...this.watchers]) this.forget(w);
+  }
+
+  /**
+   * Ends every open watch with an ERROR event carrying this Status, as kube-apiserver does for an error inside a
+   * watch (e.g. 500 InternalError when etcd's watch breaks; a compacted resourceVersion is 410, see compact()).
+   */
+  failWatches(code: number, reason: string, message: string): void {
+    for (const w of [...this.watchers]) {
+      this.forget(w);
+      writeEvent(w.res, 'ERROR', failure(code, reason, message));
+      w.res.end();
+    }
+  }
+
+  /** Writes one raw line to every open watch: what no kube-apiserver sends (a malformed line, an unknown event type). */
+  writeToWatches(line: string): void {
+    for (const w of this.watchers) if (!w.res.destroyed && !w.res.writableEnded) w.res.write(`${line}\n`);
+  }
+
+  /**
+   * A write to some other resource: etcd's revision is every resource's resourceVersion, so it moves on, no
+   * etcdmember watch gets an event, and the next bookmark carries the new one (kube-apiserver's do too).
+   */
+  writeElsewhere(): string {
+    return String(this.bump());
+  }
+
   /** Forgets the history, as etcd compaction does: watching from an older resourceVersion gets 410 Gone. */
   compact(): void {
     this.history = [];
@@ -443,7 +494,7 @@ export class KubeApiTestServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     const method = req.method ?? 'GET';
-    const entry = { method, path: url.pathname, query: url.search.replace(/^\?/, ''), status: 0 };
+    const entry = { method, path: url.pathname, query: url.search.replace(/^\?/, ''), status: 0, at: Date.now() };
     const pretty = url.searchParams.get('pretty') === 'true' || url.searchParams.get('pretty') === '1';
     const send = (code: number, body: unknown, headers: Record<string, string> = {}): void => {
       entry.status = code;
@@ -863,7 +914,7 @@ export class KubeApiTestServer {
 
   // ---- watch ----
 
-  private async watch(url: URL, res: http.ServerResponse, entry: { status: number }): Promise<void> {
+  private async watch(url: URL, res: http.ServerResponse, entry: { method: string; path: string; query: string; status: number; at: number }): Promise<void> {
     const q = url.searchParams;
     const from = q.get('resourceVersion') ?? '';
     const bookmarks = q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1';
@@ -874,7 +925,7 @@ export class KubeApiTestServer {
     if (fromRv !== undefined) await this.waitForRv(fromRv);
 
     entry.status = 200;
-    this.log(entry as { method: string; path: string; query: string; status: number });
+    this.log(entry);
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Audit-Id': randomUUID(), 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
     const w: Watcher = { res, timers: [], intervals: [] };
@@ -896,7 +947,12 @@ export class KubeApiTestServer {
         res.end();
       }, timeoutSeconds * 1000));
     }
-    if (bookmarks) w.intervals.push(setInterval(() => writeEvent(res, 'BOOKMARK', this.bookmark()), this.opts.bookmarkIntervalMs));
+    if (bookmarks) {
+      w.intervals.push(setInterval(() => {
+        writeEvent(res, 'BOOKMARK', this.bookmark());
+        this.bookmarksSent++;
+      }, this.opts.bookmarkIntervalMs));
+    }
   }
 
   private bookmark(): Json {
@@ -909,14 +965,7 @@ export class KubeApiTestServer {
     this.watchers.delete(w);
   }
 
-  private endWatches(): void {
-    for (const w of [...this.watchers]) {
-      this.forget(w);
-      w.res.end();
-    }
-  }
-
-  private log(entry: { method: string; path: string; query: string; status: number }): void {
+  private log(entry: { method: string; path: string; query: string; status: number; at: number }): void {
     this.requestLog.push(entry);
     if (this.requestLog.length > REQUEST_LOG_LIMIT) this.requestLog.splice(0, this.requestLog.length - REQUEST_LOG_LIMIT);
   }
