@@ -104,13 +104,17 @@ async function main(argv: readonly string[]): Promise<void> {
     intervalMs: cfg.intervalMs,
     logger,
   });
+  // Jittered so many exporters do not reconnect in step; short, so a watch that died silently is noticed
+  // within watchTimeoutSeconds + 30 s at most (keepalive usually notices much sooner).
+  const watchTimeoutSeconds = 60 + Math.floor(Math.random() * 60);
   const kubernetes = new KubernetesSource({
     kubeConfig: kube.kubeConfig,
     requestTimeoutMs: cfg.kubernetesTimeoutMs,
     crdRecheckMs: cfg.intervalMs,
-    // Jittered so many exporters do not reconnect in step; short, so a watch that died silently is noticed
-    // within watchTimeoutSeconds + 30 s at most (keepalive usually notices much sooner).
-    watchTimeoutSeconds: 60 + Math.floor(Math.random() * 60),
+    watchTimeoutSeconds,
+    watchSilenceMs: (watchTimeoutSeconds + 30) * 1000,
+    shortWatchMs: 1000,
+    minBackoffMs: 500,
     maxBackoffMs: Math.min(30_000, Math.max(1000, cfg.intervalMs)),
     logger,
   });

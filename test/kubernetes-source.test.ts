@@ -1,12 +1,12 @@
 // The Kubernetes source on its own, through the Source interface, against the API test server: health
 // transitions, error counts by reason, no snapshot while down, deadlines that really cancel, and where a broken
-// watch resumes. Also the one-shot listEtcdMembers() the check and prune commands use.
+// watch resumes, and what each way a watch can end leads to. The mutation module of the watch runs this file for
+// every mutant: its waits are made short by the source's timings; the list's slow cases are in kubernetes-list.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { loadKubeConfig } from '../src/kubeconfig.js';
 import { createLogger } from '../src/log.js';
-import { KubernetesSource, listEtcdMembers } from '../src/sources/kubernetes.js';
-import { SourceError } from '../src/sources/source.js';
+import { KubernetesSource, type KubernetesSourceOptions } from '../src/sources/kubernetes.js';
 import { KubeApiTestServer, etcdMemberObject, k0s5369Objects, type KubeApiTestServerOptions } from '../testbed/kube-api-server.js';
 import { waitFor } from '../testbed/wait.js';
 
@@ -20,14 +20,17 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
+// Plain HTTP: the watch is the same over either, and a TLS server costs 0.3-0.5 s of openssl to start, every
+// test, every mutant. TLS to the API server: kubernetes-list.test.ts and the exporter's end-to-end tests.
 async function startApi(opts: KubeApiTestServerOptions = {}): Promise<KubeApiTestServer> {
-  const api = await KubeApiTestServer.start(opts);
+  const api = await KubeApiTestServer.start({ tls: false, ...opts });
   cleanups.push(() => api.close());
   if (opts.crdInstalled !== false) for (const o of k0s5369Objects(MEMBERS)) api.create(o);
   return api;
 }
 
-function startSource(api: KubeApiTestServer, maxBackoffMs = 500) {
+/** A source with the exporter's timings but shorter pauses (main.ts: backoff from 0.5 s up to 1-30 s), changed by timings. */
+function startSource(api: KubeApiTestServer, timings: Partial<Omit<KubernetesSourceOptions, 'kubeConfig' | 'logger'>> = {}) {
   const logs: string[] = [];
   let changes = 0;
   const source = new KubernetesSource({
@@ -35,7 +38,11 @@ function startSource(api: KubeApiTestServer, maxBackoffMs = 500) {
     requestTimeoutMs: TIMEOUT_MS,
     crdRecheckMs: 500,
     watchTimeoutSeconds: 60,
-    maxBackoffMs,
+    watchSilenceMs: 90_000,
+    shortWatchMs: 1000,
+    minBackoffMs: 50,
+    maxBackoffMs: 100,
+    ...timings,
     logger: createLogger('debug', 'logfmt', (l) => logs.push(l)),
   });
   source.start(() => changes++);
@@ -48,6 +55,10 @@ const count = (s: KubernetesSource): number | undefined => {
   return v?.crdPresent ? v.objects.length : undefined;
 };
 const errors = (s: KubernetesSource, reason: Parameters<ReturnType<KubernetesSource['errorCounts']>['get']>[0]): number => s.errorCounts().get(reason) ?? 0;
+/** The gaps between the requests, in ms, as the server saw them arrive. */
+const gaps = (requests: { at: number }[]): number[] => requests.slice(1).map((r, i) => r.at - requests[i]!.at);
+const listRequests = (api: KubeApiTestServer) => api.requestLog.filter((r) => r.path.endsWith('/etcdmembers') && !r.query.includes('watch='));
+const watchRequests = (api: KubeApiTestServer) => api.requestLog.filter((r) => r.query.includes('watch='));
 const watchesFrom = (api: KubeApiTestServer): (string | null)[] =>
   api.requestLog.filter((r) => r.query.includes('watch=')).map((r) => new URLSearchParams(r.query).get('resourceVersion'));
 const lists = (api: KubeApiTestServer): number => api.requestLog.filter((r) => r.path.endsWith('/etcdmembers') && !r.query.includes('watch=')).length;
@@ -125,10 +136,12 @@ describe('Kubernetes source', () => {
   it('a failing list backs off, longer each time', async () => {
     const api = await startApi();
     api.failNext(1000, 500, 'list');
-    const { source } = startSource(api, 4000);
-    await new Promise((r) => setTimeout(r, 2000));
-    const attempts = errors(source, 'server_error');
-    assert.ok(attempts >= 2 && attempts <= 5, `${attempts} lists in 2 s`);
+    const { source } = startSource(api, { minBackoffMs: 100, maxBackoffMs: 10_000 });
+    await waitFor(() => listRequests(api).length >= 4, { what: 'four lists' });
+    // Backoff 50-100 ms, then 100-200, 200-400: each pause at least half of twice the one before.
+    const g = gaps(listRequests(api).slice(0, 4));
+    assert.ok(g[0]! >= 50 && g[1]! >= 100 && g[2]! >= 200, `lists ${g.join(', ')} ms apart`);
+    assert.ok(errors(source, 'server_error') >= 3);
   });
 
   it('a watch resumed from a compacted resourceVersion (410 Gone) relists, counted and logged, and stays up', async () => {
@@ -148,20 +161,23 @@ describe('Kubernetes source', () => {
 
   it('a watch that fails backs off, longer each time, relisting in between', async () => {
     const api = await startApi();
-    const { source } = startSource(api, 4000);
+    const { source } = startSource(api, { minBackoffMs: 100, maxBackoffMs: 10_000 });
     await waitFor(() => watchesFrom(api).length === 1, { what: 'watching' });
     api.failNext(1000, 500, 'watch');
     api.dropWatches();
-    await new Promise((r) => setTimeout(r, 2000));
-    // Backoff 0.25-0.5 s, then 0.5-1 s, 1-2 s...: at most 4 watches in 2 s (a shrinking one: a dozen).
-    const watches = watchesFrom(api).length;
-    assert.ok(watches >= 2 && watches <= 5, `${watches} watches in 2 s`);
-    assert.ok(errors(source, 'server_error') >= 1);
+    // The drop: 50-100 ms, resumed without a relist; that watch's 500: 100-200 ms, then a relist and a watch;
+    // its 500: 200-400 ms...
+    await waitFor(() => watchRequests(api).length >= 4, { what: 'four watches' });
+    const g = gaps(watchRequests(api).slice(0, 4));
+    assert.ok(g[1]! >= 100 && g[2]! >= 200, `watches ${g.join(', ')} ms apart`);
+    assert.ok(errors(source, 'server_error') >= 2);
+    assert.equal(errors(source, 'watch_dropped'), 1);
+    assert.ok(lists(api) >= 3, 'relisted after each failed watch');
   });
 
   it('API down: source down with the reason, no snapshot, counted; back up without a restart', async () => {
     const api = await startApi();
-    const { source } = startSource(api);
+    const { source, logs } = startSource(api);
     await waitFor(() => source.health().up && watchesFrom(api).length === 1, { what: 'watching' });
     const lastSuccess = source.health().lastSuccessMs;
     await api.stop();
@@ -171,6 +187,8 @@ describe('Kubernetes source', () => {
     assert.ok(source.health().lastSuccessMs! >= lastSuccess!, 'the last success is kept while down');
     assert.ok(errors(source, 'unavailable') >= 1);
     assert.equal(errors(source, 'watch_dropped'), 1);
+    // The resumed watch found no server: the log names the watch and the server it could not reach.
+    assert.ok(logs.some((l) => l.includes('kubernetes source failed') && l.includes('during=watch') && l.includes(`API watch at ${api.url}`) && l.includes('ECONNREFUSED')), logs.join('\n'));
     await api.restart();
     api.delete('c1');
     await waitFor(() => source.health().up && count(source) === 2, { what: 'up again with the change', timeoutMs: 5000 });
@@ -195,7 +213,7 @@ describe('Kubernetes source', () => {
 
   it('no CRD: up, crdPresent false, nothing counted', async () => {
     const api = await startApi({ crdInstalled: false });
-    const { source } = startSource(api);
+    const { source } = startSource(api, { crdRecheckMs: 50 });
     await waitFor(() => source.health().up, { what: 'up' });
     assert.deepEqual(source.snapshot(), { crdPresent: false });
     // It looks again for the CRD every crdRecheckMs, and watches nothing meanwhile.
@@ -204,21 +222,118 @@ describe('Kubernetes source', () => {
     assert.deepEqual([...source.errorCounts().values()].filter((n) => n !== 0), []);
   });
 
-  it('a hanging answer is cancelled at the deadline: timeout, and the server sees the request go', async () => {
+  it('a watch the server ends after an event is resumed at once from that event: no pause, no relist, nothing counted', async () => {
     const api = await startApi();
-    api.setLatency(3000);
+    // Every watch here is "very short" and a pause would be 10-20 s: only a watch that carried events skips it.
+    const { source } = startSource(api, { shortWatchMs: 60_000, minBackoffMs: 20_000, maxBackoffMs: 20_000 });
+    await waitFor(() => watchesFrom(api).length === 1 && count(source) === 3, { what: 'watching' });
+    api.create(etcdMemberObject('c4.example.org', { memberID: 'd4', peerAddress: '10.0.0.4' }));
+    await waitFor(() => count(source) === 4, { what: 'the event seen' });
+    const lastSeen = api.resourceVersion;
+    api.endWatches();
+    await waitFor(() => watchesFrom(api).length === 2, { what: 'the watch resumed without a pause', timeoutMs: 5000 });
+    assert.equal(watchesFrom(api)[1], lastSeen);
+    assert.equal(lists(api), 1, 'no relist');
+    assert.deepEqual([...source.errorCounts().values()].filter((n) => n !== 0), []);
+    assert.equal(source.health().up, true);
+  });
+
+  it('a watch the server ends after it stayed open a while, without events, is resumed at once', async () => {
+    const api = await startApi();
+    const { source } = startSource(api, { shortWatchMs: 100, minBackoffMs: 20_000, maxBackoffMs: 20_000 });
+    await waitFor(() => watchesFrom(api).length === 1 && count(source) === 3, { what: 'watching' });
+    const listedAt = watchesFrom(api)[0];
+    // Longer than shortWatchMs since the watch opened, whatever the load.
+    await new Promise((r) => setTimeout(r, 300));
+    api.endWatches();
+    await waitFor(() => watchesFrom(api).length === 2, { what: 'the watch resumed without a pause', timeoutMs: 5000 });
+    assert.equal(watchesFrom(api)[1], listedAt);
+    assert.equal(lists(api), 1, 'no relist');
+    assert.deepEqual([...source.errorCounts().values()].filter((n) => n !== 0), []);
+  });
+
+  it('a watch the server ends at once with only bookmarks pauses before it resumes, from the bookmark', async () => {
+    const api = await startApi({ bookmarkIntervalMs: 20 });
+    const { source } = startSource(api, { shortWatchMs: 60_000, minBackoffMs: 400, maxBackoffMs: 400 });
+    await waitFor(() => watchesFrom(api).length === 1 && count(source) === 3, { what: 'watching' });
+    // Another resource written: the resourceVersion moves on without an etcdmember event, and bookmarks carry it.
+    const written = api.writeElsewhere();
+    const sent = api.bookmarksSent;
+    await waitFor(() => api.bookmarksSent > sent, { what: 'a bookmark with the new resourceVersion', intervalMs: 10 });
     const t0 = Date.now();
-    const { source } = startSource(api);
-    await waitFor(() => source.health().attempted, { what: 'first list ended', intervalMs: 20 });
-    const took = Date.now() - t0;
-    assert.ok(took >= TIMEOUT_MS && took < TIMEOUT_MS + 400, `first list ended after ${took} ms`);
-    assert.equal(source.health().up, false);
-    assert.equal(source.health().lastError?.reason, 'timeout');
-    assert.equal(errors(source, 'timeout'), 1);
+    // A normal end: what was sent before it arrives.
+    api.endWatches();
+    await waitFor(() => watchesFrom(api).length === 2, { what: 'the watch resumed', intervalMs: 10 });
+    // client-go's "very short watch": bookmarks are no events, so this one counts as failed and backs off 0.2-0.4 s.
+    assert.ok(Date.now() - t0 >= 200, `resumed after ${Date.now() - t0} ms`);
+    assert.equal(watchesFrom(api)[1], written, 'resumed from the bookmark');
+    assert.equal(lists(api), 1, 'no relist');
+    assert.deepEqual([...source.errorCounts().values()].filter((n) => n !== 0), []);
+    assert.equal(source.health().up, true);
+  });
+
+  it('a watch that falls silent (a dead network path) is dropped at the silence limit, logged and resumed', async () => {
+    const api = await startApi({ bookmarkIntervalMs: 50 });
+    const { source, logs } = startSource(api, { watchSilenceMs: 400 });
+    await waitFor(() => watchesFrom(api).length === 1 && count(source) === 3, { what: 'watching' });
+    api.create(etcdMemberObject('c4.example.org', { memberID: 'd4', peerAddress: '10.0.0.4' }));
+    await waitFor(() => count(source) === 4, { what: 'the event seen' });
+    const lastSeen = api.resourceVersion;
+    const n = watchesFrom(api).length;
+    api.stallWatches();
+    await waitFor(() => watchesFrom(api).length > n, { what: 'the watch resumed' });
+    assert.equal(watchesFrom(api)[n], lastSeen);
+    assert.ok(logs.some((l) => l.includes('etcdmember watch failed') && l.includes('reason=watch_dropped') && l.includes('watch silent for 0.4 s') && l.includes(`resume_from=${lastSeen}`)), logs.join('\n'));
+    // At least one: on a loaded machine a bookmark (50 ms apart) can come later than the silence limit too.
+    assert.ok(errors(source, 'watch_dropped') >= 1);
+    assert.equal(lists(api), 1, 'no relist');
+    assert.equal(source.health().up, true);
+  });
+
+  it('an ERROR event other than 410 ends the watch: down with its code and message, then relisted and up', async () => {
+    const api = await startApi();
+    const { source, logs, changes } = startSource(api, { minBackoffMs: 50, maxBackoffMs: 50 });
+    await waitFor(() => watchesFrom(api).length === 1 && count(source) === 3, { what: 'watching' });
+    const before = changes();
+    api.failWatches(500, 'InternalError', 'etcd watch channel closed');
+    await waitFor(() => lists(api) === 2 && watchesFrom(api).length === 2, { what: 'relisted and watching again' });
+    const failed = logs.find((l) => l.includes('kubernetes source failed'));
+    assert.ok(failed?.includes('reason=server_error') && failed.includes('during=watch') && failed.includes('API watch answered 500: etcd watch channel closed'), logs.join('\n'));
+    assert.equal(errors(source, 'server_error'), 1);
+    assert.ok(changes() >= before + 2, 'the exporter was told it went down, and up again');
+    await waitFor(() => source.health().up, { what: 'up again' });
+  });
+
+  it('a watch line that is no event ends the watch with invalid_response, named in the log; relisted each time', async () => {
+    const api = await startApi();
+    const { source, logs } = startSource(api, { minBackoffMs: 20, maxBackoffMs: 20 });
+    const cases: [string, string][] = [
+      ['not json', 'watch event response is not JSON: not json'],
+      ['[1]', 'watch event is not a JSON object: [1]'],
+      ['{"type":"SYNC","object":{}}', 'watch event of unknown type \\"SYNC\\"'],
+      // A Status without its code: kube-apiserver always sends one.
+      ['{"type":"ERROR","object":{"kind":"Status","message":"no code"}}', 'API watch answered 0: no code'],
+    ];
+    for (const [i, [line, said]] of cases.entries()) {
+      await waitFor(() => watchesFrom(api).length === i + 1, { what: `watch ${i + 1}` });
+      api.writeToWatches(line);
+      await waitFor(() => lists(api) === i + 2, { what: `relisted after ${line}` });
+      assert.ok(logs.some((l) => l.includes('kubernetes source failed') && l.includes('during=watch') && l.includes(said)), `${said}\n${logs.join('\n')}`);
+    }
+    assert.equal(errors(source, 'invalid_response'), 3);
+    assert.equal(errors(source, 'other'), 1);
+  });
+
+  it('stop() while watching ends the watch at once: nothing logged as failed, nothing counted', async () => {
+    const api = await startApi();
+    const { source, logs } = startSource(api);
+    await waitFor(() => watchesFrom(api).length === 1 && source.health().up, { what: 'watching' });
+    const t0 = Date.now();
     await source.stop();
-    // The server answers after its latency only if the client is still there: a cancelled request never shows up.
-    await new Promise((r) => setTimeout(r, 3300 - (Date.now() - t0)));
-    assert.equal(api.requestLog.length, 0, `the server answered ${JSON.stringify(api.requestLog)}`);
+    assert.ok(Date.now() - t0 < 2000, `stop took ${Date.now() - t0} ms`);
+    assert.deepEqual([...source.errorCounts().values()].filter((n) => n !== 0), []);
+    assert.deepEqual(logs.filter((l) => l.includes('failed')), []);
+    assert.equal(watchesFrom(api).length, 1, 'no watch after stop()');
   });
 
   it('stop() ends a hanging request at once', async () => {
@@ -231,50 +346,5 @@ describe('Kubernetes source', () => {
     assert.ok(Date.now() - t0 < 100, `stop took ${Date.now() - t0} ms`);
     assert.equal(source.health().attempted, false, 'a cancelled request is no failure of the source');
     assert.equal(errors(source, 'other'), 0);
-  });
-});
-
-describe('listEtcdMembers (one-shot)', () => {
-  it('returns the snapshot and the resourceVersion to watch from', async () => {
-    const api = await startApi();
-    const kubeConfig = loadKubeConfig(api.kubeconfigPath).kubeConfig;
-    const list = await listEtcdMembers({ kubeConfig, requestTimeoutMs: TIMEOUT_MS }, new AbortController().signal);
-    assert.equal(list.crdPresent, true);
-    assert.deepEqual(list.crdPresent && list.objects.map((o) => o.name).sort(), ['c1', 'c1.example.org', 'c2.example.org']);
-    assert.equal(list.resourceVersion, api.resourceVersion);
-  });
-
-  it('times out at its deadline, and the caller can cancel it sooner', async () => {
-    const api = await startApi();
-    api.setLatency(3000);
-    const kubeConfig = loadKubeConfig(api.kubeconfigPath).kubeConfig;
-    let t0 = Date.now();
-    await assert.rejects(listEtcdMembers({ kubeConfig, requestTimeoutMs: TIMEOUT_MS }, new AbortController().signal), (err: unknown) => {
-      assert.ok(err instanceof SourceError && err.reason === 'timeout', String(err));
-      assert.match(err.message, /took longer than 500 ms/);
-      return true;
-    });
-    assert.ok(Date.now() - t0 < TIMEOUT_MS + 300);
-    t0 = Date.now();
-    await assert.rejects(listEtcdMembers({ kubeConfig, requestTimeoutMs: 10_000 }, AbortSignal.timeout(200)), SourceError);
-    assert.ok(Date.now() - t0 < 500, `cancelled after ${Date.now() - t0} ms`);
-  });
-
-  it("an API server whose certificate does not verify: the message names the server (without userinfo) and the kubeconfig's CA", async () => {
-    const api = await startApi();
-    const kubeConfig = loadKubeConfig(api.kubeconfigPath).kubeConfig;
-    const cluster = kubeConfig.getCurrentCluster()!;
-    const server = new URL(cluster.server);
-    server.username = 'admin';
-    server.password = 'hunter2';
-    // The same server with no CA: Node's own roots do not know its self-signed one.
-    kubeConfig.clusters = [{ ...cluster, server: server.toString(), caData: undefined, caFile: undefined }];
-    await assert.rejects(listEtcdMembers({ kubeConfig, requestTimeoutMs: TIMEOUT_MS }, new AbortController().signal), (err: unknown) => {
-      assert.ok(err instanceof SourceError && err.reason === 'tls', String(err));
-      assert.ok(err.message.startsWith(`API list at https://admin:xxxxx@127.0.0.1:${server.port}/ failed: `), err.message);
-      assert.match(err.message, /certificate.*; check the kubeconfig's certificate-authority for this server$/);
-      assert.doesNotMatch(err.message, /hunter2/);
-      return true;
-    });
   });
 });

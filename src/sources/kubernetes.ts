@@ -44,8 +44,14 @@ export interface KubernetesReadOptions {
 export interface KubernetesSourceOptions extends KubernetesReadOptions {
   /** How often to look again for the CRD while it is absent. */
   readonly crdRecheckMs: number;
-  /** Server-side watch timeout; the client gives up 30 s after it if the stream went silent. */
+  /** Server-side watch timeout: the server ends the watch then, and the client resumes it. */
   readonly watchTimeoutSeconds: number;
+  /** A watch that sent nothing (no event, no bookmark, no end) for this long is dead; longer than watchTimeoutSeconds. */
+  readonly watchSilenceMs: number;
+  /** A watch the server ends sooner than this without an event is a failure (client-go's "very short watch": 1 s). */
+  readonly shortWatchMs: number;
+  /** The pause after a first failure (jittered: half to all of it), doubling with each further one up to maxBackoffMs. */
+  readonly minBackoffMs: number;
   readonly maxBackoffMs: number;
   readonly logger: Logger;
 }
@@ -196,8 +202,8 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
     let failures = 0;
     while (!this.stopped) {
       if (!(await this.list())) {
-        if (this.stopped) return;
-        await this.sleep(backoff(++failures, this.opts.maxBackoffMs));
+        // Stopped: this sleep returns at once and the loop's condition ends it.
+        await this.sleep(backoff(++failures, this.opts.minBackoffMs, this.opts.maxBackoffMs));
         continue;
       }
       if (this.crdPresent === false) {
@@ -207,7 +213,8 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
       }
       // Like client-go's reflector: a watch that ends or breaks is resumed from the last resourceVersion seen
       // (kept in this.resourceVersion, so a watch that throws loses nothing); a 410 (history compacted) or any
-      // other failure leads back to a full relist.
+      // other failure leads back to a full relist. stop() ends it through the catch: a watch open then, or
+      // started after, fails at once.
       for (;;) {
         const opened = Date.now();
         this.refreshVersion();
@@ -215,8 +222,8 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
           const events = await this.watch();
           // A watch that carried events, or stayed open a while, is healthy; one the server ends at once
           // without events (client-go's "very short watch") is a failure, or this loop would spin.
-          if (events > 0 || Date.now() - opened > 1000) failures = 0;
-          else await this.sleep(backoff(++failures, this.opts.maxBackoffMs));
+          if (events > 0 || Date.now() - opened > this.opts.shortWatchMs) failures = 0;
+          else await this.sleep(backoff(++failures, this.opts.minBackoffMs, this.opts.maxBackoffMs));
         } catch (err) {
           if (this.stopped) return;
           const e = toSourceError(err, 'watch', this.opts.kubeConfig);
@@ -234,10 +241,9 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
             // Stryker disable next-line ConditionalExpression: a watch opens only after a list that succeeded and only this branch takes the source down, so wasUp is true here (this also drops wasUp → false, which the 403 test catches)
             if (wasUp) this.onChange();
           }
-          await this.sleep(backoff(++failures, this.opts.maxBackoffMs));
+          await this.sleep(backoff(++failures, this.opts.minBackoffMs, this.opts.maxBackoffMs));
           if (e.reason !== 'watch_dropped') break;
         }
-        if (this.stopped) return;
       }
     }
   }
@@ -311,9 +317,10 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
     // An open watch keeps the view current: its opening and every event or bookmark count as a successful read.
     this.status.alive();
     // Keepalive probes notice a peer that vanished without a reset long before the silence limit below.
-    res.socket?.setKeepAlive(true, 15_000);
-    // The server ends the stream after timeoutSeconds; if it falls silent past that, the connection is dead.
-    const silenceMs = (timeoutSeconds + 30) * 1000;
+    // Stryker disable next-line BooleanLiteral: only a network path that goes dead without a reset tells keepalive on from off; no test can make one (the silence limit's test covers such a watch)
+    res.socket.setKeepAlive(true, 15_000);
+    // The server ends the stream after timeoutSeconds; if it falls silent well past that, the connection is dead.
+    const silenceMs = this.opts.watchSilenceMs;
     const onSilence = (): void => ended.abort(new SourceError('watch_dropped', `watch silent for ${silenceMs / 1000} s`));
     let events = 0;
     await readLines(res, signal, silenceMs, onSilence, (line) => {
@@ -432,8 +439,8 @@ function asRecord(v: unknown, what: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function backoff(failures: number, maxMs: number): number {
-  const base = Math.min(maxMs, 500 * 2 ** Math.min(failures - 1, 10));
+function backoff(failures: number, minMs: number, maxMs: number): number {
+  const base = Math.min(maxMs, minMs * 2 ** Math.min(failures - 1, 10));
   return base / 2 + Math.random() * (base / 2);
 }
 
