@@ -288,3 +288,49 @@ describe('incidents', () => {
     each(['1.35.5'], restored, kube(stale({ joined: 'False', message: 'No such member ID', reconcileStatus: 'Success' })), { '1.35.5': expected });
   });
 });
+
+describe('k0s versions: the strings k0s and others report, and the order of releases', () => {
+  // kube-apiserver's /version gitVersion: k0s builds it with KUBE_GIT_VERSION="v$VERSION+k0s"
+  // (embedded-bins/kubernetes/Dockerfile at v1.33.4+k0s.0); other distributions add their own build or none.
+  const gitVersions: [string, string | undefined][] = [
+    ['v1.33.4+k0s', '1.33.4'],
+    ['v1.30.14+k0s', '1.30.14'],
+    ['v1.36.0-rc.1+k0s', '1.36.0'],
+    ['v1.36.3+k0s.2', '1.36.3'],
+    ['v1.31.2', undefined],
+    ['v1.31.3+k3s1', undefined],
+    ['v1.31.3+rke2r1', undefined],
+    ['v1.30.5-gke.1014001', undefined],
+    ['v1.31.3+k0sx', undefined],
+    ['xv1.31.3+k0s', undefined],
+    ['v1.31.3+k0s and more', undefined],
+    ['v01.31.3+k0s', undefined],
+    ['k0s', undefined],
+  ];
+  for (const [gitVersion, want] of gitVersions) {
+    it(`/version ${JSON.stringify(gitVersion)}: ${want === undefined ? 'not k0s' : `k0s ${want}`}`, () => {
+      const got = k0sVersionFromGitVersion(gitVersion);
+      assert.deepEqual(got && { gitVersion: got.gitVersion, version: `${got.major}.${got.minor}.${got.patch}` }, want && { gitVersion, version: want });
+    });
+  }
+  it('--k0s.version: spaces around are dropped, anything else around the version is refused', () => {
+    assert.equal(parseK0sVersion(' v1.35.5+k0s.0\n').gitVersion, 'v1.35.5+k0s.0');
+    for (const bad of ['k0s v1.35.5', 'v1.35.5+k0s.0 v1.36.1', 'v1.35.5.1']) {
+      assert.throws(() => parseK0sVersion(bad), (err: Error) => err.message.startsWith(`"${bad}" is not a k0s version; want e.g. v1.31.3+k0s.0`), bad);
+    }
+  });
+  it('an early k0s (v0.9.1) has none of the behaviours; releases far ahead (v1.100.0, v10.0.0) have all', () => {
+    const rules = Object.keys(K0S_RULES) as K0sRuleName[];
+    const early = k0sBehaviour(v('v0.9.1'));
+    assert.deepEqual(rules.filter((r) => early[r] !== false), []);
+    for (const later of ['v1.100.0+k0s.0', 'v10.0.0+k0s.0']) {
+      const b = k0sBehaviour(v(later));
+      assert.deepEqual(rules.filter((r) => b[r] !== true), [], later);
+    }
+  });
+  it("a Failed another k0s wrote on a live member without leave is reported on 1.35.5: only k0s's list failure sticks", () => {
+    // Written by 1.31 when etcd refused a leave, spec.leave unset since; k0s 1.35.5 clears it only while acting on a leave.
+    const objects = [OWN[0]!, object('c2.example.org', 'b2', '10.0.0.2', { reconcileStatus: 'Failed', message: 'context deadline exceeded' }), OWN[2]!];
+    assert.deepEqual(findings(analyse(ETCD, kube(objects), host, v('v1.35.5+k0s.0'))), ['c2.example.org:reconcile_failed']);
+  });
+});

@@ -15,29 +15,40 @@ export interface K0sVersion {
   readonly patch: number;
 }
 
-const SEMVER = /^v?(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})(?:-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
+// semver.org's form of major.minor.patch (no leading zeros), a pre-release and build metadata; the build metadata
+// is captured without its `+`. No dependency of ours parses semver (package.json), and k0s's own strings are few.
+const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+([0-9A-Za-z.-]+))?$/;
 
 /**
- * The k0s version in a kube-apiserver gitVersion; undefined unless it is k0s's (its build metadata starts with
- * `k0s`, as in v1.31.3+k0s.0): a plain kube-apiserver's version says nothing about k0s.
+ * The k0s version in a kube-apiserver gitVersion; undefined unless it is k0s's: k0s builds kube-apiserver with
+ * KUBE_GIT_VERSION="v$VERSION+k0s" (embedded-bins/kubernetes/Dockerfile, v1.33.4+k0s.0), so /version says
+ * v1.33.4+k0s; `k0s version` says v1.33.4+k0s.0. A plain kube-apiserver's version says nothing about k0s.
  */
 export function k0sVersionFromGitVersion(gitVersion: string): K0sVersion | undefined {
   const m = SEMVER.exec(gitVersion);
-  if (!m || !/^\+k0s(?:\.|$)/.test(m[4] ?? '')) return undefined;
-  return { gitVersion, major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
+  const build = m?.[4];
+  if (build !== 'k0s' && build?.startsWith('k0s.') !== true) return undefined;
+  // A build was matched, so m is not null.
+  return versionOf(m!, gitVersion);
 }
 
 /** A version given on the command line: v1.31.3+k0s.0, v1.31.3 or 1.31.3. Throws a message naming what is wanted. */
 export function parseK0sVersion(text: string): K0sVersion {
-  const m = SEMVER.exec(text.trim());
+  const gitVersion = text.trim();
+  const m = SEMVER.exec(gitVersion);
   if (!m) throw new Error(`"${text}" is not a k0s version; want e.g. v1.31.3+k0s.0 (what \`k0s version\` prints)`);
-  return { gitVersion: text.trim(), major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
+  return versionOf(m, gitVersion);
+}
+
+function versionOf(m: RegExpExecArray, gitVersion: string): K0sVersion {
+  return { gitVersion, major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
 }
 
 type Triple = readonly [number, number, number];
 
+/** major, then minor, then patch: the first that differs decides. */
 function atLeast(v: K0sVersion, [major, minor, patch]: Triple): boolean {
-  return v.major !== major ? v.major > major : v.minor !== minor ? v.minor > minor : v.patch >= patch;
+  return (v.major - major || v.minor - minor || v.patch - patch) >= 0;
 }
 
 /** One behaviour that changed at a k0s version, with where in k0s's source it was read. */
