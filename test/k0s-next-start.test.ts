@@ -160,7 +160,8 @@ describe("k0s's default peer address by release (iface.FirstPublicAddress)", () 
     const reading = nl({ name: 'eth0', addresses: [v4('10.0.0.1'), v6('fd00::1')] });
     assert.deepEqual(
       ['10.0.0.1', '10.0.0.2', 'FD00:0::1', '[fd00::1]', 'c1.example.org', '', '0.0.0.0', '127.0.0.5', 'localhost'].map((a) => onHost(a, reading)),
-      [true, false, true, true, false, false, true, true, true],
+      // [fd00::1]: k0s brackets it again (https://[[fd00::1]]:2380), which etcd refuses.
+      [true, false, true, false, false, false, true, true, true],
     );
     assert.equal(onHost('10.0.0.2', { interfaces: reading.interfaces, via: 'node', hidden: [{ name: 'eth1', index: 3 }] }), undefined, 'a hidden interface may hold it');
   });
@@ -226,5 +227,109 @@ describe("the host's interfaces through real netlink (a network namespace of thi
     ], 'the kernel lists the primary first and flags the second address of the subnet secondary');
     // k0s looks at br-down (down) before vethB: it takes 10.9.0.1.
     assert.deepEqual(predictDefaultPeerAddress(out.r.reading, 'v1.36.3+k0s.2'), { known: true, address: '10.9.0.1', interfaceName: 'br-down' });
+  });
+});
+
+describe('what the exporter predicts for the next start, message by message', () => {
+  const v4 = (address: string) => ({ address, family: 'IPv4' });
+  const v6 = (address: string) => ({ address, family: 'IPv6' });
+  const lo: HostInterface = { name: 'lo', index: 1, addresses: [v4('127.0.0.1'), v6('::1')] };
+  // os.networkInterfaces(): no flags, interfaces that are down left out (hidden, from /sys/class/net).
+  const node = (hidden: { name: string; index: number | undefined }[], ...interfaces: HostInterface[]): InterfaceReading => ({ interfaces: [lo, ...interfaces], via: 'node', hidden });
+  const why = (got: ReturnType<typeof predictDefaultPeerAddress>): string => (got.known ? `known: ${got.address}` : got.why);
+
+  it('the version unknown: the message says what each release range takes', () => {
+    const reading: InterfaceReading = { interfaces: [lo, { name: 'kube-bridge', addresses: [v4('10.244.0.1')] }, { name: 'eth0', addresses: [v4('10.0.0.1')] }], via: 'netlink' };
+    assert.equal(
+      why(predictDefaultPeerAddress(reading, undefined)),
+      'the k0s version is unknown and the releases pick differently: k0s 1.30.0 to 1.30.1 takes 10.244.0.1, k0s 1.30.2 to 1.32.0 takes 10.0.0.1, k0s 1.32.1 and later takes 10.0.0.1',
+    );
+  });
+  it('a secondary address is taken by 1.30.0 to 1.30.1 too (iface.go reads no flags before 1.32.1)', () => {
+    const reading: InterfaceReading = { interfaces: [{ name: 'eth0', addresses: [{ ...v4('10.0.0.100'), secondary: true }, v4('10.0.0.1')] }], via: 'netlink' };
+    assert.equal(why(predictDefaultPeerAddress(reading, 'v1.30.1+k0s.0')), 'known: 10.0.0.100');
+  });
+  it('only loopback: k0s falls back to 127.0.0.1, also through os.networkInterfaces()', () => {
+    assert.deepEqual(predictDefaultPeerAddress(node([]), 'v1.36.3+k0s.2'), { known: true, address: '127.0.0.1', interfaceName: undefined });
+  });
+  it('through os.networkInterfaces(): an IPv6 pick is unknown on 1.32.1+ (temporary?), also when it is the only one and the version unknown', () => {
+    const reading = node([], { name: 'eth0', index: 2, addresses: [v6('2001:db8::1')] });
+    const want = 'k0s 1.32.1 and later skip temporary IPv6 addresses, and os.networkInterfaces() does not say whether 2001:db8::1 on eth0 is one (`ip` was not available)';
+    assert.equal(why(predictDefaultPeerAddress(reading, 'v1.32.1+k0s.0')), want);
+    assert.equal(why(predictDefaultPeerAddress(reading, undefined)), want);
+    assert.equal(why(predictDefaultPeerAddress(reading, 'v1.32.0+k0s.0')), 'known: 2001:db8::1');
+  });
+  it('through os.networkInterfaces(): hidden interfaces before the pick are named, after loopback', () => {
+    const eth2: HostInterface = { name: 'eth2', index: 4, addresses: [v4('10.0.0.1')] };
+    assert.equal(
+      why(predictDefaultPeerAddress(node([{ name: 'eth0', index: 2 }, { name: 'eth1', index: 3 }], eth2), 'v1.36.3+k0s.2')),
+      'k0s also takes addresses of interfaces that are down, and os.networkInterfaces() does not show eth0, eth1, which k0s looks at before eth2 (`ip` was not available)',
+    );
+    assert.equal(why(predictDefaultPeerAddress(node([{ name: 'eth9', index: 9 }], eth2), 'v1.36.3+k0s.2')), 'known: 10.0.0.1', 'after the pick: k0s never reaches it');
+    assert.equal(why(predictDefaultPeerAddress(node([{ name: 'eth9', index: undefined }], eth2), 'v1.36.3+k0s.2')).startsWith('k0s also takes'), true, 'no ifindex: it may come first');
+  });
+  it('through os.networkInterfaces(): any hidden interface may hold an IPv4 address that beats an IPv6 pick or the fallback', () => {
+    const eth0: HostInterface = { name: 'eth0', index: 2, addresses: [v6('2001:db8::1')] };
+    assert.match(why(predictDefaultPeerAddress(node([{ name: 'eth1', index: 3 }], eth0), 'v1.31.14+k0s.0')), /does not show eth1, which k0s looks at before eth0 /);
+    assert.match(why(predictDefaultPeerAddress(node([{ name: 'eth0', index: 2 }]), 'v1.36.3+k0s.2')), /does not show eth0, which k0s looks at before falling back to 127\.0\.0\.1 /);
+  });
+  it('through os.networkInterfaces(): hidden interfaces k0s skips do not matter, by release', () => {
+    const eth0: HostInterface = { name: 'eth0', index: 9, addresses: [v4('10.0.0.1')] };
+    const hidden = (name: string) => [{ name, index: 2 }];
+    for (const name of ['vxlan.calico', 'kube-bridge', 'dummyvip0', 'veth1234', 'cali5678']) {
+      assert.equal(why(predictDefaultPeerAddress(node(hidden(name), eth0), 'v1.36.3+k0s.2')), 'known: 10.0.0.1', name);
+    }
+    assert.match(why(predictDefaultPeerAddress(node(hidden('vethx0'), eth0), 'v1.36.3+k0s.2')), /known/);
+    assert.match(why(predictDefaultPeerAddress(node(hidden('kube-bridge'), eth0), 'v1.30.1+k0s.0')), /does not show kube-bridge/, '1.30.1 takes kube-bridge');
+    assert.match(why(predictDefaultPeerAddress(node(hidden('kube-bridge'), eth0), undefined)), /does not show kube-bridge/, 'some release takes it');
+    assert.match(why(predictDefaultPeerAddress(node(hidden('xveth0'), eth0), 'v1.36.3+k0s.2')), /does not show xveth0/, 'veth is a prefix');
+  });
+  it('an IPv4-mapped IPv6 address is taken as its IPv4 form, as Go does', () => {
+    const reading: InterfaceReading = { interfaces: [{ name: 'eth0', addresses: [v6('fd00::6'), v6('::ffff:192.168.10.20')] }], via: 'netlink' };
+    assert.equal(why(predictDefaultPeerAddress(reading, 'v1.36.3+k0s.2')), 'known: 192.168.10.20');
+  });
+
+  const host = { hostname: 'c1', interfaces: { eth0: [v4('10.0.0.1')] } };
+  it('the peer URL flags in extraArgs or rawArgs, both named', () => {
+    const extra = parseK0sConfig('spec:\n  storage:\n    etcd:\n      extraArgs:\n        listen-peer-urls: https://10.0.0.5:2380\n        initial-advertise-peer-urls: https://10.0.0.5:2380\n', 'x');
+    assert.equal(predictHostFacts(extra, host).peerAddressUnknownWhy, 'spec.storage.etcd.extraArgs sets --listen-peer-urls and --initial-advertise-peer-urls, which etcd uses instead of peerAddress');
+    const raw = parseK0sConfig('spec:\n  storage:\n    etcd:\n      rawArgs: [--listen-peer-urls=https://10.0.0.5:2380, --initial-advertise-peer-urls=https://10.0.0.5:2380]\n', 'x');
+    assert.equal(
+      predictHostFacts(raw, host, undefined, 'v1.34.1+k0s.0').peerAddressUnknownWhy,
+      'spec.storage.etcd.rawArgs sets --listen-peer-urls and --initial-advertise-peer-urls, which etcd uses instead of peerAddress',
+    );
+  });
+  it("interfaces that could not be read: the peer address is unknown, saying why; the name is still k0s's", () => {
+    const config = parseK0sConfig('', 'x');
+    const facts = predictHostFacts(config, { hostname: 'C1', interfaces: undefined, interfacesError: 'ip is not installed; os.networkInterfaces() failed too: EAFNOSUPPORT' });
+    assert.deepEqual(facts, {
+      registrationName: 'c1',
+      registrationNameKnown: true,
+      predictedPeerAddress: undefined,
+      peerAddressUnknownWhy: "the host's interfaces could not be read (ip is not installed; os.networkInterfaces() failed too: EAFNOSUPPORT)",
+    });
+    assert.equal(predictHostFacts(config, { hostname: 'c1', interfaces: undefined }).peerAddressUnknownWhy, "the host's interfaces could not be read (no reading)");
+  });
+  it('a plain interface list is a list, also with an interface named via', () => {
+    const facts = predictHostFacts(parseK0sConfig('', 'x'), { hostname: 'c1', interfaces: { via: [v4('10.0.0.7')], eth0: [v4('10.0.0.1')] } });
+    assert.equal(facts.predictedPeerAddress, '10.0.0.7');
+  });
+  it('whether etcd can bind the address: only an IP or localhost, as etcd takes it', () => {
+    const reading: InterfaceReading = { interfaces: [lo, { name: 'eth0', addresses: [v4('10.0.0.1'), v6('fd00::1')] }], via: 'netlink' };
+    const cases: [string, boolean][] = [
+      ['::', true],
+      ['fd00::2', false],
+      ['fd00::1%eth0', false],
+      ['LOCALHOST', false],
+      [' 10.0.0.1', false],
+      ['010.0.0.1', false],
+    ];
+    assert.deepEqual(cases.map(([a]) => [a, onHost(a, reading)]), cases);
+  });
+  it('through os.networkInterfaces(): an address not shown is undefined while an interface is hidden, a name is never bindable', () => {
+    const hiddenOne = node([{ name: 'eth1', index: 3 }], { name: 'eth0', index: 2, addresses: [v4('10.0.0.1')] });
+    const noneHidden = node([], { name: 'eth0', index: 2, addresses: [v4('10.0.0.1')] });
+    assert.deepEqual(['10.0.0.2', '10.0.0.1', 'c1.example.org', '10.0.0.1.nip.io', 'x10.0.0.1'].map((a) => onHost(a, hiddenOne)), [undefined, true, false, false, false]);
+    assert.equal(onHost('10.0.0.2', noneHidden), false);
   });
 });

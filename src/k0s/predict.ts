@@ -1,4 +1,5 @@
 // What k0s on this host will do at its next start, from its config and the host's own facts. Pure.
+import { isIP, isIPv6 } from 'node:net';
 import { objectNameFor, type HostFacts } from '../model.js';
 import { PEER_URL_FLAGS, passesRawArgs, rawArgValue, type K0sEtcdConfig } from './config.js';
 import { hostAddresses, interfacesFromList, predictDefaultPeerAddress, type InterfaceList, type InterfaceReading } from './peer-address.js';
@@ -26,7 +27,7 @@ export function predictHostFacts(k0s: K0sEtcdConfig | undefined, host: HostState
   // a non-empty extraArgs.name, else the hostname (storage.go GetNodeName / GetMemberName skip ""), trimmed and
   // lowercased. kine or an external etcd: k0s starts no member here, so nothing is predicted.
   const runsEtcd = k0s?.storage === 'etcd';
-  const configured = runsEtcd && k0s.memberName !== undefined && k0s.memberName !== '' ? k0s.memberName : undefined;
+  const configured = runsEtcd && k0s.memberName !== '' ? k0s.memberName : undefined;
   const registrationName = objectNameFor(memberNameOverride ?? configured ?? host.hostname);
   const facts: HostFacts = {
     registrationName,
@@ -50,7 +51,7 @@ type Peer = { known: true; address: string } | { known: false; why: string };
 function predictPeerAddress(k0s: K0sEtcdConfig, reading: InterfaceReading | undefined, readError: string | undefined, k0sVersion: string | undefined): Peer {
   // extraArgs override k0s's own etcd flags (etcd.go: "overriding etcd flag with user provided value"), rawArgs
   // come after all of them (v1.34.1 on): either can take the peer URLs out of peerAddress's hands.
-  if (k0s.peerUrlArgs !== undefined && k0s.peerUrlArgs.length > 0) {
+  if (k0s.peerUrlArgs !== undefined) {
     return { known: false, why: `spec.storage.etcd.extraArgs sets ${k0s.peerUrlArgs.join(' and ')}, which etcd uses instead of peerAddress` };
   }
   const raw = PEER_URL_FLAGS.filter((f) => rawArgValue(k0s.rawArgs, f) !== undefined);
@@ -66,27 +67,23 @@ function predictPeerAddress(k0s: K0sEtcdConfig, reading: InterfaceReading | unde
 /**
  * Whether etcd can listen on the address on this host: it binds --listen-peer-urls, which k0s sets to the peer
  * URL, and exits when the address is not local (k0s#7876: a restore onto a new IP with peerAddress pinned crash-
- * loops). "" and the unspecified addresses bind everywhere. Undefined when the reading cannot tell (Node's omits
- * interfaces that are down, whose addresses still bind).
+ * loops). k0s writes the URL as https://<peerAddress>:2380 (GetPeerURL, net.JoinHostPort: storage.go at
+ * v1.33.4+k0s.0), the address as written; etcd takes only an IP or `localhost` there ("expected IP in URL for
+ * binding": a name, LOCALHOST, a zone (fe80::1%eth0), brackets or spaces make it exit, measured with etcd 3.5).
+ * The unspecified addresses bind everywhere. Undefined when the reading cannot tell (Node's omits interfaces that
+ * are down, whose addresses still bind).
  */
 export function onHost(address: string, reading: InterfaceReading): boolean | undefined {
-  const bare = address.trim().replace(/^\[(.*)\]$/, '$1');
-  if (bare === '0.0.0.0' || bare === '::' || bare.toLowerCase() === 'localhost') return true;
-  const v4 = /^\d{1,3}(?:\.\d{1,3}){3}$/.test(bare);
-  const v6 = bare.includes(':');
+  if (address === '0.0.0.0' || address === '::' || address === 'localhost') return true;
+  if (isIP(address) === 0 || address.includes('%')) return false;
   // 127/8 is always local.
-  if (!v4 && !v6) return false;
-  if (v4 && bare.startsWith('127.')) return true;
-  const canon = (a: string): string => (a.includes(':') ? canonicalIPv6(a.replace(/%.*$/, '')) : a);
-  const mine = new Set(hostAddresses(reading).map(canon));
-  if (mine.has(canon(bare))) return true;
-  return reading.via === 'node' && (reading.hidden ?? []).length > 0 ? undefined : false;
+  if (address.startsWith('127.')) return true;
+  const mine = new Set(hostAddresses(reading).map(canonical));
+  if (mine.has(canonical(address))) return true;
+  return reading.via === 'node' && reading.hidden.length > 0 ? undefined : false;
 }
 
-function canonicalIPv6(a: string): string {
-  try {
-    return new URL(`http://[${a}]/`).hostname.slice(1, -1);
-  } catch {
-    return a.toLowerCase();
-  }
+/** One spelling per address: IPv6 as the URL parser writes it ([fd00::1] for FD00:0::1), IPv4 as is. */
+function canonical(a: string): string {
+  return isIPv6(a) ? new URL(`http://[${a}]/`).hostname : a;
 }
