@@ -137,3 +137,29 @@ describe('a named k0s.yaml as k0s judges it (the real exporter process)', () => 
     assert.match(r.stderr, /^k0s-etcdmember-exporter check: 2 problems: \(1\) --k0s.config-file: .*k0s-spec-typo\.yaml:8:3: unknown field spec\.konectivity \(did you mean spec\.konnectivity\?\).*; \(2\) cannot load kubeconfig \/dev\/null: /);
   });
 });
+
+describe('--k0s.config-file at start (the real exporter process)', () => {
+  // A usable kubeconfig, so the k0s config is the one problem reported (all are, at once).
+  const run = (args: string[]) => {
+    const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
+    const kubeconfig = join(dir, 'start-kubeconfig');
+    writeKubeconfig(kubeconfig);
+    return spawnSync(process.execPath, [main, '--etcd.endpoints=http://127.0.0.1:1', `--kubeconfig=${kubeconfig}`, ...args], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env['PATH'] ?? '', HOME: dir } });
+  };
+  it('exits 2 with one line naming the file, line and column of a malformed one', () => {
+    const p = join(dir, 'start-bad.yaml');
+    writeFileSync(p, 'apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nspec:\n  storage:\n    type: etcd\n    etcd:\n      peerAddress: [10.0.0.1\n');
+    const r = run([`--k0s.config-file=${p}`]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^k0s-etcdmember-exporter: --k0s.config-file: ${p}:\\d+:\\d+: not valid YAML`));
+  });
+  it('exits 2 for a directory and for a missing file, naming it', () => {
+    const r = run([`--k0s.config-file=${dir}`]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trim(), `k0s-etcdmember-exporter: --k0s.config-file: ${dir}: is a directory; want the k0s config file (k0s.yaml)`);
+    const m = run([`--k0s.config-file=${join(dir, 'nope.yaml')}`]);
+    assert.equal(m.status, 2);
+    assert.equal(m.stderr.trim(), `k0s-etcdmember-exporter: --k0s.config-file: ${join(dir, 'nope.yaml')}: does not exist`);
+  });
+});

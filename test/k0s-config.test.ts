@@ -7,7 +7,6 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { analyse } from '../src/analysis.js';
 import { K0S_DEFAULTS, K0sConfigError, parseK0sConfig } from '../src/k0s/config.js';
 import { firstPublicAddress, type InterfaceList } from '../src/k0s/peer-address.js';
@@ -15,10 +14,8 @@ import { predictHostFacts, type HostState } from '../src/k0s/predict.js';
 import { createLogger } from '../src/log.js';
 import type { EtcdSnapshot } from '../src/model.js';
 import { K0sConfigSource, readK0sConfigFile } from '../src/sources/k0s-config.js';
-import { writeKubeconfig } from '../testbed/kubeconfig.js';
 import { K0S_FIXTURES } from '../testbed/paths.js';
 
-const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'k0s-config-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -245,31 +242,6 @@ describe('the k0s_config source', () => {
     } finally {
       await source.stop();
     }
-  });
-});
-
-describe('--k0s.config-file at start', () => {
-  // A usable kubeconfig, so the k0s config is the one problem reported (all are, at once).
-  const run = (args: string[]) => {
-    const kubeconfig = join(dir, 'start-kubeconfig');
-    writeKubeconfig(kubeconfig);
-    return spawnSync(process.execPath, [MAIN, '--etcd.endpoints=http://127.0.0.1:1', `--kubeconfig=${kubeconfig}`, ...args], { encoding: 'utf8', timeout: 10_000, env: { PATH: process.env['PATH'] ?? '', HOME: dir } });
-  };
-  it('exits 2 with one line naming the file, line and column of a malformed one', () => {
-    const p = join(dir, 'start-bad.yaml');
-    writeFileSync(p, etcdConfig('      peerAddress: [10.0.0.1\n'));
-    const r = run([`--k0s.config-file=${p}`]);
-    assert.equal(r.status, 2, r.stderr);
-    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, new RegExp(`^k0s-etcdmember-exporter: --k0s.config-file: ${p}:\\d+:\\d+: not valid YAML`));
-  });
-  it('exits 2 for a directory and for a missing file, naming it', () => {
-    const r = run([`--k0s.config-file=${dir}`]);
-    assert.equal(r.status, 2);
-    assert.equal(r.stderr.trim(), `k0s-etcdmember-exporter: --k0s.config-file: ${dir}: is a directory; want the k0s config file (k0s.yaml)`);
-    const m = run([`--k0s.config-file=${join(dir, 'nope.yaml')}`]);
-    assert.equal(m.status, 2);
-    assert.equal(m.stderr.trim(), `k0s-etcdmember-exporter: --k0s.config-file: ${join(dir, 'nope.yaml')}: does not exist`);
   });
 });
 
