@@ -27,6 +27,13 @@ describe('web config refusals: where', () => {
     // The keys offered are those this exporter takes: not rate_limit, which has its own refusal.
     assert.equal(where('basic_auth_user:\n  a: b\n'), '/w.yml:1:1: basic_auth_user: unknown key; want one of tls_server_config, http_server_config, basic_auth_users');
     assert.equal(where('tls_server_config:\n  cert_file: a\n'), '/w.yml:1:1: tls_server_config.key_file: missing: TLS needs cert_file and key_file');
+    // The parent of a missing key, not the start of the file, when they differ.
+    assert.equal(
+      where('http_server_config:\n  http2: true\ntls_server_config:\n  cert_file: a\n'),
+      '/w.yml:3:1: tls_server_config.key_file: missing: TLS needs cert_file and key_file',
+    );
+    // An empty key is refused where it is written (its name is "", so the message names none).
+    assert.equal(where(`basic_auth_users:\n  ok: '${HASH}'\n"": 1\n`), '/w.yml:3:1: unknown key; want one of tls_server_config, http_server_config, basic_auth_users');
     assert.equal(where('- a\n'), '/w.yml:1:1: want a mapping, got a list');
     assert.equal(where('\n\n  5\n'), '/w.yml:3:3: want a mapping, got 5');
     assert.equal(where('http_server_config:\n  headers:\n    X-Frame-Options: allow\n'), '/w.yml:3:5: http_server_config.headers.X-Frame-Options: invalid value "allow"; want one of deny, sameorigin');

@@ -138,26 +138,26 @@ export function parseWebConfig(text: string, path: string): WebConfig {
   try {
     return parseValid(doc, path);
   } catch (err) {
-    if (!(err instanceof WebConfigError) || err.position !== undefined) throw err;
-    const at = keyPosition(doc, lines, err.key);
-    throw at === undefined ? err : new WebConfigError(err.key, err.message.slice(err.key === '' ? 0 : err.key.length + 2), at);
+    // parseValid's refusals name their key and no place: the place is found here, in the parsed text.
+    if (!(err instanceof WebConfigError)) throw err;
+    throw new WebConfigError(err.key, err.message.slice(err.key === '' ? 0 : err.key.length + 2), keyPosition(doc, lines, err.key));
   }
 }
 
-/** Where a dotted key (as WebConfigError names it) is written: its key's line and column, else its value's. */
+/**
+ * Where a dotted key (as WebConfigError names it) is written: the deepest part of its path that is in the document
+ * (a missing key is reported at its parent), else the start of the document. "" is the whole file, unless the file
+ * has a key "" (the one refused then).
+ */
 function keyPosition(doc: Document, lines: LineCounter, key: string): { line: number; column: number } | undefined {
-  const path = key === '' ? [] : key.split('.');
-  // The deepest part of the path that is in the document (a missing key is reported at its parent).
-  for (let n = path.length; n >= 0; n--) {
-    const parent = n === 0 ? undefined : doc.getIn(path.slice(0, n - 1), true);
-    if (n > 0 && isMap(parent)) {
-      const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === path[n - 1]);
-      const node = pair?.key;
-      if (isNode(node) && node.range) return place(lines, node.range[0]);
-    }
-    if (n === 0 && isNode(doc.contents) && doc.contents.range) return place(lines, doc.contents.range[0]);
+  const path = key.split('.');
+  while (path.length > 0) {
+    const name = path.pop();
+    const parent = doc.getIn(path);
+    const node = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && String(p.key.value) === name)?.key : undefined;
+    if (isNode(node) && node.range) return place(lines, node.range[0]);
   }
-  return undefined;
+  return isNode(doc.contents) && doc.contents.range ? place(lines, doc.contents.range[0]) : undefined;
 }
 
 function place(lines: LineCounter, offset: number): { line: number; column: number } {
@@ -334,7 +334,7 @@ function checkKeys(m: Record<string, unknown>, known: readonly string[], prefix:
     const offered = known.filter((key) => lookup(REFUSED, prefix === '' ? key : `${prefix}.${key}`) === undefined);
     if (!known.includes(k)) throw new WebConfigError(full, `unknown key; want one of ${offered.join(', ')}`);
     const refused = lookup(REFUSED, full);
-    if (refused !== undefined && m[k] !== undefined && m[k] !== null) throw new WebConfigError(full, refused);
+    if (refused !== undefined && m[k] !== null) throw new WebConfigError(full, refused);
   }
 }
 
