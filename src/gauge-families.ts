@@ -88,7 +88,6 @@ export class GaugeFamilies<R> {
     }
     // Lines this render did not use belong to series that are gone. They are cleared out once they are as many as
     // the lines in use, so one change costs no walk through every line, and memory stays within twice a report's.
-    // Stryker disable next-line EqualityOperator: > or >= the bound, one line either way is within the 100 of slack.
     if (this.lineCount > 2 * usedCount + 100) this.lineCount -= prune(this.lines, used);
     return `${blocks.join('\n\n')}\n`;
   }

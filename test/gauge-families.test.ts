@@ -77,6 +77,16 @@ describe('gauge families with kept lines', () => {
     assert.equal(await kept.render(report(300)), await reference(report(300)), 'still rendered right');
   });
 
+  it('clears the lines of gone series out once they outnumber those in use by more than 100, not before', async () => {
+    // None in use after the second render: the first render's lines are all gone, 100 of them kept, 101 cleared.
+    for (const [count, keptAfter] of [[100, 100], [101, 0]] as const) {
+      const kept = new GaugeFamilies(families);
+      await kept.render([Array.from({ length: count }, (_, i) => ({ labels: { name: `gone-${i}` }, value: 1 })), [], []]);
+      await kept.render([[], [], []]);
+      assert.equal(kept.kept().lines, keptAfter, `${count} gone, none in use`);
+    }
+  });
+
   it('hands prom-client only the series it has not rendered before: none for a report rendered again', async () => {
     // format() is the only reader of a family's help text: count the reads.
     let formatted = 0;
