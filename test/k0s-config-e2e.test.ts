@@ -1,5 +1,5 @@
 // Done-when of the k0s config prediction, with the real exporter process and a real etcd: the exporter reads the
-// host's k0s.yaml (no --node.member-name), and an edit to it shows at the next refresh.
+// host's k0s.yaml (no --node.member-name), an edit to it shows at the next refresh, and a bad one stops it at start.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { analyse } from '../src/analysis.js';
-import { K0S_DEFAULTS, K0sConfigError, parseK0sConfig } from '../src/k0s/config.js';
+import { K0S_DEFAULTS, K0sConfigError, closest, parseK0sConfig, rawArgValue, type K0sEtcdConfig } from '../src/k0s/config.js';
+import { atLeast, parseK0sRelease, type K0sRelease } from '../src/k0s/config-keys.js';
 import { firstPublicAddress, type InterfaceList } from '../src/k0s/peer-address.js';
 import { predictHostFacts, type HostState } from '../src/k0s/predict.js';
 import { createLogger } from '../src/log.js';
@@ -21,12 +22,13 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const fixture = (name: string): string => readFileSync(join(K0S_FIXTURES, name), 'utf8');
 const etcdConfig = (etcd: string): string => `apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nspec:\n  storage:\n    type: etcd\n    etcd:\n${etcd}`;
-const errorOf = (text: string): string => {
+const errorOf = (text: string, k0sVersion?: string): string => {
   try {
-    parseK0sConfig(text, '/etc/k0s/k0s.yaml');
+    parseK0sConfig(text, '/etc/k0s/k0s.yaml', { k0sVersion });
   } catch (err) {
     assert.ok(err instanceof K0sConfigError, String(err));
     assert.equal(err.message.split('\n').length, 1, 'one line');
+    assert.equal(String(err), `K0sConfigError: ${err.message}`, 'named as such where a stack trace shows it');
     return err.message;
   }
   assert.fail('parsed without error');
@@ -78,6 +80,173 @@ describe('k0s.yaml as k0s reads it', () => {
       errorOf('spec:\n  storag:\n    etcd: {}\n'),
       '/etc/k0s/k0s.yaml:2:3: unknown field spec.storag (did you mean spec.storage?): k0s refuses to start with it (no k0s release from 1.30 to 1.36 knows it)',
     );
+  });
+});
+
+describe('what the author of a k0s.yaml k0s would refuse reads: file:line:column, the key, what it is, what k0s wants', () => {
+  // [what, k0s.yaml, the message]
+  const cases: [string, string, string][] = [
+    ['spec a number', 'spec: 5\n', '1:1: spec is the number 5; k0s wants a mapping'],
+    ['spec a timestamp (YAML 1.1)', 'spec: 2001-12-14\n', '1:1: spec is the timestamp 2001-12-14T00:00:00.000Z; k0s wants a mapping'],
+    ['storage a list', 'spec:\n  storage: [etcd]\n', '2:3: spec.storage is a list; k0s wants a mapping with type, etcd or kine'],
+    ['etcd a string', 'spec:\n  storage:\n    etcd: "10.0.0.1"\n', '3:5: spec.storage.etcd is the string "10.0.0.1"; k0s wants a mapping with peerAddress, extraArgs, ...'],
+    ['extraArgs a list', etcdConfig('      extraArgs: [name]\n'), '7:7: spec.storage.etcd.extraArgs is a list; k0s wants a mapping of etcd flag names to string values'],
+    ['an extraArgs value a number', etcdConfig('      extraArgs:\n        heartbeat-interval: 100\n'), '8:9: spec.storage.etcd.extraArgs.heartbeat-interval is the number 100; k0s wants a string (quote it)'],
+    ['kind a number', 'kind: 1\n', '1:1: kind is the number 1; k0s wants a string such as ClusterConfig'],
+    ['apiVersion a mapping', 'apiVersion: {group: k0s}\n', '1:1: apiVersion is a mapping; k0s wants a string such as k0s.k0sproject.io/v1beta1'],
+    // kind has no list in k0s's key tree: the key check skips the list's items, and the type check names it.
+    ['kind a list of mappings', 'kind: [{a: 1}]\n', '1:1: kind is a list; k0s wants a string such as ClusterConfig'],
+    ['type blank', 'spec:\n  storage:\n    type: " "\n', '3:5: spec.storage.type is the empty string " "; k0s wants etcd or kine'],
+    ['type empty', 'spec:\n  storage:\n    type: ""\n', '3:5: spec.storage.type is the empty string ""; k0s wants etcd or kine'],
+    ['type a timestamp', 'spec:\n  storage:\n    type: 2001-12-14\n', '3:5: spec.storage.type is the timestamp 2001-12-14T00:00:00.000Z; k0s wants etcd or kine'],
+    ['type a mapping', 'spec:\n  storage:\n    type: {name: etcd}\n', '3:5: spec.storage.type is a mapping; k0s wants etcd or kine'],
+    ['type after another key: its own line', 'spec:\n  api: {}\n  storage:\n    etcd: {}\n    type: sql\n', '5:5: spec.storage.type is the string "sql"; k0s wants etcd or kine'],
+    ['keys as written, in any case', 'spec:\n  Storage:\n    TYPE: sql\n', '3:5: spec.Storage.TYPE is the string "sql"; k0s wants etcd or kine'],
+    ['rawArgs a string', etcdConfig('      rawArgs: --name=c1\n'), '7:7: spec.storage.etcd.rawArgs is the string "--name=c1"; k0s wants a list of strings, e.g. ["--name=c1"]'],
+    ['a rawArgs item a number: the line of the item', etcdConfig('      rawArgs:\n        - --name=c1\n        - 2380\n'), '9:11: spec.storage.etcd.rawArgs.1 is the number 2380; k0s wants a string (quote it)'],
+    ['a rawArgs item null', etcdConfig('      rawArgs: [~]\n'), '7:17: spec.storage.etcd.rawArgs.0 is empty; k0s wants a string (quote it)'],
+    ['an unknown key: the first in Go\'s order (the JSON of a sorted Go map), not the first written', 'spec:\n  zzz: 1\n  aaa: 1\n', '3:3: unknown field spec.aaa: k0s refuses to start with it (no k0s release from 1.30 to 1.36 knows it)'],
+    ['Go sorts keys by their bytes: uppercase first', 'spec:\n  aaa: 1\n  Zzz: 1\n', '3:3: unknown field spec.Zzz: k0s refuses to start with it (no k0s release from 1.30 to 1.36 knows it)'],
+    ['the closest key counts every letter of the typo', 'metadata:\n  nam: k0s\n', '2:3: unknown field metadata.nam (did you mean metadata.name?): k0s refuses to start with it (no k0s release from 1.30 to 1.36 knows it)'],
+  ];
+  for (const [what, yaml, want] of cases) it(what, () => assert.equal(errorOf(yaml), `/etc/k0s/k0s.yaml:${want}`));
+
+  it('too many aliases (a billion laughs): refused before it is expanded, with no line to name', () => {
+    const yaml = `a: &a [x, x, x, x, x, x, x, x, x, x]\n${Array.from({ length: 101 }, (_, i) => `b${i}: *a\n`).join('')}`;
+    assert.equal(errorOf(yaml), '/etc/k0s/k0s.yaml: not valid YAML: Excessive alias count indicates a resource exhaustion attack');
+  });
+
+  it('a key by k0s release, with runs of releases from backports (spec.konnectivity.externalAddress)', () => {
+    const yaml = 'spec:\n  konnectivity:\n    externalAddress: k.example.org\n';
+    const known = ['v1.31.13+k0s.0', 'v1.32.10+k0s.0', 'v1.33.6+k0s.0', 'v1.36.3+k0s.2'];
+    for (const v of known) assert.deepEqual(parseK0sConfig(yaml, 'x', { k0sVersion: v }), K0S_DEFAULTS, v);
+    for (const v of ['v1.31.12+k0s.0', 'v1.32.1+k0s.0', 'v1.32.9+k0s.0', 'v1.33.1+k0s.0', 'v1.33.5+k0s.0']) {
+      const [, minor, patch] = parseK0sRelease(v)!;
+      assert.equal(errorOf(yaml, v), `/etc/k0s/k0s.yaml:3:5: unknown field spec.konnectivity.externalAddress: k0s refuses to start with it (k0s 1.${minor}.${patch} does not know it)`);
+    }
+  });
+});
+
+describe('what k0s takes from a k0s.yaml it accepts', () => {
+  const none = { memberName: undefined, peerAddress: undefined };
+  // [what, k0s.yaml, --single, the result]
+  const cases: [string, string, boolean, K0sEtcdConfig][] = [
+    ['spec null: the defaults', 'spec: ~\n', false, K0S_DEFAULTS],
+    ['spec null under --single: kine', 'spec: ~\n', true, { ...K0S_DEFAULTS, storage: 'kine' }],
+    ['no spec under --single: kine', 'apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\n', true, { ...K0S_DEFAULTS, storage: 'kine' }],
+    ['kind and apiVersion empty: k0s checks neither', 'apiVersion: ""\nkind: ""\n', false, K0S_DEFAULTS],
+    ['type null: etcd', 'spec:\n  storage:\n    type: ~\n', false, K0S_DEFAULTS],
+    ['kine with etcd null', 'spec:\n  storage:\n    type: kine\n    etcd: ~\n', false, { storage: 'kine', ...none }],
+    ['kine with an externalCluster: kine', 'spec:\n  storage:\n    type: kine\n    etcd:\n      externalCluster: {endpoints: [https://e:2379]}\n', false, { storage: 'kine', ...none }],
+    ['externalCluster null: etcd here', etcdConfig('      externalCluster: ~\n'), false, K0S_DEFAULTS],
+    ['rawArgs null: none', etcdConfig('      rawArgs: ~\n'), false, K0S_DEFAULTS],
+    ['extraArgs without name: no name, null values taken as ""', etcdConfig('      extraArgs:\n        data-dir: /var/lib/k0s/etcd\n        quota-backend-bytes: ~\n'), false, K0S_DEFAULTS],
+    [
+      'extraArgs.name null: --name= as for ""',
+      etcdConfig('      extraArgs:\n        name: ~\n'),
+      false,
+      { ...K0S_DEFAULTS, memberName: '', notes: ['spec.storage.etcd.extraArgs.name is empty: k0s passes --name= to etcd (a member with no name) and names the EtcdMember object after the hostname'] },
+    ],
+    [
+      'peerAddress blank: taken as written',
+      etcdConfig('      peerAddress: "  "\n'),
+      false,
+      {
+        ...K0S_DEFAULTS,
+        peerAddress: '  ',
+        notes: ['spec.storage.etcd.peerAddress is empty: k0s takes it as written and gives etcd the peer URL https://:2380, which etcd refuses ("expected IP in URL for binding"); k0s picks an address only when the key is absent'],
+      },
+    ],
+    // Go's decoder sets the field from every key that matches it case-insensitively, in the JSON's (sorted) order.
+    ['three spellings of peerAddress: the last in Go\'s order wins', etcdConfig('      peeraddress: 10.0.0.3\n      peerAddress: 10.0.0.2\n      PeerAddress: 10.0.0.1\n'), false, { ...K0S_DEFAULTS, peerAddress: '10.0.0.3' }],
+    [
+      'podSecurityPolicy (of old configs): forgiven by strictyaml',
+      'spec:\n  podSecurityPolicy:\n    defaultPolicy: 00-k0s-privileged\n',
+      false,
+      { ...K0S_DEFAULTS, notes: ['spec.podSecurityPolicy is not a field k0s knows, but k0s forgives an unknown podSecurityPolicy (strictyaml)'] },
+    ],
+    [
+      'interval forgiven, and with it every other unknown key',
+      'spec:\n  telemetry:\n    interval: 10m\n  zz1: 1\n  zz2: 2\n',
+      false,
+      { ...K0S_DEFAULTS, notes: ['spec.telemetry.interval is not a field k0s knows, but k0s forgives an unknown interval (strictyaml), and so ignores spec.zz1, spec.zz2 as well'] },
+    ],
+    ['an images typo: ignored (Images decodes leniently)', 'spec:\n  images:\n    repositry: r.example.org\n', false, { ...K0S_DEFAULTS, notes: ['spec.images.repositry is not a field k0s knows (did you mean repository?): k0s ignores it'] }],
+    ['a network typo: ignored, and the peer address is not concerned', 'spec:\n  network:\n    provder: calico\n', false, { ...K0S_DEFAULTS, notes: ['spec.network.provder is not a field k0s knows (did you mean provider?): k0s ignores it'] }],
+    [
+      "every key of metadata (a Kubernetes ObjectMeta), any key in labels and annotations",
+      [
+        'metadata:', '  name: k0s', '  generateName: k0s-', '  namespace: kube-system', '  selfLink: /x', '  uid: "1"', '  resourceVersion: "1"',
+        '  generation: 1', '  creationTimestamp: null', '  deletionTimestamp: null', '  deletionGracePeriodSeconds: 0',
+        '  labels: {anything: x}', '  annotations: {k0s.example.org/anything: y}', '  ownerReferences: []', '  finalizers: []', '  managedFields: []', '',
+      ].join('\n'),
+      false,
+      K0S_DEFAULTS,
+    ],
+  ];
+  for (const [what, yaml, single, want] of cases) it(what, () => assert.deepEqual(parseK0sConfig(yaml, 'x', { single }), want));
+});
+
+describe("the value etcd's flag package gives a flag in rawArgs", () => {
+  // [rawArgs, --name's value]
+  const cases: [readonly string[] | undefined, string | undefined][] = [
+    [undefined, undefined],
+    [[], undefined],
+    [['--name=a'], 'a'],
+    [['-name=a'], 'a'],
+    [['--name', 'a'], 'a'],
+    [['--name', 'a', 'b'], 'a'],
+    [['--name=a=b'], 'a=b'],
+    [['--name='], ''],
+    [['--name=a\nb'], 'a\nb'],
+    [['--name=a', '--data-dir', '/var/lib/etcd'], 'a'],
+    // A flag without `=` takes the next argument as its value, even one that looks like a flag.
+    [['--name', '--name=b'], '--name=b'],
+    // etcd would refuse this one ("flag needs an argument"); the member name it would have is empty.
+    [['--name'], ''],
+    [['--names=a'], undefined],
+    [['x-name=a'], undefined],
+  ];
+  for (const [args, want] of cases) it(`${JSON.stringify(args)}: ${JSON.stringify(want)}`, () => assert.equal(rawArgValue(args, 'name'), want));
+});
+
+describe('k0s versions as the exporter reads them', () => {
+  // [version, release]
+  const cases: [string, K0sRelease | undefined][] = [
+    ['v1.31.3+k0s.0', [1, 31, 3, 0]],
+    ['1.31.3', [1, 31, 3, 0]],
+    ['v1.31.3+k0s', [1, 31, 3, 0]],
+    ['v1.36.3+k0s.2', [1, 36, 3, 2]],
+    [' v1.36.3+k0s.12\n', [1, 36, 3, 12]],
+    ['v10.1.2', [10, 1, 2, 0]],
+    ['v1.32.1-rc.0+k0s.0', [1, 32, 1, 0]],
+    ['v1.32.1-rc.0', [1, 32, 1, 0]],
+    ['v1.31', undefined],
+    ['v1.31.3+k0s.0-dirty', undefined],
+    ['k0s v1.31.3', undefined],
+    ['v1.31.3+k3s1', undefined],
+    ['v1.31.3-', undefined],
+    ['v1.31.3-rc_1', undefined],
+  ];
+  for (const [version, want] of cases) it(JSON.stringify(version), () => assert.deepEqual(parseK0sRelease(version), want));
+  it('compares releases number by number, the k0s build last', () => {
+    assert.equal(atLeast([1, 36, 3, 2], 'v1.36.3+k0s.2'), true);
+    assert.equal(atLeast([1, 36, 3, 1], 'v1.36.3+k0s.2'), false);
+    assert.equal(atLeast([1, 36, 4, 0], 'v1.36.3+k0s.2'), true);
+    assert.equal(atLeast([2, 0, 0, 0], 'v1.36.3+k0s.2'), true);
+    assert.equal(atLeast([1, 9, 9, 9], 'v1.36.3+k0s.2'), false);
+  });
+});
+
+describe('the closest known key to a typo', () => {
+  it('within a third of its length (at least 1), the first known key of a tie', () => {
+    assert.equal(closest('nam', ['name']), 'name');
+    assert.equal(closest('nme', ['name']), 'name');
+    assert.equal(closest('nm', ['name']), undefined);
+    assert.equal(closest('Storag', ['storage']), 'storage', 'case does not count');
+    assert.equal(closest('pord', ['port', 'pod']), 'port');
+    assert.equal(closest('pord', ['pod', 'port']), 'pod');
+    assert.equal(closest('x', []), undefined);
   });
 });
 

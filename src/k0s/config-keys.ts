@@ -31,8 +31,8 @@ export function parseK0sRelease(version: string | undefined): K0sRelease | undef
 }
 
 export function compareReleases(a: K0sRelease, b: K0sRelease): number {
-  for (let i = 0; i < 4; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return 0;
+  const i = a.findIndex((n, j) => n !== b[j]);
+  return i < 0 ? 0 : a[i]! - b[i]!;
 }
 
 /** True when release is at or after `since` (a tag such as v1.32.1+k0s.0). */

@@ -112,21 +112,23 @@ export function parseK0sConfig(text: string, file: string, options: ParseOptions
   if (parseError !== undefined) {
     throw new K0sConfigError(file, textPosition(lineCounter, parseError.pos[0]), `not valid YAML: ${parseError.message}`);
   }
-  let root: unknown;
+  // yaml's toJS gives null for an empty document (or one of comments only), never undefined.
+  let root: NonNullable<unknown> | null;
   try {
-    root = doc.toJS({ maxAliasCount: 100 });
+    // toJS refuses more than 100 aliases (maxAliasCount's default): a billion laughs fails here, not in memory.
+    root = doc.toJS() as NonNullable<unknown> | null;
   } catch (err) {
     throw new K0sConfigError(file, undefined, `not valid YAML: ${(err as Error).message}`);
   }
   const defaults: K0sEtcdConfig = options.single ? { ...K0S_DEFAULTS, storage: 'kine' } : K0S_DEFAULTS;
   const at: Locator = new Locator(doc, lineCounter, file);
-  if (root === null || root === undefined) return defaults;
+  if (root === null) return defaults;
   at.mapping([], root, 'a ClusterConfig mapping (apiVersion, kind, spec)');
-  const notes = checkKeys(root as Record<string, unknown>, parseK0sRelease(options.k0sVersion), at);
-  const withNotes = (c: K0sEtcdConfig): K0sEtcdConfig => (notes.length === 0 ? c : { ...c, notes: [...(c.notes ?? []), ...notes] });
   const r = root as Record<string, unknown>;
-  at.optionalString(['kind'], r['kind'], 'a string such as ClusterConfig', true);
-  at.optionalString(['apiVersion'], r['apiVersion'], 'a string such as k0s.k0sproject.io/v1beta1', true);
+  const notes = checkKeys(r, parseK0sRelease(options.k0sVersion), at);
+  const withNotes = (c: K0sEtcdConfig): K0sEtcdConfig => (notes.length === 0 ? c : { ...c, notes: [...(c.notes ?? []), ...notes] });
+  at.optionalString(['kind'], r['kind'], 'a string such as ClusterConfig');
+  at.optionalString(['apiVersion'], r['apiVersion'], 'a string such as k0s.k0sproject.io/v1beta1');
 
   const [specKey, spec] = field(r, 'spec');
   if (spec === null || spec === undefined) return withNotes(defaults);
@@ -153,7 +155,7 @@ export function parseK0sConfig(text: string, file: string, options: ParseOptions
   const e = etcd as Record<string, unknown>;
 
   const [peerKey, peerValue] = field(e, 'peerAddress');
-  const peerAddress = at.optionalString([...etcdPath, peerKey], peerValue, 'the address etcd peers reach this host on, e.g. 10.0.0.1', true);
+  const peerAddress = at.optionalString([...etcdPath, peerKey], peerValue, 'the address etcd peers reach this host on, e.g. 10.0.0.1');
   const more: string[] = [];
   if (peerAddress !== undefined && peerAddress.trim() === '') {
     more.push(`${[...etcdPath, peerKey].join('.')} is empty: k0s takes it as written and gives etcd the peer URL https://:2380, which etcd refuses ("expected IP in URL for binding"); k0s picks an address only when the key is absent`);
@@ -166,7 +168,7 @@ export function parseK0sConfig(text: string, file: string, options: ParseOptions
     at.mapping(argsPath, extraArgs, 'a mapping of etcd flag names to string values');
     for (const [key, value] of Object.entries(extraArgs as Record<string, unknown>)) {
       // k0s decodes extraArgs as map[string]string: a null value is an empty string there, any other non-string fails.
-      if (value !== null) at.optionalString([...argsPath, key], value, 'a string (quote it)', true);
+      at.optionalString([...argsPath, key], value, 'a string (quote it)');
       if (PEER_URL_FLAGS.includes(key)) peerUrlArgs.push(`--${key}`);
     }
     // A Go map key is matched exactly: only `name` is etcd's --name.
@@ -265,20 +267,21 @@ function checkKeys(root: Record<string, unknown>, release: K0sRelease | undefine
   }
   for (const u of lenient) {
     const hint = u.suggestion === undefined ? '' : ` (did you mean ${u.suggestion}?)`;
-    const effect = /^spec\.storage\.etcd\./i.test(u.path.join('.')) && u.suggestion === 'peerAddress' ? ': k0s ignores it and gives etcd the default peer address' : ': k0s ignores it';
+    // peerAddress is known under spec.storage.etcd only (clusterconfig-keys.ts), so a key taken for it is there.
+    const effect = u.suggestion === 'peerAddress' ? ': k0s ignores it and gives etcd the default peer address' : ': k0s ignores it';
     notes.push(`${u.path.join('.')} is not a field k0s knows${hint}${effect}`);
   }
   return notes;
 }
 
-const objectMetaNode: KeyNode = {
-  keys: Object.fromEntries(OBJECT_META_KEYS.map((k) => [k, k === 'labels' || k === 'annotations' ? { any: true } : {}])),
-};
+// No key below metadata's own is checked: labels and annotations are maps, and a node without `keys` is not walked.
+const objectMetaNode: KeyNode = { keys: Object.fromEntries(OBJECT_META_KEYS.map((k) => [k, {}])) };
 
-/** The entry for a key as Go's decoder finds its field: an exact match, else a case-insensitive one. */
+/**
+ * The entry for a key as Go's decoder finds its field: an exact match, else a case-insensitive one. No two keys k0s
+ * knows in one mapping differ only in case (clusterconfig-keys.ts), so the case-insensitive match is that field.
+ */
 function lookup(keys: Readonly<Record<string, KeyEntry>>, key: string, release: K0sRelease | undefined): KeyEntry | undefined {
-  const exact = keys[key];
-  if (exact !== undefined && keyKnownIn(exact, release)) return exact;
   const folded = Object.entries(keys).find(([k, e]) => k.toLowerCase() === key.toLowerCase() && keyKnownIn(e, release));
   return folded?.[1];
 }
@@ -294,7 +297,8 @@ export function closest(key: string, known: readonly string[]): string | undefin
       bestDistance = d;
     }
   }
-  return best !== undefined && bestDistance <= Math.max(1, Math.floor(key.length / 3)) ? best : undefined;
+  // With no known key at all, bestDistance stays Infinity.
+  return bestDistance <= Math.max(1, Math.floor(key.length / 3)) ? best : undefined;
 }
 
 function editDistance(a: string, b: string): number {
@@ -321,12 +325,19 @@ export function passesRawArgs(k0sVersion: string | undefined): boolean | undefin
  */
 export function rawArgValue(rawArgs: readonly string[] | undefined, flag: string): string | undefined {
   let value: string | undefined;
-  const args = rawArgs ?? [];
-  for (let i = 0; i < args.length; i++) {
-    const m = /^--?([^=]+)(?:=(.*))?$/s.exec(args[i]!);
-    if (!m || m[1] !== flag) continue;
-    value = m[2] ?? args[i + 1] ?? '';
-    if (m[2] === undefined) i++;
+  // The argument before was the flag, without `=`: this one is its value, whatever it looks like.
+  let takesNext = false;
+  for (const arg of rawArgs ?? []) {
+    if (takesNext) {
+      value = arg;
+      takesNext = false;
+      continue;
+    }
+    // `.*` with the s flag takes the rest of the argument, newlines included.
+    const m = /^--?([^=]+)(?:=(.*))?/s.exec(arg);
+    if (m?.[1] !== flag) continue;
+    value = m[2] ?? '';
+    takesNext = m[2] === undefined;
   }
   return value;
 }
@@ -345,35 +356,38 @@ class Locator {
     throw new K0sConfigError(this.file, this.positionOf(path), `${key || 'the document'} is ${shown}; k0s wants ${want}`);
   }
 
-  mapping(path: readonly string[], value: unknown, want: string): void {
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Date) this.fail(path, value, want);
+  /** The callers keep k0s's default for an absent or null value before they ask for a mapping. */
+  mapping(path: readonly string[], value: NonNullable<unknown>, want: string): void {
+    if (typeof value !== 'object' || Array.isArray(value) || value instanceof Date) this.fail(path, value, want);
   }
 
-  optionalString(path: readonly string[], value: unknown, want: string, allowEmpty = false): string | undefined {
+  /** A string as written, "" included (k0s takes an empty one as written too); undefined for absent or null. */
+  optionalString(path: readonly string[], value: unknown, want: string): string | undefined {
     if (value === null || value === undefined) return undefined;
     if (typeof value !== 'string') this.fail(path, value, want);
-    if (!allowEmpty && value.trim() === '') this.fail(path, value, want);
     return value;
   }
 
   positionOf(path: readonly string[]): TextPosition | undefined {
-    // The key's line for a mapping entry, else the value's.
-    const parent = path.length === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, -1), true);
+    // The key's line for a mapping entry, else the value's. getIn([]) is the document's root.
+    const parent = this.doc.getIn(path.slice(0, -1), true);
     if (isMap(parent)) {
       const pair = parent.items.find((p) => isNode(p.key) && (p.key as { value?: unknown }).value === path[path.length - 1]);
       const node = pair?.key ?? pair?.value;
       if (isNode(node) && node.range) return textPosition(this.lines, node.range[0]);
     }
-    const node = path.length === 0 ? this.doc.contents : this.doc.getIn(path, true);
+    const node = this.doc.getIn(path, true);
     return isNode(node) && node.range ? textPosition(this.lines, node.range[0]) : undefined;
   }
 }
 
 function describe(value: unknown): string {
-  if (value === null || value === undefined) return 'empty';
+  // No undefined reaches here: it is a YAML value, and YAML has none.
+  if (value === null) return 'empty';
   if (typeof value === 'string') return value.trim() === '' ? `the empty string ${JSON.stringify(value)}` : `the string ${JSON.stringify(value)}`;
   if (typeof value === 'boolean') return `the boolean ${value} (YAML 1.1 reads yes/no/on/off as booleans)`;
-  if (typeof value === 'number' || typeof value === 'bigint') return `the number ${String(value)}`;
+  // YAML integers are JavaScript numbers here (yaml's intAsBigInt is off).
+  if (typeof value === 'number') return `the number ${String(value)}`;
   if (value instanceof Date) return `the timestamp ${value.toISOString()}`;
   if (Array.isArray(value)) return 'a list';
   return 'a mapping';
