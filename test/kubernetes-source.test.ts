@@ -313,6 +313,7 @@ describe('Kubernetes source', () => {
       ['{"type":"SYNC","object":{}}', 'watch event of unknown type \\"SYNC\\"'],
       // A Status without its code: kube-apiserver always sends one.
       ['{"type":"ERROR","object":{"kind":"Status","message":"no code"}}', 'API watch answered 0: no code'],
+      ['{"type":"ERROR"}', 'API watch answered 0: null'],
     ];
     for (const [i, [line, said]] of cases.entries()) {
       await waitFor(() => watchesFrom(api).length === i + 1, { what: `watch ${i + 1}` });
@@ -321,7 +322,22 @@ describe('Kubernetes source', () => {
       assert.ok(logs.some((l) => l.includes('kubernetes source failed') && l.includes('during=watch') && l.includes(said)), `${said}\n${logs.join('\n')}`);
     }
     assert.equal(errors(source, 'invalid_response'), 3);
-    assert.equal(errors(source, 'other'), 1);
+    assert.equal(errors(source, 'other'), 2);
+  });
+
+  it('a watch event whose object has no name is skipped, counted and logged; the watch goes on', async () => {
+    const api = await startApi();
+    const { source, logs } = startSource(api);
+    await waitFor(() => watchesFrom(api).length === 1 && count(source) === 3, { what: 'watching' });
+    api.writeToWatches('{"type":"ADDED","object":{"metadata":{}}}');
+    api.writeToWatches('{"type":"DELETED","object":{"metadata":{}}}');
+    api.create(etcdMemberObject('c4.example.org', { memberID: 'd4', peerAddress: '10.0.0.4' }));
+    await waitFor(() => count(source) === 4, { what: 'the next event seen' });
+    assert.equal(errors(source, 'invalid_response'), 2);
+    assert.equal(logs.filter((l) => l.includes('skipping EtcdMember object without metadata.name')).length, 2, logs.join('\n'));
+    assert.equal(watchesFrom(api).length, 1, 'the same watch');
+    assert.equal(lists(api), 1, 'no relist');
+    assert.equal(source.health().up, true);
   });
 
   it('stop() while watching ends the watch at once: nothing logged as failed, nothing counted', async () => {

@@ -302,7 +302,8 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
     const signal = AbortSignal.any([this.stopping.signal, ended.signal]);
     const headerDeadline = AbortSignal.timeout(ms);
     const onDeadline = (): void => ended.abort(headerDeadline.reason);
-    headerDeadline.addEventListener('abort', onDeadline, { once: true });
+    // Removed below once the headers came; an AbortSignal aborts at most once.
+    headerDeadline.addEventListener('abort', onDeadline);
     let res: http.IncomingMessage;
     try {
       res = await apiRequest(this.opts.kubeConfig, COLLECTION_PATH + query, { signal, timeoutMs: ms });
@@ -340,7 +341,8 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
         }
         case 'DELETED': {
           const name = nameOf(obj);
-          if (name !== undefined) this.objects.delete(name);
+          if (name === undefined) this.skipped(1);
+          else this.objects.delete(name);
           this.resourceVersion = resourceVersionOf(obj) || this.resourceVersion;
           this.onChange();
           break;
@@ -351,7 +353,7 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
         case 'ERROR': {
           const code = (obj as { code?: unknown } | undefined)?.code;
           if (code === 410) throw new SourceError('gone', `watch from resourceVersion ${from} expired (410 Gone)`);
-          throw statusError(typeof code === 'number' ? code : 0, JSON.stringify(obj), 'watch');
+          throw statusError(typeof code === 'number' ? code : 0, JSON.stringify(obj ?? null), 'watch');
         }
         default:
           throw new SourceError('invalid_response', `watch event of unknown type ${JSON.stringify(event['type'])}`);
