@@ -149,13 +149,14 @@ describe('Kubernetes source', () => {
     const { source, logs } = startSource(api);
     api.create(etcdMemberObject('c5', { memberID: 'e5', peerAddress: '10.0.0.5' }));
     await waitFor(() => watchesFrom(api).length === 1 && count(source) === 4, { what: 'c5 seen' });
+    const lastSeen = api.resourceVersion;
     // Compacted past the last resourceVersion seen while the watch is down: the resumed watch gets 410.
     api.dropWatches();
     api.delete('c5');
     api.compact();
     await waitFor(() => lists(api) === 2 && count(source) === 3, { what: 'relisted' });
     assert.equal(errors(source, 'gone'), 1);
-    assert.ok(logs.some((l) => l.includes('etcdmember watch expired, relisting') && l.includes('reason=gone') && l.includes('410 Gone')), logs.join('\n'));
+    assert.ok(logs.some((l) => l.includes('etcdmember watch expired, relisting') && l.includes('reason=gone') && l.includes(`watch from resourceVersion ${lastSeen} expired (410 Gone)`)), logs.join('\n'));
     assert.equal(source.health().up, true);
   });
 

@@ -222,7 +222,9 @@ export class KubernetesSource implements Source<KubernetesSnapshot> {
           const events = await this.watch();
           // A watch that carried events, or stayed open a while, is healthy; one the server ends at once
           // without events (client-go's "very short watch") is a failure, or this loop would spin.
-          if (events > 0 || Date.now() - opened > this.opts.shortWatchMs) failures = 0;
+          // Stryker disable next-line EqualityOperator: > and >= differ only for a watch that lasted shortWatchMs to the millisecond (the <= of this line fails the tests of a short and of a long watch)
+          const stayedOpen = Date.now() - opened > this.opts.shortWatchMs;
+          if (events > 0 || stayedOpen) failures = 0;
           else await this.sleep(backoff(++failures, this.opts.minBackoffMs, this.opts.maxBackoffMs));
         } catch (err) {
           if (this.stopped) return;
