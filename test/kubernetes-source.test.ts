@@ -92,6 +92,9 @@ describe('Kubernetes source', () => {
     api.create(etcdMemberObject('c4.example.org', { memberID: 'd4', peerAddress: '10.0.0.4' }));
     api.create(etcdMemberObject('c5.example.org', { memberID: 'e5', peerAddress: '10.0.0.5' }));
     await waitFor(() => count(source) === 5, { what: 'both events seen' });
+    // The last event a deletion: its object's resourceVersion is where the watch resumes (no bookmarks here).
+    api.delete('c5.example.org');
+    await waitFor(() => count(source) === 4, { what: 'the deletion seen' });
     const lastSeen = api.resourceVersion;
     assert.notEqual(lastSeen, listedAt);
     api.dropWatches();
