@@ -235,6 +235,7 @@ describe('k0s versions as the exporter reads them', () => {
     assert.equal(atLeast([1, 36, 4, 0], 'v1.36.3+k0s.2'), true);
     assert.equal(atLeast([2, 0, 0, 0], 'v1.36.3+k0s.2'), true);
     assert.equal(atLeast([1, 9, 9, 9], 'v1.36.3+k0s.2'), false);
+    assert.equal(atLeast([0, 40, 0, 0], 'v1.36.3+k0s.2'), false);
   });
 });
 

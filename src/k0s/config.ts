@@ -208,17 +208,14 @@ export function parseK0sConfig(text: string, file: string, options: ParseOptions
  * decode into it, in sorted order, so the last one wins. Returns the key used (for messages) and the value.
  */
 function field(obj: Record<string, unknown>, name: string): [string, unknown] {
+  // Go sorts map keys by their bytes; for the ASCII keys of a k0s.yaml that is sort()'s code-unit order.
   const matches = Object.keys(obj)
     .filter((k) => k.toLowerCase() === name.toLowerCase())
-    .sort(goOrder);
+    .sort();
   const key = matches[matches.length - 1];
   return key === undefined ? [name, undefined] : [key, obj[key]];
 }
 
-/** Go sorts map keys by their bytes; for the ASCII keys of a k0s.yaml that is code-unit order. */
-function goOrder(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 interface UnknownKey {
   readonly path: readonly string[];
@@ -240,7 +237,7 @@ function checkKeys(root: Record<string, unknown>, release: K0sRelease | undefine
     if (typeof value !== 'object' || value === null || value instanceof Date) return;
     const known = path.length === 1 && path[0]!.toLowerCase() === 'metadata' ? objectMetaNode : node;
     if (known.any || known.keys === undefined) return;
-    for (const key of Object.keys(value).sort(goOrder)) {
+    for (const key of Object.keys(value).sort()) {
       const entry = lookup(known.keys, key, release);
       const here = [...path, key];
       if (entry === undefined) {
@@ -327,7 +324,8 @@ export function rawArgValue(rawArgs: readonly string[] | undefined, flag: string
   let value: string | undefined;
   // The argument before was the flag, without `=`: this one is its value, whatever it looks like.
   let takesNext = false;
-  for (const arg of rawArgs ?? []) {
+  if (rawArgs === undefined) return undefined;
+  for (const arg of rawArgs) {
     if (takesNext) {
       value = arg;
       takesNext = false;
@@ -370,7 +368,8 @@ class Locator {
 
   positionOf(path: readonly string[]): TextPosition | undefined {
     // The key's line for a mapping entry, else the value's. getIn([]) is the document's root.
-    const parent = this.doc.getIn(path.slice(0, -1), true);
+    // A parent is a collection: getIn's keepScalar does not concern it.
+    const parent = this.doc.getIn(path.slice(0, -1));
     if (isMap(parent)) {
       const pair = parent.items.find((p) => isNode(p.key) && (p.key as { value?: unknown }).value === path[path.length - 1]);
       const node = pair?.key ?? pair?.value;
