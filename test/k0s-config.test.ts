@@ -148,6 +148,16 @@ describe('what k0s takes from a k0s.yaml it accepts', () => {
       { ...K0S_DEFAULTS, memberName: '', notes: ['spec.storage.etcd.extraArgs.name is empty: k0s passes --name= to etcd (a member with no name) and names the EtcdMember object after the hostname'] },
     ],
     [
+      'extraArgs.name of spaces: etcd gets it, no EtcdMember object can be named after it',
+      etcdConfig('      extraArgs:\n        name: "  "\n'),
+      false,
+      {
+        ...K0S_DEFAULTS,
+        memberName: '  ',
+        notes: ['spec.storage.etcd.extraArgs.name is blank ("  "): k0s passes it to etcd as the member name and makes no EtcdMember object for this controller (a name of spaces is no object name; k0s 1.34.1 on says "empty hostname is invalid")'],
+      },
+    ],
+    [
       'peerAddress blank: taken as written',
       etcdConfig('      peerAddress: "  "\n'),
       false,

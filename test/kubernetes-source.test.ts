@@ -3,7 +3,11 @@
 // watch resumes, and what each way a watch can end leads to. The mutation module of the watch runs this file for
 // every mutant: its waits are made short by the source's timings; the list's slow cases are in kubernetes-list.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadKubeConfig } from '../src/kubeconfig.js';
 import { createLogger } from '../src/log.js';
 import { KubernetesSource, type KubernetesSourceOptions } from '../src/sources/kubernetes.js';
@@ -30,11 +34,11 @@ async function startApi(opts: KubeApiTestServerOptions = {}): Promise<KubeApiTes
 }
 
 /** A source with the exporter's timings but shorter pauses (main.ts: backoff from 0.5 s up to 1-30 s), changed by timings. */
-function startSource(api: KubeApiTestServer, timings: Partial<Omit<KubernetesSourceOptions, 'kubeConfig' | 'logger'>> = {}) {
+function startSource(api: KubeApiTestServer, timings: Partial<Omit<KubernetesSourceOptions, 'kubeConfig' | 'logger'>> = {}, kubeconfigPath = api.kubeconfigPath) {
   const logs: string[] = [];
   let changes = 0;
   const source = new KubernetesSource({
-    kubeConfig: loadKubeConfig(api.kubeconfigPath).kubeConfig,
+    kubeConfig: loadKubeConfig(kubeconfigPath).kubeConfig,
     requestTimeoutMs: TIMEOUT_MS,
     crdRecheckMs: 500,
     watchTimeoutSeconds: 60,
@@ -134,6 +138,29 @@ describe('Kubernetes source', () => {
     await waitFor(() => !source.health().up, { what: 'down', timeoutMs: 2000 });
     assert.equal(source.health().lastError?.reason, 'timeout');
     assert.match(source.health().lastError?.message ?? '', /^API watch of etcdmembers took longer than 500 ms/);
+  });
+
+  it('credentials that hang when the watch asks for them: down, timeout, the credential plugin named, not the watch', async () => {
+    const api = await startApi();
+    // A kubeconfig exec plugin (as client-node runs it) that answers with the server's token, expired at once so
+    // client-node runs it again for the next request, until the file `hang` exists: then it never answers.
+    const dir = mkdtempSync(join(tmpdir(), 'kubernetes-source-'));
+    cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
+    const hang = join(dir, 'hang');
+    const plugin = `if (require('node:fs').existsSync(process.argv[1])) setTimeout(() => {}, 2000);
+      else process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: process.argv[2], expirationTimestamp: new Date().toISOString() } }));`;
+    const kubeconfig = parseYaml(readFileSync(api.kubeconfigPath, 'utf8')) as { users: { user: unknown }[] };
+    kubeconfig.users[0]!.user = { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: ['-e', plugin, hang, api.token], interactiveMode: 'Never' } };
+    const kubeconfigPath = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfigPath, stringifyYaml(kubeconfig), { mode: 0o600 });
+    const { source } = startSource(api, {}, kubeconfigPath);
+    await waitFor(() => source.health().up && watchesFrom(api).length === 1, { what: 'watching' });
+    writeFileSync(hang, '');
+    api.dropWatches();
+    await waitFor(() => !source.health().up, { what: 'down', timeoutMs: 3000 });
+    assert.equal(source.health().lastError?.reason, 'timeout');
+    assert.match(source.health().lastError?.message ?? '', /^getting Kubernetes credentials \(kubeconfig exec\/auth plugin\) took longer than 500 ms/);
+    assert.equal(watchesFrom(api).length, 1, 'the watch that hung never reached the server');
   });
 
   it('a failing list backs off, longer each time', async () => {

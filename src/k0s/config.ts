@@ -20,7 +20,7 @@
 // - An empty peerAddress ("") is taken as written: etcd gets --listen-peer-urls https://:2380 (GetPeerURL,
 //   net.JoinHostPort) and refuses it ("expected IP in URL for binding", etcd embed/config.go). An empty extraArgs.name reaches etcd as --name= (etcd.go
 //   takes ExtraArgs["name"] whenever the key exists), while k0s names the EtcdMember object after the hostname
-//   (GetNodeName/GetMemberName skip an empty name).
+//   (GetNodeName/GetMemberName skip an empty name). A name of spaces is not skipped: no object can be named after it.
 // - spec.storage.etcd.rawArgs (v1.34.1+k0s.0 on, etcd.go `append(args.ToArgs(), e.Config.RawArgs...)`) come last
 //   on etcd's command line, so a --name there names the member but not the object. Before 1.34.1 the key is
 //   unknown and, under spec.storage, ignored.
@@ -175,8 +175,13 @@ export function parseK0sConfig(text: string, file: string, options: ParseOptions
     const name = (extraArgs as Record<string, unknown>)['name'];
     if (name !== undefined) {
       memberName = typeof name === 'string' ? name : '';
-      if (memberName.trim() === '') {
+      if (memberName === '') {
         more.push(`${[...argsPath, 'name'].join('.')} is empty: k0s passes --name= to etcd (a member with no name) and names the EtcdMember object after the hostname`);
+      } else if (memberName.trim() === '') {
+        // A name of spaces is not skipped like "": GetNodeName returns it as the object name, which the API server
+        // refuses (before v1.34.1), and nodeutil.GetHostname trims it to "" and fails (etcd_member_reconciler.go,
+        // v1.34.1+k0s.0 on): either way createMemberObject errors and no object is made.
+        more.push(`${[...argsPath, 'name'].join('.')} is blank (${JSON.stringify(memberName)}): k0s passes it to etcd as the member name and makes no EtcdMember object for this controller (a name of spaces is no object name; k0s 1.34.1 on says "empty hostname is invalid")`);
       }
     }
   }
