@@ -239,8 +239,10 @@ describe('the release tarball', () => {
   }
 
   it('holds the executable, the units, the web config template, the alerts, the dashboard, the mixin and install.sh', () => {
-    const want = [NAME, ...TARBALL_FILES.flatMap(([from, to]) => (statSync(join(ROOT, from)).isDirectory() ? readdirSync(join(ROOT, from)).map((f) => `${to}/${f}`) : [to]))];
-    const got = readdirSync(unpacked, { recursive: true }).map(String).filter((f) => statSync(join(unpacked, f)).isFile());
+    // Files at any depth: docs/ has a subfolder (docs/upstream).
+    const filesUnder = (dir: string): string[] => readdirSync(dir, { recursive: true }).map(String).filter((f) => statSync(join(dir, f)).isFile());
+    const want = [NAME, ...TARBALL_FILES.flatMap(([from, to]) => (statSync(join(ROOT, from)).isDirectory() ? filesUnder(join(ROOT, from)).map((f) => `${to}/${f}`) : [to]))];
+    const got = filesUnder(unpacked);
     assert.deepEqual(got.sort(), want.sort());
     assert.deepEqual(readFileSync(join(unpacked, NAME)), readFileSync(exe), 'the same executable');
     for (const f of ['systemd/k0s-etcdmember-exporter.service', 'systemd/web-config.yml', 'alerts/k0s-etcdmember.rules.yml', 'grafana/k0s-etcdmember.json', 'mixin/mixin.libsonnet', 'docs/runbook.md']) {
