@@ -20,6 +20,14 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
+/** Writes the Lease with these spec fields changed, as another client would (GET, then PUT at its resourceVersion). */
+async function changeLeaseSpec(api: KubeApiTestServer, change: Record<string, unknown>): Promise<void> {
+  const kubeConfig = loadKubeConfig(api.kubeconfigPath).kubeConfig;
+  const path = `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/${LEASE}`;
+  const current = await callApi(kubeConfig, { method: 'GET', path, timeoutMs: 2000 });
+  await callApi(kubeConfig, { method: 'PUT', path, body: { ...current, spec: { ...(current['spec'] as object), ...change } }, timeoutMs: 2000 });
+}
+
 async function startApi(): Promise<KubeApiTestServer> {
   const api = await KubeApiTestServer.start();
   cleanups.push(() => api.close());
@@ -92,14 +100,11 @@ describe('leader election', () => {
 
   it('a release refused because a renewal cut off by the shutdown was written reads the Lease again and releases it', async () => {
     const api = await startApi();
-    const kubeConfig = loadKubeConfig(api.kubeconfigPath).kubeConfig;
     const a = elector(api, 'a');
     await waitFor(() => a.e.leading(), { what: 'a leads' });
     // What a renewal the API server wrote, but whose answer the shutdown cut off, leaves: a newer resourceVersion
     // than the one a kept, with a still the holder.
-    const path = `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/${LEASE}`;
-    const current = await callApi(kubeConfig, { method: 'GET', path, timeoutMs: 2000 });
-    await callApi(kubeConfig, { method: 'PUT', path, body: { ...current, spec: { ...(current['spec'] as object), renewTime: microTime(Date.now() + 1) } }, timeoutMs: 2000 });
+    await changeLeaseSpec(api, { renewTime: microTime(Date.now() + 1) });
     await a.e.stop();
     const spec = api.lease(NS, LEASE)!['spec'] as Record<string, unknown>;
     assert.deepEqual([spec['holderIdentity'], spec['leaseDurationSeconds']], ['', 1]);
@@ -109,12 +114,9 @@ describe('leader election', () => {
 
   it('a Lease another exporter took before the release is left to it', async () => {
     const api = await startApi();
-    const kubeConfig = loadKubeConfig(api.kubeconfigPath).kubeConfig;
     const a = elector(api, 'a');
     await waitFor(() => a.e.leading(), { what: 'a leads' });
-    const path = `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/${LEASE}`;
-    const current = await callApi(kubeConfig, { method: 'GET', path, timeoutMs: 2000 });
-    await callApi(kubeConfig, { method: 'PUT', path, body: { ...current, spec: { ...(current['spec'] as object), holderIdentity: 'c' } }, timeoutMs: 2000 });
+    await changeLeaseSpec(api, { holderIdentity: 'c' });
     await a.e.stop();
     assert.equal(holder(api), 'c');
     assert.ok(!a.logs.some((l) => l.includes('msg="released the Lease"')), a.logs.join('\n'));
