@@ -154,7 +154,7 @@ describe('what k0s takes from a k0s.yaml it accepts', () => {
       {
         ...K0S_DEFAULTS,
         memberName: '  ',
-        notes: ['spec.storage.etcd.extraArgs.name is blank ("  "): k0s passes it to etcd as the member name and makes no EtcdMember object for this controller (a name of spaces is no object name; k0s 1.34.1 on says "empty hostname is invalid")'],
+        notes: ['spec.storage.etcd.extraArgs.name is only spaces ("  "): k0s passes it to etcd as the member name but cannot create an EtcdMember object for this controller (spaces are no valid object name; from k0s 1.34.1 it logs "empty hostname is invalid"); set a real name or remove the key'],
       },
     ],
     [

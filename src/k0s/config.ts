@@ -181,7 +181,7 @@ export function parseK0sConfig(text: string, file: string, options: ParseOptions
         // A name of spaces is not skipped like "": GetNodeName returns it as the object name, which the API server
         // refuses (before v1.34.1), and nodeutil.GetHostname trims it to "" and fails (etcd_member_reconciler.go,
         // v1.34.1+k0s.0 on): either way createMemberObject errors and no object is made.
-        more.push(`${[...argsPath, 'name'].join('.')} is blank (${JSON.stringify(memberName)}): k0s passes it to etcd as the member name and makes no EtcdMember object for this controller (a name of spaces is no object name; k0s 1.34.1 on says "empty hostname is invalid")`);
+        more.push(`${[...argsPath, 'name'].join('.')} is only spaces (${JSON.stringify(memberName)}): k0s passes it to etcd as the member name but cannot create an EtcdMember object for this controller (spaces are no valid object name; from k0s 1.34.1 it logs "empty hostname is invalid"); set a real name or remove the key`);
       }
     }
   }
